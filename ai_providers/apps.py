@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AiProvidersConfig(AppConfig):
+    name = "ai_providers"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,124 @@
+"""What every API shares: the JSON error shape, application errors, pagination and the
+strict serializer that refuses unknown fields."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error a user can act on; the API answers it as the JSON error shape."""
+
+    status_code = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, details: Any = None, code: str | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+        if code:
+            self.code = code
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class ValidationFailed(AppError):
+    status_code = 400
+    code = "validation_error"
+    message = "The request is not valid."
+
+
+# DRF's own exceptions mapped to stable codes (their default_code where it is clear).
+_DRF_CODES = {
+    exceptions.ParseError: "parse_error",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, AppError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a server error: Django's handler500 answers it as JSON
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        message, details = "The request is not valid.", exc.detail
+    else:
+        message, details = str(exc.detail), None
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            details = {"retry_after_s": int(exc.wait + 0.999)}
+    response.data = error_body(code, message, details)
+    return response
+
+
+def json_400(request, exception=None) -> JsonResponse:
+    # Reached for bodies over the size limit and other suspicious requests.
+    return JsonResponse(error_body("bad_request", "The request was refused (too large or malformed)."), status=400)
+
+
+def json_404(request, exception=None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_500(request) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know; read-only fields are accepted and ignored so a
+    GET body can be sent back as a PUT."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(self.fields)
+            unknown = sorted(k for k in data if k not in known)
+            if unknown:
+                raise serializers.ValidationError({k: ["Unknown field."] for k in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass

