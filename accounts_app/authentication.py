@@ -1,12 +1,100 @@
-"""Placeholder: replaced by the accounts work (cached JWT and API-key authentication)."""
+"""The two ways to authenticate (DESIGN §4): `Authorization: Bearer <access JWT>` and
+`Authorization: Api-Key <prefix>.<secret>`. Every refusal is a 401 in the JSON error shape;
+a header with another scheme (`Basic ...`) is left to the next class and ends anonymous.
 
+DRF imports this module while rest_framework.views is still importing: nothing here may
+import config.api or rest_framework.views (hence the small, separate helper modules)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+from rest_framework import HTTP_HEADER_ENCODING
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts_app import api_key_format
+from accounts_app.api_key_usage import api_key_find_by_prefix, api_key_touch
+from accounts_app.models import ApiKey, User
+from accounts_app.user_cache import user_get_for_authentication
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework_simplejwt.tokens import Token
+
+API_KEY_SCHEME = "Api-Key"
 
 
 class CachedJWTAuthentication(JWTAuthentication):
-    pass
+    """simplejwt's access-token check, with the user read through the cache
+    (settings.CACHE_TTL_USER); the cache entry is dropped whenever the user changes."""
+
+    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+        # simplejwt's errors carry a nested dict as detail; the API answers one clear sentence.
+        try:
+            return super().authenticate(request)
+        except InvalidToken:
+            raise AuthenticationFailed("The access token is invalid or expired.", code="token_not_valid") from None
+        except JWTAuthenticationFailed as exc:
+            detail = exc.detail.get("detail", "") if isinstance(exc.detail, dict) else exc.detail
+            raise AuthenticationFailed(str(detail) or "The Authorization header is not valid.") from None
+
+    def get_header(self, request: Request) -> bytes | None:
+        header = request.META.get(jwt_settings.AUTH_HEADER_NAME)
+        if isinstance(header, str):
+            try:
+                header = header.encode(HTTP_HEADER_ENCODING)
+            except UnicodeEncodeError:
+                raise AuthenticationFailed("The Authorization header is not valid.") from None
+        return header
+
+    def get_user(self, validated_token: Token) -> User:
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if user_id is None:
+            raise AuthenticationFailed("The access token names no user.", code="token_not_valid")
+        user = user_get_for_authentication(user_id=user_id)
+        if user is None:
+            raise AuthenticationFailed("The user of this token no longer exists.", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("This account is deactivated.", code="user_inactive")
+        return user
 
 
-class ApiKeyAuthentication(JWTAuthentication):
-    def authenticate(self, request):
-        return None
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <prefix>.<secret>`: the prefix finds the key, the secret's
+    hash is compared in constant time; revoked and expired keys and deactivated users are
+    refused. request.auth is the ApiKey."""
+
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        parts = header.split()
+        if not parts or parts[0].lower() != API_KEY_SCHEME.lower():
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed(f"The Authorization header must be '{API_KEY_SCHEME} <key>'.")
+        parsed = api_key_format.parse_key(parts[1])
+        if parsed is None:
+            raise AuthenticationFailed("The API key is malformed: expected '<prefix>.<secret>'.")
+        api_key = api_key_find_by_prefix(prefix=parsed.prefix)
+        presented_hash = api_key_format.hash_secret(parsed.secret)
+        if api_key is None or not hmac.compare_digest(presented_hash, api_key.secret_hash):
+            raise AuthenticationFailed("The API key is not valid.")
+        # Past the secret check, the caller owns the key: it may learn why it is refused.
+        now = timezone.now()
+        if api_key.is_revoked:
+            raise AuthenticationFailed("The API key has been revoked.")
+        if api_key.is_expired(now):
+            raise AuthenticationFailed("The API key has expired.")
+        if not api_key.user.is_active:
+            raise AuthenticationFailed("This account is deactivated.", code="user_inactive")
+        api_key_touch(api_key=api_key, now=now)
+        return api_key.user, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{API_KEY_SCHEME} realm="api"'

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -11,3 +15,33 @@ class User(AbstractUser):
 
     class Meta:
         db_table = "accounts_user"
+
+
+class ApiKey(models.Model):
+    """A long-lived credential for scripts: `<prefix>.<secret>`. The prefix is public and
+    finds the row; only a hash of the secret is stored (see accounts_app/api_key_format.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)  # unique implies an index
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_api_key"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_apikey_user_created")]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, at: datetime | None = None) -> bool:
+        return self.expires_at <= (at or timezone.now())

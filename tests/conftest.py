@@ -26,7 +26,9 @@ def _drop_session_redis_keys() -> Iterator[None]:
 def _clear_cache_and_throttles() -> None:
     from django.core.cache import cache
 
-    cache.clear()
+    # Only this session's cache keys: django-redis's cache.clear() is FLUSHDB, which would
+    # wipe the broker queues of every other session sharing the Redis.
+    cache.delete_pattern("*")
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import factory
+from datetime import timedelta
 
-from accounts_app.models import User
+import factory
+from django.utils import timezone
+
+from accounts_app import api_key_format
+from accounts_app.models import ApiKey, User
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -21,3 +25,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """`ApiKeyFactory.create_with_key(...)` also returns the key's full text."""
+
+    class Meta:
+        model = ApiKey
+        exclude = ["secret"]
+
+    secret = factory.LazyFunction(api_key_format.new_secret)
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+    prefix = factory.LazyFunction(api_key_format.new_prefix)
+    secret_hash = factory.LazyAttribute(lambda o: api_key_format.hash_secret(o.secret))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+    @classmethod
+    def create_with_key(cls, **kwargs) -> tuple[ApiKey, str]:
+        secret = api_key_format.new_secret()
+        api_key = cls.create(secret=secret, **kwargs)
+        return api_key, f"{api_key.prefix}.{secret}"

@@ -1,0 +1,73 @@
+"""Input and output shapes of the accounts API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from rest_framework import serializers
+
+from accounts_app.models import ApiKey, User
+from config.api import StrictSerializer
+
+
+class RegisterInput(StrictSerializer):
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField(max_length=254)
+    # Capped so a megabyte "password" cannot make the hasher burn CPU.
+    password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+
+
+class LoginInput(StrictSerializer):
+    username = serializers.CharField(max_length=254, help_text="The username, or the account's email.")
+    password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+
+
+class RefreshInput(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class UserOutput(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "date_joined"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateInput(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Days until the key stops working; settings.API_KEY_DEFAULT_DAYS when left out. "
+        "Every key expires: null is refused.",
+    )
+
+    def validate_expires_in_days(self, value: int) -> int:
+        if value > settings.API_KEY_MAX_DAYS:  # read per request: the limit is a setting
+            raise serializers.ValidationError(f"Keys expire within {settings.API_KEY_MAX_DAYS} days at most.")
+        return value
+
+
+class ApiKeyOutput(serializers.ModelSerializer):
+    revoked = serializers.BooleanField(source="is_revoked", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked"]
+        read_only_fields = fields
+
+
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    key = serializers.SerializerMethodField(help_text="The full key `<prefix>.<secret>`; shown only in this answer.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "key"]
+        read_only_fields = fields
+
+    def get_key(self, api_key: ApiKey) -> str:
+        return self.context["key"]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts_app.models import ApiKey, User
+from tests.accounts_app.factories import ApiKeyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_logged_in() -> Client:
+    admin = User.objects.create_superuser("root", "root@example.com", "admin-password-long-1")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_the_api_key_pages_never_show_the_secret_or_its_hash(admin_client_logged_in):
+    api_key, raw = ApiKeyFactory.create_with_key()
+    secret = raw.partition(".")[2]
+
+    listing = admin_client_logged_in.get("/admin/accounts_app/apikey/")
+    detail = admin_client_logged_in.get(f"/admin/accounts_app/apikey/{api_key.pk}/change/")
+
+    assert listing.status_code == detail.status_code == 200
+    for page in (listing, detail):
+        text = page.content.decode()
+        assert api_key.prefix in text
+        assert secret not in text
+        assert api_key.secret_hash not in text
+
+
+def test_the_admin_cannot_add_or_edit_keys(admin_client_logged_in):
+    api_key = ApiKeyFactory()
+
+    assert admin_client_logged_in.get("/admin/accounts_app/apikey/add/").status_code == 403
+    admin_client_logged_in.post(f"/admin/accounts_app/apikey/{api_key.pk}/change/", {"name": "renamed"})
+    assert ApiKey.objects.get(pk=api_key.pk).name == api_key.name
+
+
+def test_the_revoke_action_revokes_the_selected_keys(admin_client_logged_in):
+    chosen, kept = ApiKeyFactory(), ApiKeyFactory()
+
+    response = admin_client_logged_in.post(
+        "/admin/accounts_app/apikey/", {"action": "revoke_keys", "_selected_action": [chosen.pk]}
+    )
+
+    assert response.status_code == 302
+    assert ApiKey.objects.get(pk=chosen.pk).revoked_at is not None
+    assert ApiKey.objects.get(pk=kept.pk).revoked_at is None
+
+
+def test_the_deactivate_action_stops_the_users_key(admin_client_logged_in):
+    api_key, raw = ApiKeyFactory.create_with_key(user=UserFactory())
+
+    admin_client_logged_in.post(
+        "/admin/accounts_app/user/", {"action": "deactivate_users", "_selected_action": [api_key.user_id]}
+    )
+
+    assert User.objects.get(pk=api_key.user_id).is_active is False
+    response = Client().get("/api/auth/me", HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert response.status_code == 401
+
+
+def test_adding_users_in_the_admin_asks_for_the_unique_email(admin_client_logged_in):
+    def add(username: str, email: str):
+        return admin_client_logged_in.post(
+            "/admin/accounts_app/user/add/",
+            {
+                "username": username,
+                "email": email,
+                "usable_password": "true",
+                "password1": "violet-ladder-orbit-42",
+                "password2": "violet-ladder-orbit-42",
+            },
+        )
+
+    assert add("first", "first@example.com").status_code == 302
+    duplicate = add("second", "first@example.com")
+
+    assert duplicate.status_code == 200  # the form again, with the error
+    assert "already exists" in duplicate.content.decode()
+    assert User.objects.filter(username="first", email="first@example.com").exists()
+    assert not User.objects.filter(username="second").exists()

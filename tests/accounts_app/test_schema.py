@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+
+def accounts_schema() -> dict:
+    generator = SchemaGenerator(patterns=[path("api/auth/", include("accounts_app.urls"))])
+    return generator.get_schema(request=None, public=True)
+
+
+def test_the_accounts_schema_is_valid_openapi_with_both_auth_schemes():
+    schema = accounts_schema()
+
+    validate_schema(schema)
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["apiKeyAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schemes["apiKeyAuth"]["description"],
+    }
+    assert schemes["jwtAuth"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/auth/me"]["get"]["security"] == [{"jwtAuth": []}, {"apiKeyAuth": []}]
+    assert "security" not in schema["paths"]["/api/auth/login"]["post"]
+
+
+def test_the_key_list_is_documented_as_paginated():
+    schema = accounts_schema()
+
+    listed = schema["paths"]["/api/auth/api-keys"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["$ref"].endswith("PaginatedApiKeyOutputList")

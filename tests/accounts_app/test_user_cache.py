@@ -1,0 +1,101 @@
+"""The authenticated user comes from Redis after the first request; changes drop it; a
+Redis outage falls back to the database and is logged."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts_app.services import user_deactivate
+from accounts_app.user_cache import user_cache_key
+from tests.accounts_app.conftest import ME, api_key_client, bearer_client
+
+pytestmark = pytest.mark.django_db
+
+
+def user_queries(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if 'FROM "accounts_user"' in q["sql"]]
+
+
+def test_the_second_request_reads_the_user_from_the_cache(jwt_client):
+    with CaptureQueriesContext(connection) as first:
+        assert jwt_client.get(ME).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert jwt_client.get(ME).status_code == 200
+
+    assert len(user_queries(first)) == 1
+    assert user_queries(second) == []
+
+
+def test_the_password_hash_is_not_cached(jwt_client, user):
+    jwt_client.get(ME)
+
+    cached = cache.get(user_cache_key(user.id))
+    assert cached["username"] == user.username
+    assert "password" not in cached
+
+
+def test_saving_a_user_drops_the_cached_copy(jwt_client, user):
+    jwt_client.get(ME)
+    user.email = "renamed@example.com"
+    user.save()
+
+    assert cache.get(user_cache_key(user.id)) is None
+    assert jwt_client.get(ME).json()["email"] == "renamed@example.com"
+
+
+def test_deactivation_invalidates_the_cached_user(jwt_client, user):
+    jwt_client.get(ME)
+    assert cache.get(user_cache_key(user.id)) is not None
+
+    user_deactivate(user=user)
+
+    assert jwt_client.get(ME).status_code == 401
+
+
+def test_authentication_works_with_redis_stopped_and_the_outage_is_logged(
+    cache_on_own_redis, jwt_client, user_api_key, caplog
+):
+    assert jwt_client.get(ME).status_code == 200  # the user is cached in the test's Redis
+    assert cache.get(user_cache_key(user_api_key[0].user_id)) is not None
+
+    cache_on_own_redis.kill()
+    with caplog.at_level(logging.WARNING, logger="config.resilient_cache"):
+        by_token = jwt_client.get(ME)
+        by_key = api_key_client(user_api_key[1]).get(ME)
+
+    assert by_token.status_code == 200
+    assert by_key.status_code == 200
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "config.resilient_cache"]
+    assert warnings
+    assert "Cache unavailable" in warnings[0].getMessage()
+
+
+def test_login_and_throttled_routes_work_with_redis_stopped(cache_on_own_redis, api_client, user):
+    cache_on_own_redis.kill()
+
+    response = api_client.post("/api/auth/login", {"username": user.username, "password": "correct-horse-battery-9"})
+
+    assert response.status_code == 200
+    assert bearer_client(response.json()["access"]).get(ME).status_code == 200
+
+
+def test_a_deactivation_during_an_outage_is_not_undone_by_the_stale_cache(
+    cache_on_own_redis, jwt_client, user, settings
+):
+    settings.CACHE_OUTAGE_RETRY_S = 0  # try Redis again on every call
+    assert jwt_client.get(ME).status_code == 200  # cached as active
+    cache_on_own_redis.stop()  # a clean stop: the cached user survives in the append-only file
+
+    user_deactivate(user=user)  # the cache delete cannot reach Redis
+    during = jwt_client.get(ME)
+    cache_on_own_redis.start()
+    after = jwt_client.get(ME)
+
+    assert during.status_code == 401
+    assert after.status_code == 401
+    assert cache.get(user_cache_key(user.id)) is None or cache.get(user_cache_key(user.id))["is_active"] is False
