@@ -13,8 +13,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("switchboard", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("nodes"), Queue("ai"))
-app.conf.task_routes = {
-    "workers.node_run": {"queue": "nodes"},
-    "workers.ai_node_run": {"queue": "ai"},
-}
+# Node tasks are published with their queue: `nodes`, or `ai` for AI nodes.
+app.conf.task_routes = {"workers.node_run": {"queue": "nodes"}}
 app.autodiscover_tasks(["workers"])

@@ -43,13 +43,13 @@ def test_database_url() -> str:
     return f"postgres://{auth}{conf.get('HOST') or '127.0.0.1'}:{conf.get('PORT') or 5432}/{conf['NAME']}"
 
 
-def ping_workers(timeout: float = 30.0) -> None:
+def ping_workers(timeout: float = 30.0, queue: str = "default") -> None:
     """Sends workers.ping through the broker and waits for a worker to answer."""
     from workers.tasks import ping
 
     key = f"{settings.REDIS_KEY_PREFIX}:pong:{secrets.token_hex(4)}"
     redis = get_redis_connection("default")
-    ping.apply_async(kwargs={"reply_key": key}, queue="default")
+    ping.apply_async(kwargs={"reply_key": key}, queue=queue)
     wait_for(lambda: redis.get(key), timeout=timeout)
 
 

@@ -16,3 +16,26 @@ def ping(reply_key: str | None = None) -> str:
 
         get_redis_connection("default").set(reply_key, "pong", ex=60)
     return "pong"
+
+
+@shared_task(name="workers.node_run", ignore_result=True, acks_late=True)
+def node_run(node_run_id: int) -> None:
+    """Claims, runs and completes one node run, then publishes what became ready."""
+    from executions_app.engine import run_node
+
+    run_node(node_run_id)
+
+
+@shared_task(name="workers.sweep", ignore_result=True)
+def sweep() -> None:
+    """Re-publishes lost work and fails overdue executions (beat, every few seconds)."""
+    from executions_app.engine.sweeper import sweep as sweep_service
+
+    sweep_service()
+
+
+@shared_task(name="workers.prune_executions", ignore_result=True)
+def prune_executions() -> None:
+    from executions_app.engine.sweeper import prune_old_executions
+
+    prune_old_executions()

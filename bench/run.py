@@ -1,0 +1,76 @@
+"""`make bench`: engine figures on PostgreSQL + Redis, each beside its floor measured in
+the same run (DESIGN §12). Writes bench/out/latest.json and prints a Markdown table.
+
+Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis on
+127.0.0.1. A database and a Redis key prefix of its own, dropped at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ["SWITCHBOARD_TEST_RUN_ID"] = "bench" + secrets.token_hex(3)
+os.environ["SWITCHBOARD_TASK_EVENTS"] = "0"  # no Flower, no task events
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django_redis import get_redis_connection  # noqa: E402
+
+from bench import scenarios  # noqa: E402
+from tests.workers_support import worker_process  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": round(percentile(values, 50), 2),
+        "p95": round(percentile(values, 95), 2),
+        "mean": round(statistics.fmean(values), 2),
+    }
+
+
+def main() -> int:
+    old_name = connection.settings_dict["NAME"]
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    results: dict[str, Any] = {"database": connection.vendor, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    try:
+        user = scenarios.bench_user()
+        with worker_process(queues="default,nodes,ai", concurrency=2, pool="prefork"):
+            results.update(scenarios.run_all(user, summary))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        redis = get_redis_connection("default")
+        from django.conf import settings
+
+        for key in redis.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000):
+            redis.delete(key)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print(f"(test database {test_name} dropped)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

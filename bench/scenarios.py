@@ -1,0 +1,119 @@
+"""The measured scenarios; each returns its figures beside the floor it is compared to."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from celery import chain
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django_redis import get_redis_connection
+
+from executions_app.models import Execution, ExecutionStatus
+from executions_app.selectors import execution_wait
+from executions_app.services import execution_create
+from workers.tasks import ping
+from workflows_app.services import workflow_create
+
+CHAIN_LENGTH = 20
+ROUNDS = 30
+
+
+def bench_user() -> Any:
+    return get_user_model().objects.create_user("bench", "bench@example.com", secrets.token_urlsafe(16))
+
+
+def chain_definition(length: int) -> dict:
+    """INPUT, length - 2 TRANSFORMs, OUTPUT: `length` nodes in one line."""
+    nodes = [{"id": "n0", "type": "INPUT", "config": {"fields": {"x": {"type": "integer", "default": 1}}}}]
+    for i in range(1, length - 1):
+        nodes.append({"id": f"n{i}", "type": "TRANSFORM", "config": {"value": f"{{{{ inputs.x + {i} }}}}"}})
+    nodes.append(
+        {"id": f"n{length - 1}", "type": "OUTPUT", "config": {"value": f"{{{{ nodes.n{length - 2}.output }}}}"}}
+    )
+    edges = [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(length - 1)]
+    return {"nodes": nodes, "edges": edges}
+
+
+def ten_node_definition() -> dict:
+    """INPUT, a fan-out of 4, a join, 3 more steps, OUTPUT: the shape of a real workflow."""
+    nodes = [{"id": "start", "type": "INPUT", "config": {"fields": {"x": {"type": "integer", "default": 1}}}}]
+    edges = []
+    for i in range(4):
+        nodes.append({"id": f"fan{i}", "type": "TRANSFORM", "config": {"value": f"{{{{ inputs.x * {i} }}}}"}})
+        edges.append({"source": "start", "target": f"fan{i}"})
+    join = " + ".join(f"nodes.fan{i}.output" for i in range(4))
+    nodes.append({"id": "join", "type": "TRANSFORM", "config": {"value": f"{{{{ {join} }}}}"}})
+    edges += [{"source": f"fan{i}", "target": "join"} for i in range(4)]
+    previous = "join"
+    for step in ("check", "shape", "label"):
+        nodes.append({"id": step, "type": "TRANSFORM", "config": {"value": f"{{{{ nodes.{previous}.output }}}}"}})
+        edges.append({"source": previous, "target": step})
+        previous = step
+    nodes.append(
+        {"id": "result", "type": "OUTPUT", "config": {"value": {"total": f"{{{{ nodes.{previous}.output }}}}"}}}
+    )
+    edges.append({"source": previous, "target": "result"})
+    return {"nodes": nodes, "edges": edges}
+
+
+def minimal_definition() -> dict:
+    return chain_definition(2)
+
+
+def timed_execution(user: Any, workflow_id: Any) -> float:
+    started = time.perf_counter()
+    execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs={})
+    assert execution_wait(execution.id, 60, poll_s=0.001), "execution did not finish"
+    elapsed = time.perf_counter() - started
+    status = Execution.objects.filter(id=execution.id).values_list("status", flat=True).get()
+    assert status == ExecutionStatus.COMPLETED, status
+    return elapsed * 1000
+
+
+def timed_bare_chain(length: int) -> float:
+    redis = get_redis_connection("default")
+    key = f"{settings.REDIS_KEY_PREFIX}:bench:{secrets.token_hex(4)}"
+    tasks = [ping.si() for _ in range(length - 1)] + [ping.si(reply_key=key)]
+    started = time.perf_counter()
+    chain(*tasks).apply_async(queue="nodes")
+    while not redis.get(key):
+        time.sleep(0.0005)
+    return (time.perf_counter() - started) * 1000
+
+
+def throughput(user: Any, workflow_id: Any, count: int) -> float:
+    started = time.perf_counter()
+    ids = [execution_create(user=user, workflow_id=workflow_id, inputs={})[0].id for _ in range(count)]
+    while Execution.objects.filter(id__in=ids, status=ExecutionStatus.COMPLETED).count() < count:
+        failed = Execution.objects.filter(id__in=ids, status=ExecutionStatus.FAILED).count()
+        assert not failed, f"{failed} executions failed"
+        time.sleep(0.01)
+    return count / (time.perf_counter() - started)
+
+
+def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]:
+    chain_wf = workflow_create(owner=user, name="chain", description="", definition=chain_definition(CHAIN_LENGTH)).id
+    ten_wf = workflow_create(owner=user, name="ten", description="", definition=ten_node_definition()).id
+    minimal_wf = workflow_create(owner=user, name="minimal", description="", definition=minimal_definition()).id
+    for _ in range(3):  # warm up: imports, connections, caches in both worker processes
+        timed_execution(user, chain_wf)
+        timed_bare_chain(CHAIN_LENGTH)
+
+    bare = [timed_bare_chain(CHAIN_LENGTH) for _ in range(ROUNDS)]
+    engine = [timed_execution(user, chain_wf) for _ in range(ROUNDS)]
+    per_task_bare = [ms / CHAIN_LENGTH for ms in bare]
+    per_node = [ms / CHAIN_LENGTH for ms in engine]
+    ten = [timed_execution(user, ten_wf) for _ in range(ROUNDS * 2)]
+    return {
+        "chain_length": CHAIN_LENGTH,
+        "bare_celery_chain_per_task_ms": summary(per_task_bare),
+        "engine_chain_per_node_ms": summary(per_node),
+        "per_node_ratio_p50": round(summary(per_node)["p50"] / summary(per_task_bare)["p50"], 2),
+        "ten_node_end_to_end_ms": summary(ten),
+        "minimal_executions_per_s": round(throughput(user, minimal_wf, 300), 1),
+        "ten_node_executions_per_s": round(throughput(user, ten_wf, 100), 1),
+    }

@@ -1,0 +1,166 @@
+"""The completion transaction: record a node's result, resolve its children's join
+counters, decide ready or skipped exactly once, and finish the execution.
+
+Every completion of one execution locks that execution's row first, so completions of
+one execution are serialized while different executions proceed in parallel. The child
+counters are still decremented with conditional updates and re-read (DESIGN §6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from executions_app import status_cache
+from executions_app.engine.publish import Publish, publish_on_commit
+from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
+
+
+@dataclass
+class Outcome:
+    """What one attempt of a node produced."""
+
+    status: str  # NodeRunStatus.COMPLETED or NodeRunStatus.FAILED
+    output: Any = None
+    error: dict | None = None
+    continue_on_error: bool = False
+    attempt_entry: dict = field(default_factory=dict)
+
+
+def edge_taken(edge: Any, outcome: Outcome) -> bool:
+    if outcome.status == NodeRunStatus.COMPLETED:
+        if edge.branch is None:
+            return True
+        result = outcome.output.get("result") if isinstance(outcome.output, dict) else None
+        return ("true" if result else "false") == edge.branch
+    # Failed with on_error "continue": only unbranched edges are taken.
+    return edge.branch is None
+
+
+def finish_node(
+    *, node_run_id: int, execution_id: Any, attempt: int, attempt_log: list, graph: Any, node_id: str, outcome: Outcome
+) -> bool:
+    """Records the outcome of attempt `attempt`. Returns False when the attempt lost its
+    claim (a newer attempt owns the node) and nothing was written."""
+    now = timezone.now()
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update().values("status", "remaining_nodes").get(id=execution_id)
+        written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
+            status=outcome.status,
+            output=outcome.output,
+            error=outcome.error,
+            attempt_log=[*attempt_log, outcome.attempt_entry],
+            finished_at=now,
+            lease_until=None,
+        )
+        if not written:
+            return False
+        if execution["status"] not in ACTIVE_EXECUTION_STATUSES:
+            return True  # canceled or failed meanwhile: the result is kept, nothing more starts
+        if outcome.status == NodeRunStatus.FAILED and not outcome.continue_on_error:
+            fail_execution(execution_id, node_id=node_id, error=outcome.error or {}, now=now)
+            return True
+        ready, skipped = resolve_children(execution_id, graph, node_id, outcome, now)
+        remaining = execution["remaining_nodes"] - 1 - skipped
+        if remaining <= 0:
+            finish_execution(execution_id, graph, now)
+        else:
+            Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
+        publish_on_commit(ready)
+    return True
+
+
+def resolve_children(execution_id: Any, graph: Any, node_id: str, outcome: Outcome, now: Any) -> tuple[list, int]:
+    """Decrements the children's counters; the transaction that brings a child to zero
+    unresolved parents decides: ready (≥ 1 taken) or skipped, whose skip propagates."""
+    ready: list[Publish] = []
+    skipped_total = 0
+    # Work list of (source node, outcome or None for a skipped source).
+    work: list[tuple[str, Outcome | None]] = [(node_id, outcome)]
+    while work:
+        source, source_outcome = work.pop()
+        resolved: Counter[str] = Counter()
+        taken: Counter[str] = Counter()
+        for edge in graph.children(source):
+            resolved[edge.target] += 1
+            if source_outcome is not None and edge_taken(edge, source_outcome):
+                taken[edge.target] += 1
+        if not resolved:
+            continue
+        # One conditional update per distinct (resolved, taken) pair: usually one or two.
+        groups: dict[tuple[int, int], list[str]] = {}
+        for target, count in resolved.items():
+            groups.setdefault((count, taken[target]), []).append(target)
+        for (count, taken_count), targets in groups.items():
+            NodeRun.objects.filter(execution_id=execution_id, node_id__in=targets, pending_parents__gte=count).update(
+                pending_parents=F("pending_parents") - count, taken_parents=F("taken_parents") + taken_count
+            )
+        children = NodeRun.objects.filter(
+            execution_id=execution_id, node_id__in=list(resolved), pending_parents=0, status=NodeRunStatus.PENDING
+        ).values_list("id", "node_id", "taken_parents", "ready_at")
+        to_skip: list[int] = []
+        to_ready: list[int] = []
+        for run_id, child_id, taken_parents, ready_at in children:
+            if ready_at is not None:
+                continue  # decided earlier: a decision is made once
+            if taken_parents > 0:
+                to_ready.append(run_id)
+                ready.append(Publish(run_id, graph.nodes[child_id].node.queue))
+            else:
+                to_skip.append(run_id)
+                work.append((child_id, None))
+        if to_ready:
+            NodeRun.objects.filter(id__in=to_ready, ready_at__isnull=True).update(ready_at=now)
+        if to_skip:
+            skipped_total += NodeRun.objects.filter(id__in=to_skip, status=NodeRunStatus.PENDING).update(
+                status=NodeRunStatus.SKIPPED, finished_at=now, ready_at=now
+            )
+    return ready, skipped_total
+
+
+def finish_execution(execution_id: Any, graph: Any, now: Any) -> None:
+    outputs = dict(
+        NodeRun.objects.filter(
+            execution_id=execution_id, node_id__in=graph.output_node_ids, status=NodeRunStatus.COMPLETED
+        ).values_list("node_id", "output")
+    )
+    Execution.objects.filter(id=execution_id).update(
+        status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
+    )
+    status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.COMPLETED, "finished_at": now.isoformat()})
+
+
+def fail_execution(execution_id: Any, *, node_id: str | None, error: dict, now: Any) -> None:
+    """Fails the execution: nodes that never started become canceled; running ones
+    finish or reach their deadline, and their results are kept."""
+    Execution.objects.filter(id=execution_id, status__in=ACTIVE_EXECUTION_STATUSES).update(
+        status=ExecutionStatus.FAILED, error={"node_id": node_id, **error}, finished_at=now
+    )
+    NodeRun.objects.filter(execution_id=execution_id, status=NodeRunStatus.PENDING).update(
+        status=NodeRunStatus.CANCELED, finished_at=now
+    )
+    status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.FAILED, "finished_at": now.isoformat()})
+
+
+def schedule_retry(
+    *, node_run_id: int, attempt: int, attempt_log: list, entry: dict, error: dict, delay_s: float, queue: str
+) -> bool:
+    """Puts a failed attempt back to pending, due after its backoff. The sweeper finds it
+    by ready_at if the delayed message is lost."""
+    now = timezone.now()
+    with transaction.atomic():
+        written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
+            status=NodeRunStatus.PENDING,
+            attempt_log=[*attempt_log, entry],
+            error=error,
+            lease_until=None,
+            ready_at=now + timedelta(seconds=delay_s),
+        )
+        if written:
+            publish_on_commit([Publish(node_run_id, queue, countdown=delay_s)])
+    return bool(written)

@@ -1,0 +1,43 @@
+"""How a node's exception becomes the error a user reads on the node run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class NodeError:
+    code: str
+    message: str
+    retryable: bool
+    retry_after_s: float | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class NodeFailure(Exception):
+    """Raised by the engine or a node for a failure it can name."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.code, self.message, self.retryable, self.retry_after_s = code, message, retryable, retry_after_s
+
+
+def classify(exc: BaseException) -> NodeError:
+    """Errors that carry a `code` are the node's own words; anything else is a bug or an
+    outage we did not foresee: logged with its traceback, retried if the node allows it."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        message = str(getattr(exc, "message", None) or exc)[:MAX_MESSAGE_CHARS]
+        retryable = bool(getattr(exc, "retryable", False))
+        return NodeError(code, message, retryable, getattr(exc, "retry_after_s", None))
+    if type(exc).__name__ == "ExpressionError":
+        return NodeError("expression_error", str(exc)[:MAX_MESSAGE_CHARS], retryable=False)
+    logger.exception("node raised an unexpected error")
+    return NodeError("internal_error", f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS], retryable=True)

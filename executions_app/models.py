@@ -1,0 +1,145 @@
+"""Executions and their node runs: the database is the truth about every run."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ExecutionStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+FINISHED_EXECUTION_STATUSES = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
+
+
+class NodeRunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELED = "canceled"
+
+
+FINISHED_NODE_STATUSES = (
+    NodeRunStatus.COMPLETED,
+    NodeRunStatus.FAILED,
+    NodeRunStatus.SKIPPED,
+    NodeRunStatus.CANCELED,
+)
+
+
+class Execution(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="executions")
+    workflow = models.ForeignKey("workflows_app.Workflow", on_delete=models.CASCADE, related_name="executions")
+    version = models.ForeignKey("workflows_app.WorkflowVersion", on_delete=models.PROTECT, related_name="executions")
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED)
+    inputs = models.JSONField(default=dict)
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    # Nodes not yet in a final state; the completion that brings it to 0 finishes the run.
+    remaining_nodes = models.PositiveIntegerField(default=0)
+    # NULL, not "", when absent: the unique constraint covers only executions with a key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    retried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="execution_owner_created"),
+            models.Index(fields=["owner", "status", "-created_at"], name="execution_owner_status"),
+            models.Index(fields=["workflow", "-created_at"], name="execution_workflow_created"),
+            models.Index(fields=["status", "deadline_at"], name="execution_status_deadline"),
+            models.Index(fields=["created_at"], name="execution_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="execution_unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+
+class NodeRun(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=NodeRunStatus.choices, default=NodeRunStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    attempt_log = models.JSONField(default=list)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    # Join counters (DESIGN §6): parent edges not yet resolved, and those taken.
+    pending_parents = models.PositiveIntegerField(default=0)
+    taken_parents = models.PositiveIntegerField(default=0)
+    # Set when the node became ready to run (or is due for a retry); the sweeper
+    # re-publishes pending nodes whose ready_at is long past.
+    ready_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Who holds the lease: "<host>|<worker pid>|<process pid>", checked against heartbeats.
+    claimed_by = models.CharField(max_length=255, blank=True, default="")
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="noderun_unique_node")]
+        indexes = [
+            models.Index(fields=["status", "ready_at"], name="noderun_status_ready"),
+            models.Index(fields=["status", "lease_until"], name="noderun_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+
+class ExecutionLog(models.Model):
+    class Level(models.TextChoices):
+        DEBUG = "debug"
+        INFO = "info"
+        WARNING = "warning"
+        ERROR = "error"
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
+    node_id = models.CharField(max_length=64, blank=True, default="")
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["execution", "id"], name="executionlog_execution")]
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message[:60]}"

@@ -1,0 +1,133 @@
+"""Writes on executions: create (with idempotency), cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.api import Conflict
+from executions_app import status_cache
+from executions_app.engine.publish import Publish, publish_on_commit
+from executions_app.models import (
+    ACTIVE_EXECUTION_STATUSES,
+    Execution,
+    ExecutionLog,
+    ExecutionStatus,
+    NodeRun,
+    NodeRunStatus,
+)
+from workflows_app.definition import validate_inputs
+from workflows_app.selectors import graph_for_version, workflow_get
+
+LIMITS = settings.SWITCHBOARD
+
+
+def request_fingerprint(workflow_id: Any, inputs: Any) -> str:
+    canonical = json.dumps({"workflow_id": str(workflow_id), "inputs": inputs}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _idempotent_match(user: Any, key: str, fingerprint: str) -> Execution | None:
+    """The execution created earlier under this key, if the key is still kept (24 h).
+    The same key with a different body is a conflict."""
+    existing = Execution.objects.filter(owner=user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.created_at < timezone.now() - timedelta(seconds=LIMITS["IDEMPOTENCY_TTL_S"]):
+        Execution.objects.filter(id=existing.id).update(idempotency_key=None)  # expired: free the key
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used with a different request.",
+            code="idempotency_key_reused",
+            details={"execution_id": str(existing.id)},
+        )
+    return existing
+
+
+def execution_create(
+    *, user: Any, workflow_id: Any, inputs: dict, idempotency_key: str | None = None
+) -> tuple[Execution, bool]:
+    """Validates the inputs against the pinned version and queues the root nodes.
+    Returns (execution, created); an idempotent repeat returns the first execution."""
+    fingerprint = request_fingerprint(workflow_id, inputs)
+    if idempotency_key:
+        existing = _idempotent_match(user, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    workflow = workflow_get(user=user, workflow_id=workflow_id)
+    if not workflow.is_active:
+        raise Conflict("This workflow is inactive and cannot be run.", code="workflow_inactive")
+    graph = graph_for_version(workflow.current_version_id)
+    validated = validate_inputs(graph, inputs)
+    try:
+        with transaction.atomic():
+            execution = _create_rows(user, workflow, graph, validated, idempotency_key, fingerprint)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # Another request with the same key won the race: answer with its execution.
+        existing = _idempotent_match(user, idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing, False
+    return execution, True
+
+
+def _create_rows(
+    user: Any, workflow: Any, graph: Any, inputs: dict, idempotency_key: str | None, fingerprint: str
+) -> Execution:
+    now = timezone.now()
+    execution = Execution.objects.create(
+        owner=user,
+        workflow=workflow,
+        version_id=workflow.current_version_id,
+        inputs=inputs,
+        remaining_nodes=len(graph.nodes),
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+        deadline_at=now + timedelta(seconds=LIMITS["EXECUTION_TIMEOUT_S"]),
+    )
+    runs = [
+        NodeRun(
+            execution=execution,
+            node_id=node_id,
+            type=spec.type,
+            pending_parents=len(graph.parents(node_id)),
+            ready_at=None if graph.parents(node_id) else now,
+        )
+        for node_id, spec in graph.nodes.items()
+    ]
+    NodeRun.objects.bulk_create(runs)
+    roots = [run for run in runs if run.ready_at is not None]
+    if any(run.pk is None for run in roots):  # backends that return no ids from bulk inserts
+        roots = list(NodeRun.objects.filter(execution=execution, ready_at__isnull=False))
+    publish_on_commit([Publish(run.pk, graph.nodes[run.node_id].node.queue) for run in roots])
+    status_cache.write_after_commit(execution.id, {"status": ExecutionStatus.QUEUED, "finished_at": None})
+    return execution
+
+
+def execution_cancel(*, execution: Execution) -> Execution:
+    """No new node starts; running nodes finish or reach their deadline; nodes that never
+    started become canceled. Canceling a finished execution changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Execution.objects.filter(id=execution.id, status__in=ACTIVE_EXECUTION_STATUSES).update(
+            status=ExecutionStatus.CANCELED, finished_at=now
+        )
+        if changed:
+            NodeRun.objects.filter(execution_id=execution.id, status=NodeRunStatus.PENDING).update(
+                status=NodeRunStatus.CANCELED, finished_at=now
+            )
+            ExecutionLog.objects.create(execution_id=execution.id, level="info", message="Canceled by the user.")
+            status_cache.write_after_commit(
+                execution.id, {"status": ExecutionStatus.CANCELED, "finished_at": now.isoformat()}
+            )
+    execution.refresh_from_db()
+    return execution

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from executions_app.filters import ExecutionFilter
+from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait
+from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
+from executions_app.services import execution_cancel, execution_create
+
+
+class ExecutionListCreateApi(generics.ListAPIView):
+    serializer_class = ExecutionOutput
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ExecutionFilter
+
+    def get_queryset(self):
+        return execution_list(user=self.request.user)
+
+    @extend_schema(
+        request=ExecutionCreateInput,
+        responses={200: ExecutionOutput, 202: ExecutionOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    )
+    def post(self, request: Request) -> Response:
+        data = ExecutionCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution, _ = execution_create(
+            user=request.user,
+            workflow_id=data.validated_data["workflow_id"],
+            inputs=data.validated_data["inputs"],
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+        )
+        wait = data.validated_data.get("wait")
+        finished = bool(wait) and execution_wait(execution.id, wait)
+        execution = execution_get(user=request.user, execution_id=execution.id)
+        return Response(ExecutionOutput(execution).data, status=status.HTTP_200_OK if finished else 202)
+
+
+class ExecutionDetailApi(APIView):
+    @extend_schema(responses=ExecutionOutput)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(ExecutionOutput(execution_get(user=request.user, execution_id=pk)).data)
+
+
+class ExecutionLogsApi(generics.ListAPIView):
+    serializer_class = ExecutionLogOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return execution_logs(execution=execution_get(user=self.request.user, execution_id=self.kwargs["pk"]))
+
+
+class ExecutionCancelApi(APIView):
+    @extend_schema(request=None, responses=ExecutionOutput)
+    def post(self, request: Request, pk: str) -> Response:
+        execution = execution_cancel(execution=execution_get(user=request.user, execution_id=pk))
+        return Response(ExecutionOutput(execution_get(user=request.user, execution_id=execution.id)).data)

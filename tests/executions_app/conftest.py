@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.accounts_app.factories import UserFactory
+
+
+def node(node_id: str, node_type: str, config: dict | None = None, **extra: Any) -> dict:
+    return {"id": node_id, "type": node_type, "config": config or {}, **extra}
+
+
+def edge(source: str, target: str, branch: str | None = None) -> dict:
+    found = {"source": source, "target": target}
+    if branch is not None:
+        found["branch"] = branch
+    return found
+
+
+def input_node(**fields: dict) -> dict:
+    return node("start", "INPUT", {"fields": fields})
+
+
+@pytest.fixture
+def user(transactional_db) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def client(user: Any) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+@pytest.fixture
+def make_workflow(client: APIClient) -> Callable[..., str]:
+    def create(nodes: list[dict], edges: list[dict], name: str = "wf") -> str:
+        response = client.post(
+            "/api/workflows", {"name": name, "definition": {"nodes": nodes, "edges": edges}}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    return create
+
+
+@pytest.fixture
+def run(client: APIClient) -> Callable[..., Any]:
+    def execute(workflow_id: str, inputs: dict | None = None, wait: float | None = 30, **headers: str) -> Any:
+        body: dict[str, Any] = {"workflow_id": workflow_id, "inputs": inputs or {}}
+        if wait is not None:
+            body["wait"] = wait
+        return client.post("/api/executions", body, format="json", headers=headers)
+
+    return execute
+
+
+def nodes_by_id(execution: dict) -> dict[str, dict]:
+    return {n["node_id"]: n for n in execution["nodes"]}

@@ -1,0 +1,146 @@
+"""Nothing is lost when a worker dies or a message goes missing (real worker processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+from django_redis import get_redis_connection
+
+from executions_app.engine.sweeper import sweep
+from executions_app.models import Execution, NodeRun
+from executions_app.selectors import execution_get
+from tests.executions_app.conftest import edge, input_node, node
+from tests.workers_support import wait_for, worker_process
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process]
+
+
+def sweep_until_finished(execution_id: str, timeout: float = 60) -> float:
+    """Runs the sweeper as beat would, every half second, until the execution ends."""
+    started = time.monotonic()
+
+    def finished() -> bool:
+        sweep()
+        return Execution.objects.get(id=execution_id).status in ("completed", "failed", "canceled")
+
+    wait_for(finished, timeout=timeout, interval=0.5)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def slow_chain(make_workflow) -> str:
+    return make_workflow(
+        [
+            input_node(),
+            node("before", "TRANSFORM", {"value": "b"}),
+            node("pause", "WAIT", {"seconds": 3}, retry={"max_attempts": 3}),
+            node("after", "TRANSFORM", {"value": "{{ nodes.before.output }}-{{ nodes.pause.output.waited_s }}"}),
+            node("result", "OUTPUT", {"value": "{{ nodes.after.output }}"}),
+        ],
+        [edge("start", "before"), edge("before", "pause"), edge("pause", "after"), edge("after", "result")],
+    )
+
+
+def wait_until_running(execution_id: str, node_id: str) -> None:
+    wait_for(
+        lambda: NodeRun.objects.filter(execution_id=execution_id, node_id=node_id, status="running").exists(),
+        timeout=30,
+    )
+
+
+def test_sigkill_of_the_whole_worker_mid_node_then_a_new_worker_finishes(slow_chain, run, user) -> None:
+    with worker_process(concurrency=1) as first:
+        execution_id = run(slow_chain, wait=None).json()["id"]
+        wait_until_running(execution_id, "pause")
+        first.kill(signal.SIGKILL)
+    with worker_process(concurrency=1):
+        recovery_s = sweep_until_finished(execution_id)
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.status == "completed", execution.error
+    runs = {r.node_id: r for r in execution.node_runs.all()}
+    assert runs["pause"].attempts == 2  # the killed claim counts
+    assert all(runs[n].attempts == 1 for n in ("start", "before", "after", "result"))
+    assert execution.outputs == {"result": "b-3.0"}
+    assert recovery_s < 20
+
+
+def test_sigkill_of_a_pool_child_is_recovered(slow_chain, run, user) -> None:
+    with worker_process(concurrency=1) as worker:
+        execution_id = run(slow_chain, wait=None).json()["id"]
+        wait_until_running(execution_id, "pause")
+        children = psutil.Process(worker.process.pid).children()
+        assert children
+        for child in children:
+            os.kill(child.pid, signal.SIGKILL)
+        sweep_until_finished(execution_id)
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.status == "completed", execution.error
+    assert {r.node_id: r.attempts for r in execution.node_runs.all()}["pause"] == 2
+
+
+def test_a_lost_message_is_republished_by_the_sweeper(slow_chain, run, user, settings) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "SWEEP_STALE_READY_S": 1}
+    redis = get_redis_connection("default")
+    execution_id = run(slow_chain, wait=None).json()["id"]
+    # No worker yet: the root's message sits in the queue. Drop it, as a broker would.
+    queue_key = f"{settings.REDIS_KEY_PREFIX}:nodes"
+    assert redis.llen(queue_key) == 1
+    redis.delete(queue_key)
+    with worker_process(concurrency=1):
+        time.sleep(1.5)
+        assert Execution.objects.get(id=execution_id).status == "queued"
+        sweep_until_finished(execution_id)
+    assert Execution.objects.get(id=execution_id).status == "completed"
+
+
+def test_a_node_whose_worker_keeps_dying_fails_when_attempts_run_out(make_workflow, run, user) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("pause", "WAIT", {"seconds": 5}, retry={"max_attempts": 2}),
+            node("result", "OUTPUT", {"value": 1}),
+        ],
+        [edge("start", "pause"), edge("pause", "result")],
+    )
+    execution_id = run(workflow_id, wait=None).json()["id"]
+
+    def pause_attempts() -> int:
+        sweep()
+        return NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts
+
+    for attempt in (1, 2):
+        with worker_process(concurrency=1) as worker:
+            wait_for(lambda n=attempt: pause_attempts() == n, timeout=30, interval=0.5)
+            wait_until_running(execution_id, "pause")
+            worker.kill(signal.SIGKILL)
+    with worker_process(concurrency=1):
+        sweep_until_finished(execution_id)
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.status == "failed"
+    pause = {r.node_id: r for r in execution.node_runs.all()}["pause"]
+    assert pause.status == "failed"
+    assert pause.error["code"] == "worker_lost"
+    assert pause.attempts == 2
+
+
+def test_execution_past_its_deadline_fails(make_workflow, run, user, settings) -> None:
+    workflow_id = make_workflow(
+        [input_node(), node("pause", "WAIT", {"seconds": 30}), node("result", "OUTPUT", {"value": 1})],
+        [edge("start", "pause"), edge("pause", "result")],
+    )
+    execution_id = run(workflow_id, wait=None).json()["id"]
+    Execution.objects.filter(id=execution_id).update(deadline_at=Execution.objects.get(id=execution_id).created_at)
+    sweep()
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.status == "failed"
+    assert execution.error["code"] == "execution_timeout"
+    assert {n["node_id"]: n["status"] for n in nodes_by_id_list(execution)}["pause"] == "canceled"
+    assert settings.REDIS_KEY_PREFIX
+
+
+def nodes_by_id_list(execution: Execution) -> list[dict]:
+    return [{"node_id": r.node_id, "status": r.status} for r in execution.node_runs.all()]

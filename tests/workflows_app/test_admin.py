@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
+from workflows_app.models import Workflow
+from workflows_app.services import workflow_archive
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "/admin/workflows_app/workflow/add/"
+
+
+def change_url(workflow: Workflow) -> str:
+    return f"/admin/workflows_app/workflow/{workflow.pk}/change/"
+
+
+def form_data(owner, definition, *, name="From admin", versions=()) -> dict:
+    data = {
+        "owner": owner.pk,
+        "name": name,
+        "description": "",
+        "is_active": "on",
+        "definition": json.dumps(definition),
+        "versions-TOTAL_FORMS": len(versions),
+        "versions-INITIAL_FORMS": len(versions),
+        "versions-MIN_NUM_FORMS": 0,
+        "versions-MAX_NUM_FORMS": 1000,
+    }
+    for index, version in enumerate(versions):
+        data[f"versions-{index}-id"] = version.pk
+        data[f"versions-{index}-workflow"] = version.workflow_id
+    return data
+
+
+def test_change_page_shows_the_definition_as_formatted_json(admin_client):
+    workflow = WorkflowFactory(definition=support_triage())
+    page = admin_client.get(change_url(workflow)).content.decode()
+    assert "  &quot;nodes&quot;: [\n    {\n      &quot;id&quot;: &quot;ticket&quot;" in page
+
+
+def test_add_creates_version_one(admin_client, admin_user):
+    response = admin_client.post(ADD_URL, form_data(admin_user, support_triage()))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    workflow = Workflow.objects.get(name="From admin")
+    assert workflow.current_version.number == 1
+    assert workflow.current_version.definition == support_triage()
+
+
+def test_invalid_definition_shows_the_api_messages(admin_client, admin_user):
+    definition = support_triage()
+    definition["nodes"][2]["config"]["expression"] = "nodes.log.output.id == 1"
+    response = admin_client.post(ADD_URL, form_data(admin_user, definition))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "nodes[2].config.expression (node angry): nodes.log is not upstream of angry" in page
+    assert not Workflow.objects.exists()
+
+
+def test_saving_a_changed_definition_makes_a_new_version(admin_client):
+    workflow = WorkflowFactory(definition=echo_definition("one"))
+    data = form_data(workflow.owner, echo_definition("two"), name=workflow.name, versions=[workflow.current_version])
+    response = admin_client.post(change_url(workflow), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    workflow.refresh_from_db()
+    assert workflow.current_version.number == 2
+    assert workflow.versions.get(number=1).definition == echo_definition("one")
+
+
+def test_renaming_makes_no_version(admin_client):
+    workflow = WorkflowFactory()
+    data = form_data(workflow.owner, echo_definition(), name="Renamed", versions=[workflow.current_version])
+    assert admin_client.post(change_url(workflow), data).status_code == 302
+    workflow.refresh_from_db()
+    assert (workflow.name, workflow.versions.count()) == ("Renamed", 1)
+
+
+def test_versions_are_read_only(admin_client):
+    version = WorkflowFactory().current_version
+    url = f"/admin/workflows_app/workflowversion/{version.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "<pre>" in page.content.decode()
+    admin_client.post(url, {"number": 7})
+    version.refresh_from_db()
+    assert version.number == 1
+    assert admin_client.get("/admin/workflows_app/workflowversion/add/").status_code == 403
+
+
+def test_archived_workflow_is_view_only(admin_client):
+    workflow = WorkflowFactory()
+    workflow_archive(workflow=workflow)
+    data = form_data(workflow.owner, echo_definition("changed"), name="x", versions=[workflow.current_version])
+    assert admin_client.post(change_url(workflow), data).status_code == 403
+    assert Workflow.objects.get(pk=workflow.pk).name != "x"

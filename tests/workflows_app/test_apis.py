@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.accounts_app.factories import UserFactory
+from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/workflows"
+
+
+@pytest.fixture
+def owner():
+    return UserFactory()
+
+
+@pytest.fixture
+def client(api_client, owner):
+    api_client.force_authenticate(owner)
+    return api_client
+
+
+def create(client, **body):
+    body = {"name": "Triage", "definition": support_triage(), **body}
+    response = client.post(BASE, body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_create_and_read(client):
+    created = create(client, description="Angry first")
+    assert set(created) == {
+        "id",
+        "name",
+        "description",
+        "is_active",
+        "version",
+        "definition",
+        "created_at",
+        "updated_at",
+    }
+    assert (created["version"], created["is_active"], created["description"]) == (1, True, "Angry first")
+    response = client.get(f"{BASE}/{created['id']}")
+    assert response.status_code == 200
+    assert response.json() == created
+
+
+def test_requires_authentication(api_client):
+    assert api_client.get(BASE).status_code == 401
+
+
+def test_invalid_definition_lists_every_problem(client):
+    definition = support_triage()
+    definition["nodes"][1]["config"]["temperature"] = 9
+    definition["nodes"][2]["config"]["expression"] = "nodes.mood.output.label =="
+    response = client.post(BASE, {"name": "x", "definition": definition}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_definition"
+    assert {(p["node_id"], p["path"]) for p in error["details"]} == {
+        ("mood", "nodes[1].config.temperature"),
+        ("angry", "nodes[2].config.expression"),
+    }
+
+
+def test_unknown_field_is_refused(client):
+    response = client.post(BASE, {"name": "x", "definition": support_triage(), "colour": "red"}, format="json")
+    assert response.status_code == 400
+    assert "colour" in response.json()["error"]["details"]
+    workflow = create(client)
+    response = client.patch(f"{BASE}/{workflow['id']}", {"colour": "red"}, format="json")
+    assert response.status_code == 400
+
+
+def test_get_body_put_back_is_accepted(client):
+    workflow = create(client)
+    body = client.get(f"{BASE}/{workflow['id']}").json()
+    response = client.put(f"{BASE}/{workflow['id']}", body, format="json")
+    assert response.status_code == 200
+    assert response.json()["version"] == 1  # the same definition makes no version
+
+
+def test_put_with_a_changed_definition_makes_a_version(client):
+    workflow = create(client)
+    body = client.get(f"{BASE}/{workflow['id']}").json()
+    body["definition"] = echo_definition()
+    response = client.put(f"{BASE}/{workflow['id']}", body, format="json")
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+    assert response.json()["definition"] == echo_definition()
+
+
+def test_stale_version_is_409(client):
+    workflow = create(client)
+    client.patch(f"{BASE}/{workflow['id']}", {"definition": echo_definition(), "version": 1}, format="json")
+    response = client.patch(f"{BASE}/{workflow['id']}", {"name": "late", "version": 1}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "version_conflict"
+    assert client.get(f"{BASE}/{workflow['id']}").json()["name"] == "Triage"
+
+
+def test_patch_changes_only_what_is_sent(client):
+    workflow = create(client)
+    response = client.patch(f"{BASE}/{workflow['id']}", {"is_active": False}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["is_active"], response.json()["name"], response.json()["version"]) == (False, "Triage", 1)
+
+
+def test_put_needs_name_and_definition(client):
+    workflow = create(client)
+    response = client.put(f"{BASE}/{workflow['id']}", {"name": "only a name"}, format="json")
+    assert response.status_code == 400
+    assert "definition" in response.json()["error"]["details"]
+
+
+def test_delete_archives(client):
+    workflow = create(client)
+    assert client.delete(f"{BASE}/{workflow['id']}").status_code == 204
+    assert client.get(f"{BASE}/{workflow['id']}").status_code == 404
+    assert client.get(f"{BASE}/{workflow['id']}/versions").status_code == 404
+    assert client.get(BASE).json()["count"] == 0
+    assert client.delete(f"{BASE}/{workflow['id']}").status_code == 404
+
+
+def test_versions_list_and_one_version(client):
+    workflow = create(client)
+    client.patch(f"{BASE}/{workflow['id']}", {"definition": echo_definition("two")}, format="json")
+    client.patch(f"{BASE}/{workflow['id']}", {"definition": echo_definition("three")}, format="json")
+    page = client.get(f"{BASE}/{workflow['id']}/versions").json()
+    assert page["count"] == 3
+    assert [v["number"] for v in page["results"]] == [3, 2, 1]
+    assert set(page["results"][0]) == {"number", "created_at"}
+    paged = client.get(f"{BASE}/{workflow['id']}/versions?page_size=2&page=2").json()
+    assert [v["number"] for v in paged["results"]] == [1]
+    first = client.get(f"{BASE}/{workflow['id']}/versions/1").json()
+    assert first["definition"] == support_triage()
+    assert client.get(f"{BASE}/{workflow['id']}/versions/9").status_code == 404
+
+
+def test_list_is_paginated_filtered_searched_and_ordered(client, owner):
+    WorkflowFactory(owner=owner, name="Alpha mail", description="sorts email")
+    WorkflowFactory(owner=owner, name="Beta", description="reads tickets", is_active=False)
+    WorkflowFactory(owner=owner, name="Gamma mail", description="")
+    names = lambda response: [w["name"] for w in response.json()["results"]]  # noqa: E731
+    page = client.get(BASE).json()
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 3
+    assert names(client.get(f"{BASE}?ordering=name")) == ["Alpha mail", "Beta", "Gamma mail"]
+    assert names(client.get(f"{BASE}?ordering=-name")) == ["Gamma mail", "Beta", "Alpha mail"]
+    assert names(client.get(f"{BASE}?name=mail&ordering=name")) == ["Alpha mail", "Gamma mail"]
+    assert names(client.get(f"{BASE}?is_active=false")) == ["Beta"]
+    assert names(client.get(f"{BASE}?search=tickets")) == ["Beta"]
+    assert client.get(f"{BASE}?page_size=2").json()["next"]
+    assert client.get(f"{BASE}?is_active=maybe").status_code == 400
+
+
+def test_validate(client):
+    response = client.post(f"{BASE}/validate", {"definition": support_triage()}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"valid": True}
+    broken = support_triage()
+    broken["edges"].append({"source": "result", "target": "ticket"})
+    response = client.post(f"{BASE}/validate", {"definition": broken}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_definition"
+    assert client.post(f"{BASE}/validate", {"definition": "nodes"}, format="json").status_code == 400
+    assert client.post(f"{BASE}/validate", {}, format="json").status_code == 400
+
+
+def test_export_then_import(client):
+    workflow = create(client, description="Angry first")
+    response = client.get(f"{BASE}/{workflow['id']}/export")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    document = response.json()
+    imported = client.post(f"{BASE}/import", document, format="json")
+    assert imported.status_code == 201
+    copy = imported.json()
+    assert copy["id"] != workflow["id"]
+    assert (copy["name"], copy["description"], copy["version"]) == ("Triage", "Angry first", 1)
+    assert copy["definition"] == workflow["definition"]
+    assert client.get(BASE).json()["count"] == 2
+
+
+def test_an_export_is_also_a_create_body(client):
+    workflow = create(client)
+    document = client.get(f"{BASE}/{workflow['id']}/export").json()
+    assert client.post(BASE, document, format="json").status_code == 201
+
+
+def test_import_refuses_a_bad_document(client):
+    response = client.post(f"{BASE}/import", {"name": "x"}, format="json")
+    assert response.status_code == 400
+    assert "definition" in response.json()["error"]["details"]
+    assert client.post(f"{BASE}/import", [1, 2], format="json").status_code == 400
+
+
+def test_malformed_json_is_a_400(client):
+    response = client.post(BASE, "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_not_a_uuid_is_404(client):
+    assert client.get(f"{BASE}/not-a-uuid").status_code == 404
+
+
+def test_another_users_workflow_is_404_on_every_route(api_client, owner):
+    workflow = WorkflowFactory(owner=owner)
+    intruder = UserFactory()
+    api_client.force_authenticate(intruder)
+    url = f"{BASE}/{workflow.pk}"
+    body = {"name": "mine now", "definition": echo_definition()}
+    responses = {
+        "get": api_client.get(url),
+        "put": api_client.put(url, body, format="json"),
+        "patch": api_client.patch(url, {"name": "mine now"}, format="json"),
+        "patch_bad_body": api_client.patch(url, {"unknown": 1}, format="json"),
+        "delete": api_client.delete(url),
+        "versions": api_client.get(f"{url}/versions"),
+        "version": api_client.get(f"{url}/versions/1"),
+        "export": api_client.get(f"{url}/export"),
+    }
+    assert {name: response.status_code for name, response in responses.items()} == dict.fromkeys(responses, 404)
+    assert all(response.json()["error"]["code"] == "not_found" for response in responses.values())
+    assert api_client.get(BASE).json()["count"] == 0
+    api_client.force_authenticate(owner)
+    assert api_client.get(url).json()["name"] == workflow.name

@@ -1,0 +1,150 @@
+"""Admin: a workflow's current definition is edited as formatted JSON and validated with
+the API's own messages; saving a changed definition makes a new version through the
+service. Versions are read-only; workflows are archived, never deleted, as in the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms.fields import InvalidJSONInput
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from workflows_app.definition import DefinitionInvalid, parse_definition
+from workflows_app.models import Workflow, WorkflowVersion
+from workflows_app.services import workflow_archive, workflow_create, workflow_update
+
+STARTER_DEFINITION = {
+    "nodes": [
+        {"id": "start", "type": "INPUT", "config": {"fields": {"text": {"type": "string", "required": True}}}},
+        {"id": "result", "type": "OUTPUT", "config": {"value": {"text": "{{ inputs.text }}"}}},
+    ],
+    "edges": [{"source": "start", "target": "result"}],
+}
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class PrettyJSONField(forms.JSONField):
+    def prepare_value(self, value: Any) -> Any:
+        return value if isinstance(value, InvalidJSONInput) else pretty_json(value)
+
+
+def problem_text(problem: dict) -> str:
+    node = f" (node {problem['node_id']})" if problem.get("node_id") else ""
+    return f"{problem['path'] or 'definition'}{node}: {problem['message']}"
+
+
+class WorkflowAdminForm(forms.ModelForm):
+    definition = PrettyJSONField(
+        widget=forms.Textarea(attrs={"rows": 30, "cols": 110, "style": "font-family: monospace"}),
+        help_text="The current version's definition. Saving a changed definition creates a new version.",
+    )
+
+    class Meta:
+        model = Workflow
+        fields = ["owner", "name", "description", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        version = self.instance.current_version if self.instance.pk else None
+        self.fields["definition"].initial = version.definition if version else STARTER_DEFINITION
+
+    def clean_definition(self) -> Any:
+        definition = self.cleaned_data["definition"]
+        try:
+            parse_definition(definition)
+        except DefinitionInvalid as exc:
+            raise forms.ValidationError([problem_text(problem) for problem in exc.problems]) from None
+        return definition
+
+
+class VersionInline(admin.TabularInline):
+    model = WorkflowVersion
+    fk_name = "workflow"
+    fields = ["number", "created_at", "created_by"]
+    readonly_fields = fields
+    ordering = ["-number"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowAdminForm
+    list_display = ["name", "owner", "version_number", "is_active", "archived_at", "updated_at"]
+    list_filter = ["is_active", ("archived_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "description", "owner__username"]
+    list_select_related = ["owner", "current_version"]
+    readonly_fields = ["id", "version_number", "archived_at", "created_at", "updated_at"]
+    inlines = [VersionInline]
+    actions = ["archive_workflows"]
+
+    @admin.display(description="version")
+    def version_number(self, obj: Workflow) -> int | None:
+        return obj.current_version.number if obj.current_version else None
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # archived instead: executions keep their workflow and version
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An archived workflow is kept for its history: viewable, no longer editable.
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.archived_at)
+
+    def save_model(self, request: HttpRequest, obj: Workflow, form: WorkflowAdminForm, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            "name": data["name"],
+            "description": data.get("description") or "",
+            "is_active": data["is_active"],
+            "definition": data["definition"],
+        }
+        if change:
+            saved = workflow_update(workflow=obj, user=request.user, **fields)
+        else:
+            saved = workflow_create(owner=data["owner"], **fields)
+        # The admin goes on with `obj` (messages, log entry, redirect): make it the saved row.
+        obj.__dict__.update({key: value for key, value in saved.__dict__.items() if key != "_state"})
+        obj._state.adding, obj._state.db = False, saved._state.db
+
+    @admin.action(description="Archive selected workflows (hidden from the API; versions and executions kept)")
+    def archive_workflows(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
+        workflows = list(queryset.filter(archived_at__isnull=True))
+        for workflow in workflows:
+            workflow_archive(workflow=workflow)
+        self.message_user(request, f"Archived {len(workflows)} workflow(s).", messages.SUCCESS)
+
+
+@admin.register(WorkflowVersion)
+class WorkflowVersionAdmin(admin.ModelAdmin):
+    list_display = ["workflow", "number", "created_at", "created_by"]
+    list_select_related = ["workflow", "created_by"]
+    search_fields = ["workflow__name"]
+    fields = ["id", "workflow", "number", "created_at", "created_by", "definition_json"]
+    readonly_fields = fields
+
+    @admin.display(description="definition")
+    def definition_json(self, obj: WorkflowVersion) -> str:
+        return format_html("<pre>{}</pre>", pretty_json(obj.definition))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

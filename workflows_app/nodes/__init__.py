@@ -1,0 +1,1 @@
+"""Node types, one module each; see base.py for the registry."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type
+
+TaskType = Literal[
+    "content_generation",
+    "quick_decision",
+    "sentiment_analysis",
+    "math_reasoning",
+    "long_context",
+    "code_generation",
+]
+# "provider/model"; the model part may itself contain slashes (openrouter/qwen/qwen-2.5-72b-instruct).
+ProviderModel = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*/\S+$", max_length=200)]
+
+
+class AiProcessorConfig(NodeConfig):
+    task_type: TaskType
+    prompt: TemplateText
+    system: TemplateText | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    response_format: Literal["text", "json"] = "text"
+    providers: list[ProviderModel] | None = Field(None, min_length=1, max_length=10)
+
+
+@node_type("AI_PROCESSOR")
+class AiProcessor(Node[AiProcessorConfig]):
+    """Asks the provider that the router picks for the task type (DESIGN §7)."""
+
+    queue = "ai"
+
+    def run(self, ctx: NodeContext) -> Any:
+        raise NotImplementedError("AI_PROCESSOR runs arrive with the AI provider router.")

@@ -1,0 +1,226 @@
+"""What every node type shares: the base class with its typed config, the registry, the
+context a node runs with, and the config field types that hold compiled templates.
+
+A node type is one module in this package: a pydantic config model and a class decorated
+with `@node_type("NAME")`. The registry imports every module of the package the first
+time a type is looked up, so adding a type touches nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.functional_validators import PlainValidator
+from pydantic_core import PydanticCustomError
+
+from workflows_app.expressions import (
+    Expression,
+    ExpressionError,
+    Template,
+    compile_expression,
+    compile_template,
+    compile_value,
+    expression_context,
+    render_value,
+    to_text,
+)
+
+
+class NodeConfig(BaseModel):
+    """Base of every config schema: unknown fields are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, arbitrary_types_allowed=True)
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+# --- config field types ----------------------------------------------------------------
+
+
+def expression_problem(exc: ExpressionError, at: tuple = ()) -> PydanticCustomError:
+    # "at" lets a problem deep inside a value point at its own path (definition.py reads it).
+    return PydanticCustomError("invalid_expression", "{message}", {"message": exc.message, "at": at})
+
+
+def _to_template(value: Any) -> Template:
+    if isinstance(value, Template):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    try:
+        return compile_template(value)
+    except ExpressionError as exc:
+        raise expression_problem(exc) from None
+
+
+def _to_expression(value: Any) -> Expression:
+    if isinstance(value, Expression):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    try:
+        return compile_expression(value)
+    except ExpressionError as exc:
+        raise expression_problem(exc) from None
+
+
+def _to_template_value(value: Any) -> Any:
+    compiled, problems = compile_value(value)
+    if problems:
+        # pydantic keeps one error per field: the others are listed in "more".
+        (first_at, first), *rest = problems
+        raise PydanticCustomError(
+            "invalid_expression",
+            "{message}",
+            {"message": first.message, "at": first_at, "more": [(at, exc.message) for at, exc in rest]},
+        )
+    return compiled
+
+
+def _to_template_object(value: Any) -> Any:
+    if value is None:
+        return None  # an explicit null is the same as leaving the field out
+    if not isinstance(value, dict):
+        raise PydanticCustomError("dict_type", "Input should be a valid object")
+    return _to_template_value(value)
+
+
+# A string that may hold {{ }} templates, compiled when the config is validated.
+TemplateText = Annotated[Template, PlainValidator(_to_template)]
+# A bare expression (CONDITION), compiled when the config is validated.
+ExpressionText = Annotated[Expression, PlainValidator(_to_expression)]
+# Any JSON value whose strings are templates.
+TemplateValue = Annotated[Any, PlainValidator(_to_template_value)]
+# A JSON object whose strings are templates.
+TemplateObject = Annotated[Any, PlainValidator(_to_template_object)]
+
+
+# --- the context -----------------------------------------------------------------------
+
+
+@dataclass
+class NodeContext:
+    """What a node runs with; built by the engine for one run of one node."""
+
+    inputs: dict
+    nodes: dict[str, Any]  # upstream node id -> output (None if skipped)
+    execution_id: str
+    workflow: dict  # {id, name, version}
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    deadline: float | None = None  # a time.monotonic() value
+
+    @cached_property
+    def template_context(self) -> dict[str, Any]:
+        return expression_context(
+            inputs=self.inputs,
+            nodes=self.nodes,
+            secrets=self.secrets,
+            execution_id=self.execution_id,
+            workflow=self.workflow,
+        )
+
+    def evaluate(self, expression: Expression | str) -> Any:
+        """The value of a compiled expression from the config."""
+        if isinstance(expression, str):
+            expression = compile_expression(expression)
+        return expression.evaluate(self.template_context)
+
+    def render(self, value: Any) -> Any:
+        """A JSON value whose strings are templates, rendered (a lone {{ expr }} keeps its type)."""
+        return render_value(value, self.template_context)
+
+    def render_text(self, value: Template | str) -> str:
+        """A template rendered as text."""
+        return to_text(self.render(value))
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+# --- node types and the registry ----------------------------------------------------------
+
+
+class Node(Generic[ConfigT]):
+    """A node type: a typed config and run(). Subclass as `class X(Node[XConfig])`."""
+
+    type_name: ClassVar[str] = ""
+    config_model: ClassVar[type[BaseModel]] = NodeConfig
+    queue: ClassVar[str] = "nodes"
+    # Top-level config fields where `secrets.<name>` may appear (DESIGN §5, §10).
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, node_id: str, config: ConfigT):
+        self.id = node_id
+        self.config = config
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Node and get_args(base) and isinstance(get_args(base)[0], type):
+                cls.config_model = get_args(base)[0]
+
+    @classmethod
+    def from_config(cls, node_id: str, config: Mapping[str, Any]) -> Node:
+        """Validates the raw config; raises pydantic's ValidationError."""
+        return cls(node_id, cls.config_model.model_validate(config))
+
+    def run(self, ctx: NodeContext) -> Any:
+        raise NotImplementedError(f"{self.type_name} has no run()")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+_REGISTRY: dict[str, type[Node]] = {}
+_LOADED = threading.Event()
+_LOAD_LOCK = threading.Lock()
+
+
+def node_type(name: str):
+    """Registers a node class under its type name (e.g. "CONDITION")."""
+
+    def register(cls: type[Node]) -> type[Node]:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise RuntimeError(f"node type {name} is registered twice ({existing.__module__}, {cls.__module__})")
+        cls.type_name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return register
+
+
+def _load_node_modules() -> None:
+    if _LOADED.is_set():
+        return
+    with _LOAD_LOCK:
+        if _LOADED.is_set():
+            return
+        package = importlib.import_module(__package__)
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{__package__}.{module.name}")
+        _LOADED.set()
+
+
+def node_types() -> dict[str, type[Node]]:
+    """Every registered node type, by name."""
+    _load_node_modules()
+    return dict(_REGISTRY)
+
+
+def get_node_class(type_name: str) -> type[Node]:
+    """The class of a node type; KeyError for an unknown name."""
+    _load_node_modules()
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        raise KeyError(type_name) from None

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from workflows_app.nodes.base import ExpressionText, Node, NodeConfig, NodeContext, node_type
+
+
+class ConditionConfig(NodeConfig):
+    expression: ExpressionText  # parsed and checked when the workflow is saved
+
+
+@node_type("CONDITION")
+class Condition(Node[ConditionConfig]):
+    """Chooses the branch: outgoing edges carry branch "true" or "false"."""
+
+    def run(self, ctx: NodeContext) -> dict:
+        return {"result": bool(ctx.evaluate(self.config.expression))}

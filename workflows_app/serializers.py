@@ -1,0 +1,71 @@
+"""Request and response shapes of the workflows API (DESIGN §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api import StrictSerializer
+from workflows_app.models import Workflow
+
+
+def _definition_object(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("The definition must be an object with nodes and edges.")
+    return value
+
+
+class WorkflowInput(StrictSerializer):
+    """Body of create, PUT and PATCH. Read-only fields of the workflow shape (and of an
+    export) are accepted and ignored, so a GET body or an export can be sent back."""
+
+    name = serializers.CharField(max_length=Workflow._meta.get_field("name").max_length)
+    description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    is_active = serializers.BooleanField(required=False)
+    definition = serializers.JSONField(validators=[_definition_object])
+    # The version the client last read: on PUT/PATCH a stale one is refused with 409.
+    version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    id = serializers.UUIDField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    format = serializers.CharField(read_only=True)
+    exported_at = serializers.CharField(read_only=True)
+
+
+class DefinitionInput(StrictSerializer):
+    definition = serializers.JSONField(validators=[_definition_object])
+
+
+class WorkflowOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    is_active = serializers.BooleanField()
+    version = serializers.IntegerField(source="current_version.number", allow_null=True)
+    definition = serializers.JSONField(source="current_version.definition", allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class VersionSummaryOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class VersionOutput(VersionSummaryOutput):
+    definition = serializers.JSONField()
+
+
+class ValidOutput(serializers.Serializer):
+    valid = serializers.BooleanField()
+
+
+class ExportOutput(serializers.Serializer):
+    format = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    is_active = serializers.BooleanField()
+    version = serializers.IntegerField()
+    exported_at = serializers.DateTimeField()
+    definition = serializers.JSONField()
