@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/workflows", include("workflows_app.urls")),
     path("api/", include("executions_app.urls")),
     path("api/dashboard/", include("dashboard_app.urls")),
+    path("api/dashboard/", include("ai_providers.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("dashboard_app.pages")),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.api import Conflict
 from executions_app import status_cache
-from executions_app.engine.publish import Publish, publish_on_commit
+from executions_app.engine.publish import publish_for, publish_on_commit
 from executions_app.models import (
     ACTIVE_EXECUTION_STATUSES,
     Execution,
@@ -108,7 +108,7 @@ def _create_rows(
     roots = [run for run in runs if run.ready_at is not None]
     if any(run.pk is None for run in roots):  # backends that return no ids from bulk inserts
         roots = list(NodeRun.objects.filter(execution=execution, ready_at__isnull=False))
-    publish_on_commit([Publish(run.pk, graph.nodes[run.node_id].node.queue) for run in roots])
+    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
     status_cache.write_after_commit(execution.id, {"status": ExecutionStatus.QUEUED, "finished_at": None})
     return execution
 

@@ -194,7 +194,7 @@ class _Parser:
             problems.add_pydantic(node_id, loc, exc)
             return
         if node_id and node is not None:
-            retry = options.retry or _Retry()
+            retry = options.retry or _Retry(max_attempts=node.default_max_attempts)
             self.specs[node_id] = NodeSpec(
                 id=node_id,
                 type=type_name,

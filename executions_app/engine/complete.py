@@ -7,18 +7,25 @@ counters are still decremented with conditional updates and re-read (DESIGN §6)
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from executions_app import status_cache
-from executions_app.engine.publish import Publish, publish_on_commit
+from executions_app.engine.errors import NodeFailure
+from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
+from workflows_app.nodes.base import DeferredWrite
+
+LIMITS = settings.SWITCHBOARD
 
 
 @dataclass
@@ -29,7 +36,31 @@ class Outcome:
     output: Any = None
     error: dict | None = None
     continue_on_error: bool = False
-    attempt_entry: dict = field(default_factory=dict)
+    attempt_entries: list[dict] = field(default_factory=list)
+
+
+def check_output_size(output: Any) -> None:
+    try:
+        size = len(json.dumps(output, separators=(",", ":")))
+    except (TypeError, ValueError) as exc:
+        raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
+    if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
+        raise NodeFailure(
+            "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
+        )
+
+
+def apply_deferred_write(outcome: Outcome, on_error: Callable[[Exception], Outcome] | None) -> Outcome:
+    """Runs a node's database effect in a savepoint of the completion transaction."""
+    try:
+        with transaction.atomic():
+            output = outcome.output.apply()
+            check_output_size(output)
+    except Exception as exc:
+        if on_error is None:
+            raise
+        return on_error(exc)
+    return replace(outcome, output=output)
 
 
 def edge_taken(edge: Any, outcome: Outcome) -> bool:
@@ -43,22 +74,34 @@ def edge_taken(edge: Any, outcome: Outcome) -> bool:
 
 
 def finish_node(
-    *, node_run_id: int, execution_id: Any, attempt: int, attempt_log: list, graph: Any, node_id: str, outcome: Outcome
+    *,
+    node_run_id: int,
+    execution_id: Any,
+    attempt: int,
+    attempt_log: list,
+    graph: Any,
+    node_id: str,
+    outcome: Outcome,
+    on_write_error: Callable[[Exception], Outcome] | None = None,
 ) -> bool:
     """Records the outcome of attempt `attempt`. Returns False when the attempt lost its
-    claim (a newer attempt owns the node) and nothing was written."""
+    claim (a newer attempt owns the node) and nothing was written; a deferred write
+    is then rolled back with the rest."""
     now = timezone.now()
     with transaction.atomic():
         execution = Execution.objects.select_for_update().values("status", "remaining_nodes").get(id=execution_id)
+        if isinstance(outcome.output, DeferredWrite):
+            outcome = apply_deferred_write(outcome, on_write_error)
         written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
             status=outcome.status,
             output=outcome.output,
             error=outcome.error,
-            attempt_log=[*attempt_log, outcome.attempt_entry],
+            attempt_log=[*attempt_log, *outcome.attempt_entries],
             finished_at=now,
             lease_until=None,
         )
         if not written:
+            transaction.set_rollback(True)
             return False
         if execution["status"] not in ACTIVE_EXECUTION_STATUSES:
             return True  # canceled or failed meanwhile: the result is kept, nothing more starts
@@ -110,7 +153,7 @@ def resolve_children(execution_id: Any, graph: Any, node_id: str, outcome: Outco
                 continue  # decided earlier: a decision is made once
             if taken_parents > 0:
                 to_ready.append(run_id)
-                ready.append(Publish(run_id, graph.nodes[child_id].node.queue))
+                ready.append(publish_for(run_id, graph.nodes[child_id]))
             else:
                 to_skip.append(run_id)
                 work.append((child_id, None))
@@ -148,7 +191,14 @@ def fail_execution(execution_id: Any, *, node_id: str | None, error: dict, now: 
 
 
 def schedule_retry(
-    *, node_run_id: int, attempt: int, attempt_log: list, entry: dict, error: dict, delay_s: float, queue: str
+    *,
+    node_run_id: int,
+    attempt: int,
+    attempt_log: list,
+    entries: list[dict],
+    error: dict,
+    delay_s: float,
+    publish: Publish,
 ) -> bool:
     """Puts a failed attempt back to pending, due after its backoff. The sweeper finds it
     by ready_at if the delayed message is lost."""
@@ -156,11 +206,11 @@ def schedule_retry(
     with transaction.atomic():
         written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
             status=NodeRunStatus.PENDING,
-            attempt_log=[*attempt_log, entry],
+            attempt_log=[*attempt_log, *entries],
             error=error,
             lease_until=None,
             ready_at=now + timedelta(seconds=delay_s),
         )
         if written:
-            publish_on_commit([Publish(node_run_id, queue, countdown=delay_s)])
+            publish_on_commit([replace(publish, countdown=delay_s)])
     return bool(written)

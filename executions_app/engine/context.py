@@ -54,4 +54,5 @@ def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
             "version": row["execution__version__number"],
         },
         deadline=deadline,
+        owner_id=row["execution__owner_id"],
     )

@@ -37,6 +37,8 @@ def classify(exc: BaseException) -> NodeError:
         message = str(getattr(exc, "message", None) or exc)[:MAX_MESSAGE_CHARS]
         retryable = bool(getattr(exc, "retryable", False))
         return NodeError(code, message, retryable, getattr(exc, "retry_after_s", None))
+    if type(exc).__name__ == "SoftTimeLimitExceeded":  # Celery's backstop under prefork
+        return NodeError("node_timeout", "The node ran past its time limit.", retryable=True)
     if type(exc).__name__ == "ExpressionError":
         return NodeError("expression_error", str(exc)[:MAX_MESSAGE_CHARS], retryable=False)
     logger.exception("node raised an unexpected error")

@@ -4,7 +4,9 @@ ready commits, so a worker never looks for a row it cannot see yet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from config.celery import app
@@ -17,11 +19,22 @@ class Publish:
     node_run_id: int
     queue: str
     countdown: float | None = None
+    # Celery's time limits are a backstop under the prefork pool; deadlines are enforced
+    # in code first (SDK and HTTP timeouts, the node's deadline).
+    time_limit: float | None = None
+
+
+def publish_for(node_run_id: int, spec: Any) -> Publish:
+    timeout_s = spec.timeout_s or settings.SWITCHBOARD["DEFAULT_NODE_TIMEOUT_S"]
+    return Publish(node_run_id, spec.node.queue, time_limit=timeout_s + settings.SWITCHBOARD["LEASE_GRACE_S"])
 
 
 def publish_now(items: list[Publish]) -> None:
     for item in items:
-        app.send_task(NODE_TASK, args=[item.node_run_id], queue=item.queue, countdown=item.countdown)
+        limits = {}
+        if item.time_limit:
+            limits = {"time_limit": item.time_limit, "soft_time_limit": item.time_limit - 5}
+        app.send_task(NODE_TASK, args=[item.node_run_id], queue=item.queue, countdown=item.countdown, **limits)
 
 
 def publish_on_commit(items: list[Publish]) -> None:

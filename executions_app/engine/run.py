@@ -5,7 +5,6 @@ holds does nothing, so a message delivered twice changes nothing (DESIGN §6).""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -18,11 +17,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from executions_app import status_cache
-from executions_app.engine.complete import Outcome, finish_node, schedule_retry
+from executions_app.engine.complete import Outcome, check_output_size, finish_node, schedule_retry
 from executions_app.engine.context import build_context
-from executions_app.engine.errors import NodeFailure, classify
+from executions_app.engine.errors import NodeError, classify
+from executions_app.engine.publish import publish_for
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
 from workers import heartbeat
+from workflows_app.nodes.base import DeferredWrite
 from workflows_app.selectors import graph_for_version
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ _ROW_FIELDS = (
     "lease_until",
     "claimed_by",
     "execution__status",
+    "execution__owner_id",
     "execution__inputs",
     "execution__version_id",
     "execution__version__number",
@@ -77,34 +79,31 @@ def run_node(node_run_id: int) -> None:
     ctx = build_context(row, graph, deadline=started + timeout_s)
     try:
         output = spec.node.run(ctx)
-        check_output_size(output)
+        if not isinstance(output, DeferredWrite):
+            check_output_size(output)
         outcome = Outcome(NodeRunStatus.COMPLETED, output=output)
     except Exception as exc:
         error = classify(exc)
-        entry = attempt_entry(attempt, started, ctx, error_code=error.code)
+        entries = attempt_entries(attempt, started, ctx, error_code=error.code)
         if error.retryable and attempt < spec.retry.max_attempts:
-            delay = backoff_delay(spec.retry, attempt, error.retry_after_s)
             schedule_retry(
                 node_run_id=node_run_id,
                 attempt=attempt,
                 attempt_log=row["attempt_log"],
-                entry=entry,
+                entries=entries,
                 error=error.as_dict(),
-                delay_s=delay,
-                queue=spec.node.queue,
+                delay_s=backoff_delay(spec.retry, attempt, error.retry_after_s),
+                publish=publish_for(node_run_id, spec),
             )
             return
-        continue_on_error = spec.on_error == "continue"
-        outcome = Outcome(
-            NodeRunStatus.FAILED,
-            output={"error": error.as_dict()} if continue_on_error else None,
-            error=error.as_dict(),
-            continue_on_error=continue_on_error,
-        )
-        entry_fields = entry
+        outcome = failure_outcome(spec, error, entries)
     else:
-        entry_fields = attempt_entry(attempt, started, ctx)
-    outcome.attempt_entry = entry_fields
+        outcome.attempt_entries = attempt_entries(attempt, started, ctx)
+
+    def on_write_error(exc: Exception) -> Outcome:
+        error = classify(exc)
+        return failure_outcome(spec, error, attempt_entries(attempt, started, ctx, error_code=error.code))
+
     finish_node(
         node_run_id=node_run_id,
         execution_id=row["execution_id"],
@@ -113,6 +112,19 @@ def run_node(node_run_id: int) -> None:
         graph=graph,
         node_id=row["node_id"],
         outcome=outcome,
+        on_write_error=on_write_error,
+    )
+
+
+def failure_outcome(spec: Any, error: NodeError, entries: list[dict]) -> Outcome:
+    """A node failed for good: with on_error "continue" its output carries the error."""
+    continue_on_error = spec.on_error == "continue"
+    return Outcome(
+        NodeRunStatus.FAILED,
+        output={"error": error.as_dict()} if continue_on_error else None,
+        error=error.as_dict(),
+        continue_on_error=continue_on_error,
+        attempt_entries=entries,
     )
 
 
@@ -149,11 +161,8 @@ def lease_lost_by(row: dict) -> str | None:
 def fail_worker_lost(node_run_id: int, row: dict, graph: Any) -> None:
     """A node whose worker keeps dying fails when its attempts run out."""
     spec = graph.nodes[row["node_id"]]
-    error = {
-        "code": "worker_lost",
-        "message": f"The worker running this node stopped {row['attempts']} time(s); no attempts left.",
-    }
-    continue_on_error = spec.on_error == "continue"
+    message = f"The worker running this node stopped {row['attempts']} time(s); no attempts left."
+    entries = [{"n": row["attempts"], "error_code": "worker_lost", "latency_ms": None}]
     finish_node(
         node_run_id=node_run_id,
         execution_id=row["execution_id"],
@@ -161,13 +170,7 @@ def fail_worker_lost(node_run_id: int, row: dict, graph: Any) -> None:
         attempt_log=row["attempt_log"],
         graph=graph,
         node_id=row["node_id"],
-        outcome=Outcome(
-            NodeRunStatus.FAILED,
-            output={"error": error} if continue_on_error else None,
-            error=error,
-            continue_on_error=continue_on_error,
-            attempt_entry={"n": row["attempts"], "error_code": "worker_lost", "latency_ms": None},
-        ),
+        outcome=failure_outcome(spec, NodeError("worker_lost", message, retryable=False), entries),
     )
 
 
@@ -179,27 +182,18 @@ def mark_execution_running(execution_id: Any) -> None:
         status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.RUNNING, "finished_at": None})
 
 
-def check_output_size(output: Any) -> None:
-    try:
-        size = len(json.dumps(output, separators=(",", ":")))
-    except (TypeError, ValueError) as exc:
-        raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
-    if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
-        raise NodeFailure(
-            "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
-        )
-
-
-def attempt_entry(attempt: int, started: float, ctx: Any, error_code: str | None = None) -> dict:
-    entry: dict[str, Any] = {"n": attempt, "latency_ms": round((time.monotonic() - started) * 1000, 2)}
-    # AI nodes tell which provider and model answered (or failed) last.
-    for key in ("provider", "model"):
-        value = getattr(ctx, "call_info", {}).get(key)
-        if value:
-            entry[key] = value
-    if error_code:
-        entry["error_code"] = error_code
-    return entry
+def attempt_entries(attempt: int, started: float, ctx: Any, error_code: str | None = None) -> list[dict]:
+    """This claim's lines of attempt_log: one per outside call the node reported (an AI
+    node's providers), or one for the whole attempt."""
+    calls = list(getattr(ctx, "attempt_calls", None) or [])
+    if not calls:
+        entry: dict[str, Any] = {"latency_ms": round((time.monotonic() - started) * 1000, 2)}
+        if error_code:
+            entry["error_code"] = error_code
+        calls = [entry]
+    elif error_code and not calls[-1].get("error_code"):
+        calls[-1] = {**calls[-1], "error_code": error_code}
+    return [{**call, "n": attempt} for call in calls]
 
 
 def backoff_delay(retry: Any, attempt: int, retry_after_s: float | None) -> float:

@@ -33,6 +33,27 @@ class AiProcessor(Node[AiProcessorConfig]):
     """Asks the provider that the router picks for the task type (DESIGN §7)."""
 
     queue = "ai"
+    # When every provider is failing or cooling, the node is retried later (a new message
+    # with a countdown, not a worker held in a sleep) until its attempts run out.
+    default_max_attempts = 3
 
     def run(self, ctx: NodeContext) -> Any:
-        raise NotImplementedError("AI_PROCESSOR runs arrive with the AI provider router.")
+        from ai_providers.base import Completion
+        from ai_providers.services import complete_with_fallback
+
+        config = self.config
+        request = Completion(
+            prompt=ctx.render_text(config.prompt),
+            system=ctx.render_text(config.system) if config.system is not None else None,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            response_format=config.response_format,
+        )
+        result = complete_with_fallback(
+            task_type=config.task_type,
+            request=request,
+            chain_override=list(config.providers) if config.providers else None,
+            user_id=ctx.owner_id,
+            attempt_log=ctx.attempt_calls,
+        )
+        return result.as_output()

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
@@ -117,6 +117,10 @@ class NodeContext:
     workflow: dict  # {id, name, version}
     secrets: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = None  # a time.monotonic() value
+    owner_id: Any = None  # the workflow owner's user id (record collections, quotas)
+    # Nodes that call out several times per attempt (AI fallback) list each call here as
+    # {provider?, model?, error_code?, latency_ms}; the engine numbers them and keeps them.
+    attempt_calls: list[dict] = field(default_factory=list)
 
     @cached_property
     def template_context(self) -> dict[str, Any]:
@@ -146,6 +150,15 @@ class NodeContext:
         return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
 
 
+@dataclass(frozen=True)
+class DeferredWrite:
+    """A database effect a node returns instead of performing it: the engine calls apply()
+    inside the node run's completion transaction, so the write commits exactly when the
+    result does and a redelivered node never writes twice. apply() returns the output."""
+
+    apply: Callable[[], Any]
+
+
 # --- node types and the registry ----------------------------------------------------------
 
 
@@ -155,6 +168,9 @@ class Node(Generic[ConfigT]):
     type_name: ClassVar[str] = ""
     config_model: ClassVar[type[BaseModel]] = NodeConfig
     queue: ClassVar[str] = "nodes"
+    # Attempts when the node names no `retry`: types that call out to flaky services
+    # (AI providers) retry by default; the rest run once.
+    default_max_attempts: ClassVar[int] = 1
     # Top-level config fields where `secrets.<name>` may appear (DESIGN §5, §10).
     secret_fields: ClassVar[frozenset[str]] = frozenset()
 

@@ -1,0 +1,1 @@
+"""One module per provider; each registers itself in ai_providers.registry."""

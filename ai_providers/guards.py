@@ -1,0 +1,218 @@
+"""What decides, in Redis shared by every worker, whether a provider may be called now:
+cooling after a long Retry-After, the circuit breaker per provider and model, and the
+quotas per provider (rpm, tpm, rpd, tpd) and per user (AI calls per day).
+
+`admit` checks all of them and reserves the quota in one Lua script (one round trip);
+`settle` reconciles tokens and moves the breaker after the call. A Redis outage fails
+open: the call goes ahead unguarded and the outage is logged."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from ai_providers.router import ChainLink
+
+logger = logging.getLogger(__name__)
+
+_ADMIT = """
+local cooling = redis.call('PTTL', KEYS[1])
+if cooling > 0 then return {'cooling', cooling} end
+local open = redis.call('PTTL', KEYS[3])
+if open > 0 then return {'circuit_open', open} end
+local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
+local probing = failures >= tonumber(ARGV[1])
+local estimate = tonumber(ARGV[7])
+local adds = {1, estimate, 1, estimate}
+local names = {'quota_rpm', 'quota_tpm', 'quota_rpd', 'quota_tpd'}
+for i = 1, 4 do
+  local limit = tonumber(ARGV[2 + i])
+  if limit > 0 then
+    local used = tonumber(redis.call('GET', KEYS[4 + i]) or '0')
+    -- a prompt larger than the whole token window may still go alone
+    if used + adds[i] > limit and (i % 2 == 1 or used > 0) then
+      return {names[i], tonumber(i <= 2 and ARGV[10] or ARGV[11])}
+    end
+  end
+end
+if probing then
+  -- half-open: one probe for all workers, until it answers or its lock expires
+  if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then
+    return {'circuit_open', redis.call('PTTL', KEYS[4])}
+  end
+end
+for i = 1, 4 do
+  redis.call('INCRBY', KEYS[4 + i], adds[i])
+  if redis.call('PTTL', KEYS[4 + i]) < 0 then redis.call('PEXPIRE', KEYS[4 + i], i <= 2 and ARGV[8] or ARGV[9]) end
+end
+if probing then return {'probe', 0} end
+return {'ok', 0}
+"""
+
+_FAIL = """
+local failures = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 86400)
+redis.call('DEL', KEYS[3])
+if failures >= tonumber(ARGV[1]) then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
+return failures
+"""
+
+_USER_CALL = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local limit = tonumber(ARGV[1])
+if limit > 0 and used >= limit then return -1 end
+used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return used
+"""
+QUOTA_NAMES = ("rpm", "tpm", "rpd", "tpd")
+
+
+def redis_key(*parts: object) -> str:
+    return ":".join([settings.REDIS_KEY_PREFIX, "ai", *(str(p) for p in parts)])
+
+
+def redis_connection():
+    return get_redis_connection("default")
+
+
+@dataclass(frozen=True)
+class Windows:
+    minute: int
+    day: str
+    minute_left_ms: int
+    day_left_ms: int
+
+    @classmethod
+    def now(cls) -> Windows:
+        now = time.time()
+        return cls(
+            minute=int(now // 60),
+            day=time.strftime("%Y%m%d", time.gmtime(now)),
+            minute_left_ms=int((60 - now % 60) * 1000) + 1,
+            day_left_ms=int((86400 - now % 86400) * 1000) + 1,
+        )
+
+
+def quota_keys(provider: str, windows: Windows) -> list[str]:
+    return [
+        redis_key("quota", provider, "rpm", windows.minute),
+        redis_key("quota", provider, "tpm", windows.minute),
+        redis_key("quota", provider, "rpd", windows.day),
+        redis_key("quota", provider, "tpd", windows.day),
+    ]
+
+
+def breaker_keys(link: ChainLink) -> tuple[str, str, str]:
+    """(consecutive failures, open until expiry, half-open probe lock)."""
+    return (
+        redis_key("breaker", link.provider, link.model, "failures"),
+        redis_key("breaker", link.provider, link.model, "open"),
+        redis_key("breaker", link.provider, link.model, "probe"),
+    )
+
+
+def cooling_key(provider: str) -> str:
+    return redis_key("cooling", provider)
+
+
+@dataclass
+class Admission:
+    """Whether a call may go ahead; when not, why (`code`) and when to try again."""
+
+    allowed: bool
+    code: str = ""
+    retry_after_s: float = 0.0
+    probe: bool = False
+    estimate: int = 0
+    keys: list[str] = field(default_factory=list)  # the quota windows reserved, to reconcile
+
+
+def admit(link: ChainLink, estimated_tokens: int) -> Admission:
+    conf = settings.AI_PROVIDERS
+    quotas = conf["PROVIDERS"][link.provider].get("quotas", {})
+    windows = Windows.now()
+    failures, opened, probe = breaker_keys(link)
+    keys = quota_keys(link.provider, windows)
+    probe_ttl_ms = int((conf["TIMEOUT_S"] + conf["CONNECT_TIMEOUT_S"] + 5) * 1000)
+    arguments = [
+        conf["BREAKER_THRESHOLD"],
+        probe_ttl_ms,
+        *(int(quotas.get(name) or 0) for name in QUOTA_NAMES),
+        estimated_tokens,
+        windows.minute_left_ms + 5_000,
+        windows.day_left_ms + 60_000,
+        windows.minute_left_ms,
+        windows.day_left_ms,
+    ]
+    try:
+        redis = redis_connection()
+        status, wait_ms = redis.register_script(_ADMIT)(
+            keys=[cooling_key(link.provider), failures, opened, probe, *keys], args=arguments
+        )
+    except RedisError:
+        logger.warning("redis unavailable; calling %s without quota or breaker checks", link.provider)
+        return Admission(allowed=True)
+    status = status.decode() if isinstance(status, bytes) else status
+    if status in ("ok", "probe"):
+        return Admission(allowed=True, probe=status == "probe", estimate=estimated_tokens, keys=keys)
+    return Admission(allowed=False, code=status, retry_after_s=max(0.001, int(wait_ms) / 1000))
+
+
+def settle(link: ChainLink, admission: Admission, *, outcome: str, used_tokens: int = 0) -> None:
+    """After a call: reconcile reserved tokens with `used_tokens` and move the breaker.
+    outcome: "success" closes it, "failure" counts towards opening it, "neutral" (rate
+    limits, quota, bad requests: not the provider's health) only frees a probe."""
+    conf = settings.AI_PROVIDERS
+    failures, opened, probe = breaker_keys(link)
+    try:
+        redis = redis_connection()
+        pipe = redis.pipeline(transaction=False)
+        if admission.keys and used_tokens != admission.estimate:
+            pipe.incrby(admission.keys[1], used_tokens - admission.estimate)
+            pipe.incrby(admission.keys[3], used_tokens - admission.estimate)
+        if outcome == "success":
+            pipe.delete(failures, opened, probe)
+        elif outcome == "failure":
+            cooldown_ms = int(conf["BREAKER_COOLDOWN_S"] * 1000)
+            redis.register_script(_FAIL)(
+                keys=[failures, opened, probe], args=[conf["BREAKER_THRESHOLD"], cooldown_ms], client=pipe
+            )
+        else:
+            pipe.delete(probe)
+        pipe.execute()
+    except RedisError:
+        logger.warning("redis unavailable; %s breaker and token counts not updated", link)
+
+
+def cool(provider: str, seconds: float) -> None:
+    """Marks a provider as not to be called for `seconds` (a long Retry-After, a spent quota)."""
+    try:
+        redis_connection().set(cooling_key(provider), "1", px=max(1, int(seconds * 1000)))
+    except RedisError:
+        logger.warning("redis unavailable; %s not marked cooling", provider)
+
+
+def reserve_user_call(user_id: object) -> int | None:
+    """Counts one AI call for the user today; -1 when the day's quota is spent, None when unguarded."""
+    limit = settings.AI_PROVIDERS["USER_CALLS_PER_DAY"]
+    windows = Windows.now()
+    try:
+        redis = redis_connection()
+        key = redis_key("user_calls", user_id, windows.day)
+        return int(redis.register_script(_USER_CALL)(keys=[key], args=[limit, windows.day_left_ms // 1000 + 60]))
+    except RedisError:
+        logger.warning("redis unavailable; user AI quota not checked")
+        return None
+
+
+def refund_user_call(user_id: object) -> None:
+    try:
+        redis_connection().decr(redis_key("user_calls", user_id, Windows.now().day))
+    except RedisError:
+        logger.warning("redis unavailable; user AI call not refunded")

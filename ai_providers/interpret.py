@@ -1,0 +1,65 @@
+"""Reading what a model answered: JSON out of text, a sentiment label out of a word or a
+classifier's label, and the instructions that ask a chat model for either."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else."
+SENTIMENT_INSTRUCTION = (
+    "Classify the sentiment of the user's text. Answer with exactly one word: positive, negative or neutral."
+)
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
+_CLASSIFIER_LABELS = {
+    # cardiffnlp/twitter-roberta-base-sentiment (the model card's LABEL_n order)
+    "label_0": "negative",
+    "label_1": "neutral",
+    "label_2": "positive",
+    # nlptown/bert-base-multilingual-uncased-sentiment
+    "1 star": "negative",
+    "2 stars": "negative",
+    "3 stars": "neutral",
+    "4 stars": "positive",
+    "5 stars": "positive",
+}
+_WORDS = re.compile(r"[a-z]+")
+
+
+class NotJson(ValueError):
+    pass
+
+
+def parse_json_answer(text: str) -> Any:
+    """The JSON value in a model's answer, allowing a ```json fence around it."""
+    match = _FENCE.match(text)
+    candidate = match.group(1) if match else text.strip()
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        start, end = candidate.find("{"), candidate.rfind("}")
+        if 0 <= start < end:
+            try:
+                return json.loads(candidate[start : end + 1])
+            except ValueError:
+                pass
+    raise NotJson("not JSON")
+
+
+def sentiment_from_classifier_label(label: str) -> str | None:
+    lowered = label.strip().lower()
+    if lowered in _CLASSIFIER_LABELS:
+        return _CLASSIFIER_LABELS[lowered]
+    for prefix, mapped in (("pos", "positive"), ("neg", "negative"), ("neu", "neutral")):
+        if lowered.startswith(prefix):
+            return mapped
+    return None
+
+
+def sentiment_from_chat_answer(text: str) -> str | None:
+    """The label a chat model's (ideally one-word) answer names; None when it names none or several."""
+    found = {word for word in _WORDS.findall(text.lower()) if word in {"positive", "negative", "neutral"}}
+    if len(found) == 1:
+        return found.pop()
+    return None

@@ -1,0 +1,223 @@
+"""The one entry point for an AI call: route, guard, call, fall back (DESIGN §7).
+
+`complete_with_fallback` is thread-safe (the `ai` queue runs a thread pool): all shared
+state lives in Redis, and SDK clients are built once per process under a lock."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import NoReturn
+
+from django.conf import settings
+
+from ai_providers import guards, usage
+from ai_providers.base import Completion, CompletionResult, Provider
+from ai_providers.errors import (
+    AllProvidersUnavailable,
+    BadRequest,
+    InvalidJsonResponse,
+    InvalidModelResponse,
+    InvalidSentimentResponse,
+    ProviderError,
+    ProvidersNotConfigured,
+    QuotaExhausted,
+    UserQuotaExceeded,
+)
+from ai_providers.interpret import (
+    JSON_INSTRUCTION,
+    SENTIMENT_INSTRUCTION,
+    NotJson,
+    parse_json_answer,
+    sentiment_from_chat_answer,
+)
+from ai_providers.registry import get_provider
+from ai_providers.response_cache import cached_response, store_response
+from ai_providers.router import ChainLink, provider_chain_for
+
+logger = logging.getLogger(__name__)
+# What to do after a provider did not answer usefully.
+_NEXT, _AGAIN, _AGAIN_IF_LAST = "next", "again", "again_if_last"
+
+
+def complete_with_fallback(
+    *,
+    task_type: str,
+    request: Completion,
+    chain_override: list[str] | None = None,
+    user_id: object,
+    attempt_log: list[dict],
+) -> CompletionResult:
+    """Answers `request` with the first provider of the task's chain that can.
+
+    Every provider tried or passed over is appended to `attempt_log` as
+    `{n, provider, model, error_code?, latency_ms}` (passed-over entries carry
+    `skipped: true`: no call was made). Raises BadRequest (and its InvalidJsonResponse /
+    InvalidSentimentResponse), UserQuotaExceeded and ProvidersNotConfigured, which a retry
+    cannot fix, or AllProvidersUnavailable(retry_after_s, attempts), which a later retry can.
+    """
+    try:
+        chain = provider_chain_for(task_type, chain_override)
+    except ValueError as exc:
+        raise BadRequest("router", str(exc), code="invalid_providers") from None
+    request = replace(request, task_type=task_type)
+    reserved = user_id is not None and guards.reserve_user_call(user_id)
+    if reserved == -1:
+        raise UserQuotaExceeded(settings.AI_PROVIDERS["USER_CALLS_PER_DAY"])
+    try:
+        return _FallbackRun(chain, request, attempt_log).run()
+    except (AllProvidersUnavailable, ProvidersNotConfigured):
+        if reserved:
+            guards.refund_user_call(user_id)  # nobody answered: the call does not count
+        raise
+
+
+def estimate_tokens(request: Completion) -> int:
+    """Reserved before the call, reconciled with the real usage after it."""
+    return len(request.all_text()) // 4 + 1 + (request.max_tokens or settings.AI_PROVIDERS["DEFAULT_MAX_TOKENS"])
+
+
+def prepared_for(request: Completion, provider: Provider, link: ChainLink) -> Completion:
+    """The request as this provider/model gets it: its model, and the instruction that
+    makes a chat model answer a sentiment word or a JSON object."""
+    prepared = replace(request, model=link.model)
+    if request.task_type == "sentiment_analysis":
+        if provider.classifies(link.model):
+            return prepared
+        system = "\n\n".join(filter(None, [SENTIMENT_INSTRUCTION, request.system]))
+        return replace(prepared, system=system)
+    if request.response_format == "json":
+        return replace(prepared, system="\n\n".join(filter(None, [request.system, JSON_INSTRUCTION])))
+    return prepared
+
+
+def interpreted(result: CompletionResult, request: Completion) -> CompletionResult:
+    """Adds `json` or the sentiment `label`; raises InvalidModelResponse when the answer has neither."""
+    if request.task_type == "sentiment_analysis":
+        if result.label is None:  # a chat model answered: map its word, no score
+            result.label, result.score = sentiment_from_chat_answer(result.text), None
+        if result.label is None:
+            raise InvalidSentimentResponse(result.provider, model=result.model)
+        if request.response_format == "json":
+            result.json = {"label": result.label, "score": result.score}
+        return result
+    if request.response_format == "json":
+        try:
+            result.json = parse_json_answer(result.text)
+        except NotJson:
+            raise InvalidJsonResponse(result.provider, model=result.model) from None
+    return result
+
+
+class _FallbackRun:
+    def __init__(self, chain: list[ChainLink], request: Completion, attempt_log: list[dict]):
+        self.chain, self.request, self.attempt_log = chain, request, attempt_log
+        self.first_entry = len(attempt_log)
+        self.retry_hints: list[float] = []
+        self.waited: set[ChainLink] = set()
+        self.invalid_answers = 0
+        self.conf = settings.AI_PROVIDERS
+
+    def _log(self, link: ChainLink, *, latency_ms: int, error_code: str | None = None, **extra: object) -> None:
+        entry: dict = {"n": len(self.attempt_log) + 1, "provider": link.provider, "model": link.model}
+        if error_code:
+            entry["error_code"] = error_code
+        entry["latency_ms"] = latency_ms
+        entry.update(extra)
+        self.attempt_log.append(entry)
+
+    def _skip(self, link: ChainLink, code: str, retry_after_s: float | None = None) -> None:
+        self._log(link, latency_ms=0, error_code=code, skipped=True)
+        usage.record_skip(link.provider, code)
+        if retry_after_s is not None:
+            self.retry_hints.append(retry_after_s)
+
+    def run(self) -> CompletionResult:
+        queue = list(self.chain)
+        index = 0
+        while index < len(queue):
+            link = queue[index]
+            index += 1
+            provider = get_provider(link.provider)
+            if not provider.configured:
+                self._skip(link, "not_configured")
+                continue
+            request = prepared_for(self.request, provider, link)
+            hit = cached_response(link, request)
+            if hit is not None:
+                self._log(link, latency_ms=0, cached=True)
+                hit.cached, hit.latency_ms, hit.fallback_used = True, 0, link != self.chain[0]
+                return hit
+            admission = guards.admit(link, estimate_tokens(request))
+            if not admission.allowed:
+                self._skip(link, admission.code, admission.retry_after_s)
+                continue
+            outcome = self._call(provider, link, request, admission)
+            if isinstance(outcome, CompletionResult):
+                return outcome
+            if outcome == _AGAIN or (outcome == _AGAIN_IF_LAST and index >= len(queue)):
+                queue.insert(index, link)
+        return self._give_up()
+
+    def _call(
+        self, provider: Provider, link: ChainLink, request: Completion, admission: guards.Admission
+    ) -> CompletionResult | str:
+        """The result, or what to do next: _NEXT link, this link _AGAIN, or (after an invalid
+        answer) the next link or this one _AGAIN_IF_LAST."""
+        started = time.monotonic()
+        try:
+            result = provider.complete(request)
+        except ProviderError as exc:
+            return self._failed(link, exc, admission, int((time.monotonic() - started) * 1000))
+        latency_ms = int((time.monotonic() - started) * 1000)
+        used = result.usage.input_tokens + result.usage.output_tokens
+        result.cost_usd = usage.cost_usd(link.provider, link.model, result.usage)
+        guards.settle(link, admission, outcome="success", used_tokens=used)
+        try:
+            result = interpreted(result, request)
+        except InvalidModelResponse as exc:
+            self._log(link, latency_ms=latency_ms, error_code=exc.code)
+            usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code, usage=result.usage)
+            self.invalid_answers += 1
+            if self.invalid_answers >= 2:
+                exc.details = {"attempts": self.attempt_log[self.first_entry :]}
+                raise exc from None
+            return _AGAIN_IF_LAST
+        self._log(link, latency_ms=latency_ms)
+        usage.record_call(link.provider, link.model, latency_ms=latency_ms, usage=result.usage, cost=result.cost_usd)
+        result.latency_ms, result.fallback_used = latency_ms, link != self.chain[0]
+        store_response(link, request, result)
+        return result
+
+    def _failed(self, link: ChainLink, exc: ProviderError, admission: guards.Admission, latency_ms: int) -> str:
+        self._log(link, latency_ms=latency_ms, error_code=exc.code)
+        usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code)
+        logger.info("AI attempt %s failed (%s): %s", link, exc.code, exc.message)
+        not_health = isinstance(exc, BadRequest | QuotaExhausted) or exc.code == "rate_limited"
+        guards.settle(link, admission, outcome="neutral" if not_health else "failure")
+        if isinstance(exc, BadRequest):
+            exc.details = {"attempts": self.attempt_log[self.first_entry :]}
+            raise exc
+        if isinstance(exc, QuotaExhausted):
+            cooldown = exc.retry_after or self.conf["QUOTA_COOLDOWN_S"]
+            guards.cool(link.provider, cooldown)
+            self.retry_hints.append(cooldown)
+            return _NEXT
+        if exc.retry_after is not None:
+            if exc.retry_after <= self.conf["MAX_RETRY_AFTER_WAIT_S"] and link not in self.waited:
+                self.waited.add(link)
+                time.sleep(exc.retry_after)
+                return _AGAIN
+            if exc.retry_after > self.conf["MAX_RETRY_AFTER_WAIT_S"]:
+                guards.cool(link.provider, exc.retry_after)
+                self.retry_hints.append(exc.retry_after)
+        return _NEXT
+
+    def _give_up(self) -> NoReturn:
+        attempts = self.attempt_log[self.first_entry :]
+        if attempts and all(a.get("error_code") == "not_configured" for a in attempts):
+            raise ProvidersNotConfigured([str(link) for link in self.chain], attempts)
+        hints = [h for h in self.retry_hints if h > 0]
+        retry_after_s = round(max(1.0, min(hints)), 3) if hints else self.conf["ALL_DOWN_RETRY_S"]
+        raise AllProvidersUnavailable(retry_after_s=retry_after_s, attempts=attempts)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from ai_providers.views import ProviderStatusApi, ProviderTestApi
+
+urlpatterns = [
+    path("test-ai", ProviderTestApi.as_view(), name="ai-providers-test"),
+    path("ai-status", ProviderStatusApi.as_view(), name="ai-providers-status"),
+]

@@ -1,0 +1,26 @@
+"""Provider health over HTTP, for the dashboard to mount (DESIGN §4: POST
+/api/dashboard/test-ai, GET /api/dashboard/ai-status)."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ai_providers.health import provider_status, test_all_providers
+
+
+class ProviderTestApi(APIView):
+    """A live call to every configured provider: staff only, since it spends real quota."""
+
+    permission_classes = [IsAdminUser]
+
+    def post(self, request):
+        return Response({"results": test_all_providers()})
+
+
+class ProviderStatusApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response({"providers": provider_status()})
