@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.accounts_app.factories import UserFactory
+from tests.ai_providers.conftest import ai_settings, emulator  # noqa: F401 - fixtures for AI nodes
 
 
 def node(node_id: str, node_type: str, config: dict | None = None, **extra: Any) -> dict:

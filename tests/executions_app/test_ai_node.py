@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ai_providers.conftest import ai_settings, emulator  # noqa: F401 - fixtures
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +47,7 @@ def triage_workflow(make_workflow) -> str:
     )
 
 
-def test_support_triage_routes_each_task_type_to_its_primary(celery_worker, ai_settings, make_workflow, run) -> None:  # noqa: F811
+def test_support_triage_routes_each_task_type_to_its_primary(celery_worker, ai_settings, make_workflow, run) -> None:
     execution = run(triage_workflow(make_workflow), {"message": "This is terrible, I am angry and disappointed"}).json()
     assert execution["status"] == "completed", execution
     runs = nodes_by_id(execution)
@@ -68,7 +67,7 @@ def test_support_triage_routes_each_task_type_to_its_primary(celery_worker, ai_s
 
 def test_primary_failure_falls_back_within_the_same_attempt(
     celery_worker, ai_settings, emulator, make_workflow, run
-) -> None:  # noqa: F811
+) -> None:
     emulator.fault(provider="gemini", status=500)
     workflow_id = make_workflow(
         [
@@ -92,8 +91,8 @@ def test_primary_failure_falls_back_within_the_same_attempt(
 
 def test_whole_chain_down_retries_then_fails_listing_every_attempt(
     celery_worker,
-    ai_settings,  # noqa: F811
-    emulator,  # noqa: F811
+    ai_settings,
+    emulator,
     make_workflow,
     run,
 ) -> None:
