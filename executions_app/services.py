@@ -12,16 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.api import Conflict
-from executions_app import status_cache
+from executions_app.engine import announce
+from executions_app.engine.complete import end_execution
 from executions_app.engine.publish import publish_for, publish_on_commit
-from executions_app.models import (
-    ACTIVE_EXECUTION_STATUSES,
-    Execution,
-    ExecutionLog,
-    ExecutionStatus,
-    NodeRun,
-    NodeRunStatus,
-)
+from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun
 from workflows_app.definition import validate_inputs
 from workflows_app.selectors import graph_for_version, workflow_get
 
@@ -109,25 +103,16 @@ def _create_rows(
     if any(run.pk is None for run in roots):  # backends that return no ids from bulk inserts
         roots = list(NodeRun.objects.filter(execution=execution, ready_at__isnull=False))
     publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
-    status_cache.write_after_commit(execution.id, {"status": ExecutionStatus.QUEUED, "finished_at": None})
+    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now)
     return execution
 
 
 def execution_cancel(*, execution: Execution) -> Execution:
     """No new node starts; running nodes finish or reach their deadline; nodes that never
     started become canceled. Canceling a finished execution changes nothing."""
-    now = timezone.now()
     with transaction.atomic():
-        changed = Execution.objects.filter(id=execution.id, status__in=ACTIVE_EXECUTION_STATUSES).update(
-            status=ExecutionStatus.CANCELED, finished_at=now
-        )
-        if changed:
-            NodeRun.objects.filter(execution_id=execution.id, status=NodeRunStatus.PENDING).update(
-                status=NodeRunStatus.CANCELED, finished_at=now
-            )
+        Execution.objects.select_for_update().filter(id=execution.id).values_list("id").first()
+        if end_execution(execution.id, ExecutionStatus.CANCELED, timezone.now()):
             ExecutionLog.objects.create(execution_id=execution.id, level="info", message="Canceled by the user.")
-            status_cache.write_after_commit(
-                execution.id, {"status": ExecutionStatus.CANCELED, "finished_at": now.isoformat()}
-            )
     execution.refresh_from_db()
     return execution

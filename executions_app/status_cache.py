@@ -15,8 +15,12 @@ def status_key(execution_id: object) -> str:
     return f"execution:status:{execution_id}"
 
 
+def write_now(execution_id: object, state: dict[str, Any]) -> None:
+    cache_set(status_key(execution_id), state, settings.CACHE_TTL_EXECUTION)
+
+
 def write_after_commit(execution_id: object, state: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: cache_set(status_key(execution_id), state, settings.CACHE_TTL_EXECUTION))
+    transaction.on_commit(lambda: write_now(execution_id, state))
 
 
 def read(execution_id: object) -> dict[str, Any] | None:

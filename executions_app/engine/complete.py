@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from executions_app import status_cache
+from executions_app import events
+from executions_app.engine import announce
 from executions_app.engine.errors import NodeFailure
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
@@ -103,26 +104,32 @@ def finish_node(
         if not written:
             transaction.set_rollback(True)
             return False
+        node_events = [events.node_event(node_id, outcome.status)]
         if execution["status"] not in ACTIVE_EXECUTION_STATUSES:
-            return True  # canceled or failed meanwhile: the result is kept, nothing more starts
-        if outcome.status == NodeRunStatus.FAILED and not outcome.continue_on_error:
-            fail_execution(execution_id, node_id=node_id, error=outcome.error or {}, now=now)
-            return True
-        ready, skipped = resolve_children(execution_id, graph, node_id, outcome, now)
-        remaining = execution["remaining_nodes"] - 1 - skipped
-        if remaining <= 0:
-            finish_execution(execution_id, graph, now)
+            # Canceled or failed meanwhile: the result is kept, nothing more starts.
+            events.emit_after_commit(execution_id, node_events)
+        elif outcome.status == NodeRunStatus.FAILED and not outcome.continue_on_error:
+            fail_execution(execution_id, node_id=node_id, error=outcome.error or {}, now=now, node_events=node_events)
         else:
-            Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
-        publish_on_commit(ready)
+            ready, skipped = resolve_children(execution_id, graph, node_id, outcome, now)
+            node_events += [events.node_event(skipped_id, NodeRunStatus.SKIPPED) for skipped_id in skipped]
+            remaining = execution["remaining_nodes"] - 1 - len(skipped)
+            if remaining <= 0:
+                finish_execution(execution_id, graph, now, node_events)
+            else:
+                Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
+                events.emit_after_commit(execution_id, node_events)
+            publish_on_commit(ready)
     return True
 
 
-def resolve_children(execution_id: Any, graph: Any, node_id: str, outcome: Outcome, now: Any) -> tuple[list, int]:
+def resolve_children(
+    execution_id: Any, graph: Any, node_id: str, outcome: Outcome, now: Any
+) -> tuple[list[Publish], list[str]]:
     """Decrements the children's counters; the transaction that brings a child to zero
     unresolved parents decides: ready (≥ 1 taken) or skipped, whose skip propagates."""
     ready: list[Publish] = []
-    skipped_total = 0
+    skipped: list[str] = []
     # Work list of (source node, outcome or None for a skipped source).
     work: list[tuple[str, Outcome | None]] = [(node_id, outcome)]
     while work:
@@ -146,7 +153,7 @@ def resolve_children(execution_id: Any, graph: Any, node_id: str, outcome: Outco
         children = NodeRun.objects.filter(
             execution_id=execution_id, node_id__in=list(resolved), pending_parents=0, status=NodeRunStatus.PENDING
         ).values_list("id", "node_id", "taken_parents", "ready_at")
-        to_skip: list[int] = []
+        to_skip: dict[int, str] = {}
         to_ready: list[int] = []
         for run_id, child_id, taken_parents, ready_at in children:
             if ready_at is not None:
@@ -155,18 +162,19 @@ def resolve_children(execution_id: Any, graph: Any, node_id: str, outcome: Outco
                 to_ready.append(run_id)
                 ready.append(publish_for(run_id, graph.nodes[child_id]))
             else:
-                to_skip.append(run_id)
+                to_skip[run_id] = child_id
                 work.append((child_id, None))
         if to_ready:
             NodeRun.objects.filter(id__in=to_ready, ready_at__isnull=True).update(ready_at=now)
         if to_skip:
-            skipped_total += NodeRun.objects.filter(id__in=to_skip, status=NodeRunStatus.PENDING).update(
+            NodeRun.objects.filter(id__in=list(to_skip), status=NodeRunStatus.PENDING).update(
                 status=NodeRunStatus.SKIPPED, finished_at=now, ready_at=now
             )
-    return ready, skipped_total
+            skipped += to_skip.values()
+    return ready, skipped
 
 
-def finish_execution(execution_id: Any, graph: Any, now: Any) -> None:
+def finish_execution(execution_id: Any, graph: Any, now: Any, node_events: list[dict]) -> None:
     outputs = dict(
         NodeRun.objects.filter(
             execution_id=execution_id, node_id__in=graph.output_node_ids, status=NodeRunStatus.COMPLETED
@@ -175,23 +183,40 @@ def finish_execution(execution_id: Any, graph: Any, now: Any) -> None:
     Execution.objects.filter(id=execution_id).update(
         status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
     )
-    status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.COMPLETED, "finished_at": now.isoformat()})
+    announce.execution_status_changed(execution_id, ExecutionStatus.COMPLETED, now, node_events)
 
 
-def fail_execution(execution_id: Any, *, node_id: str | None, error: dict, now: Any) -> None:
-    """Fails the execution: nodes that never started become canceled; running ones
-    finish or reach their deadline, and their results are kept."""
-    Execution.objects.filter(id=execution_id, status__in=ACTIVE_EXECUTION_STATUSES).update(
-        status=ExecutionStatus.FAILED, error={"node_id": node_id, **error}, finished_at=now
+def fail_execution(
+    execution_id: Any, *, node_id: str | None, error: dict, now: Any, node_events: list[dict] | None = None
+) -> None:
+    """Fails the execution (or cancels it, with status "canceled"): nodes that never
+    started become canceled; running ones finish or reach their deadline, and their
+    results are kept."""
+    end_execution(
+        execution_id, ExecutionStatus.FAILED, now, error={"node_id": node_id, **error}, node_events=node_events
     )
-    NodeRun.objects.filter(execution_id=execution_id, status=NodeRunStatus.PENDING).update(
-        status=NodeRunStatus.CANCELED, finished_at=now
+
+
+def end_execution(
+    execution_id: Any, status: str, now: Any, *, error: dict | None = None, node_events: list[dict] | None = None
+) -> bool:
+    changed = Execution.objects.filter(id=execution_id, status__in=ACTIVE_EXECUTION_STATUSES).update(
+        status=status, error=error, finished_at=now
     )
-    status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.FAILED, "finished_at": now.isoformat()})
+    if not changed:
+        return False
+    never_started = NodeRun.objects.filter(execution_id=execution_id, status=NodeRunStatus.PENDING)
+    canceled = list(never_started.values_list("node_id", flat=True))
+    never_started.update(status=NodeRunStatus.CANCELED, finished_at=now)
+    node_events = [*(node_events or []), *(events.node_event(n, NodeRunStatus.CANCELED) for n in canceled)]
+    announce.execution_status_changed(execution_id, status, now, node_events)
+    return True
 
 
 def schedule_retry(
     *,
+    execution_id: Any,
+    node_id: str,
     node_run_id: int,
     attempt: int,
     attempt_log: list,
@@ -213,4 +238,7 @@ def schedule_retry(
         )
         if written:
             publish_on_commit([replace(publish, countdown=delay_s)])
+            events.emit_after_commit(
+                execution_id, [events.node_event(node_id, NodeRunStatus.PENDING, retry_in_s=delay_s)]
+            )
     return bool(written)

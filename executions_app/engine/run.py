@@ -16,7 +16,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from executions_app import status_cache
+from executions_app import events
+from executions_app.engine import announce
 from executions_app.engine.complete import Outcome, check_output_size, finish_node, schedule_retry
 from executions_app.engine.context import build_context
 from executions_app.engine.errors import NodeError, classify
@@ -72,8 +73,9 @@ def run_node(node_run_id: int) -> None:
     )
     if attempt is None:
         return
-    if not graph.parents(row["node_id"]):
-        mark_execution_running(row["execution_id"])
+    node_running = events.node_event(row["node_id"], NodeRunStatus.RUNNING, attempt=attempt)
+    if graph.parents(row["node_id"]) or not mark_execution_running(row["execution_id"], [node_running]):
+        events.emit_now(row["execution_id"], [node_running])
 
     started = time.monotonic()
     ctx = build_context(row, graph, deadline=started + timeout_s)
@@ -87,6 +89,8 @@ def run_node(node_run_id: int) -> None:
         entries = attempt_entries(attempt, started, ctx, error_code=error.code)
         if error.retryable and attempt < spec.retry.max_attempts:
             schedule_retry(
+                execution_id=row["execution_id"],
+                node_id=row["node_id"],
                 node_run_id=node_run_id,
                 attempt=attempt,
                 attempt_log=row["attempt_log"],
@@ -174,12 +178,14 @@ def fail_worker_lost(node_run_id: int, row: dict, graph: Any) -> None:
     )
 
 
-def mark_execution_running(execution_id: Any) -> None:
+def mark_execution_running(execution_id: Any, node_events: list[dict]) -> bool:
     now = timezone.now()
     if Execution.objects.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
         status=ExecutionStatus.RUNNING, started_at=now
     ):
-        status_cache.write_after_commit(execution_id, {"status": ExecutionStatus.RUNNING, "finished_at": None})
+        announce.execution_status_changed(execution_id, ExecutionStatus.RUNNING, now, node_events)
+        return True
+    return False
 
 
 def attempt_entries(attempt: int, started: float, ctx: Any, error_code: str | None = None) -> list[dict]:

@@ -1,0 +1,50 @@
+"""Platform counters in Redis, moved as executions finish (one pipeline, after commit).
+Per-process counters would be wrong under gunicorn and Celery; Prometheus reads these at
+scrape time (DESIGN §9)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django_redis import get_redis_connection
+
+logger = logging.getLogger(__name__)
+
+# Execution duration histogram buckets, in seconds (Prometheus `le` labels).
+DURATION_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
+def key(*parts: Any) -> str:
+    return ":".join([settings.REDIS_KEY_PREFIX, "metrics", *map(str, parts)])
+
+
+def record_execution_finished(*, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None) -> None:
+    """Counts a finished execution, platform-wide and per owner; never raises."""
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        pipe.hincrby(key("executions"), status, 1)
+        pipe.hincrby(key("executions", "user", owner_id), status, 1)
+        pipe.hincrby(key("executions", "workflow", workflow_id), status, 1)
+        if duration_ms is not None:
+            seconds = duration_ms / 1000
+            for bound in DURATION_BUCKETS_S:
+                if seconds <= bound:
+                    pipe.hincrby(key("execution_duration"), f"le:{bound}", 1)
+            pipe.hincrby(key("execution_duration"), "count", 1)
+            pipe.hincrbyfloat(key("execution_duration"), "sum", seconds)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not record execution counters", exc_info=True)
+
+
+def execution_counts(owner_id: Any | None = None) -> dict[str, int]:
+    name = key("executions") if owner_id is None else key("executions", "user", owner_id)
+    raw = get_redis_connection("default").hgetall(name)
+    return {k.decode(): int(v) for k, v in raw.items()}
+
+
+def duration_histogram() -> dict[str, float]:
+    raw = get_redis_connection("default").hgetall(key("execution_duration"))
+    return {k.decode(): float(v) for k, v in raw.items()}

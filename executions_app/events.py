@@ -1,0 +1,64 @@
+"""Status changes of an execution and its nodes, as a Redis stream per execution.
+
+The engine appends after the transaction that made a change commits, in one pipeline;
+the events API reads the stream (XREAD BLOCK) and resumes from Last-Event-ID. Streams
+expire an hour after their last event. The database stays the truth: a reader starts
+from a snapshot of it, so an event lost in a Redis outage hides nothing for long."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django_redis import get_redis_connection
+
+logger = logging.getLogger(__name__)
+
+STREAM_TTL_S = 3600
+STREAM_MAX_LEN = 10_000
+
+
+def stream_key(execution_id: Any) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:events:{execution_id}"
+
+
+def node_event(node_id: str, status: str, **extra: Any) -> dict:
+    return {"kind": "node", "node_id": node_id, "status": status, **extra}
+
+
+def execution_event(status: str, **extra: Any) -> dict:
+    return {"kind": "execution", "status": status, **extra}
+
+
+def emit_now(execution_id: Any, events: list[dict]) -> None:
+    if not events:
+        return
+    try:
+        key = stream_key(execution_id)
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        at = time.time()
+        for event in events:
+            pipe.xadd(key, {"data": json.dumps({**event, "at": at})}, maxlen=STREAM_MAX_LEN, approximate=True)
+        pipe.expire(key, STREAM_TTL_S)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not append execution events", exc_info=True)
+
+
+def emit_after_commit(execution_id: Any, events: list[dict]) -> None:
+    if events:
+        transaction.on_commit(lambda: emit_now(execution_id, events))
+
+
+def read(execution_id: Any, after: str, block_ms: int) -> list[tuple[str, dict]]:
+    """Events after stream id `after` ("0" for all), waiting up to block_ms for one."""
+    reply = get_redis_connection("default").xread({stream_key(execution_id): after}, count=500, block=block_ms)
+    found: list[tuple[str, dict]] = []
+    for _, entries in reply or []:
+        for event_id, fields in entries:
+            found.append((event_id.decode(), json.loads(fields[b"data"])))
+    return found
