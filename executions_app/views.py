@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from executions_app import event_stream
+from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
+from executions_app.retry import execution_retry
 from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait
 from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
 from executions_app.services import execution_cancel, execution_create
@@ -53,6 +60,30 @@ class ExecutionLogsApi(generics.ListAPIView):
 
     def get_queryset(self):
         return execution_logs(execution=execution_get(user=self.request.user, execution_id=self.kwargs["pk"]))
+
+
+class ExecutionEventsApi(APIView):
+    renderer_classes = [EventStreamRenderer, JSONRenderer]
+    # A browser's EventSource cannot send an Authorization header: the dashboard's
+    # session cookie is accepted here too (a read-only GET, so no CSRF exposure).
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+
+    @extend_schema(responses={(200, "text/event-stream"): str})
+    def get(self, request: Request, pk: str) -> StreamingHttpResponse:
+        execution = execution_get(user=request.user, execution_id=pk)
+        response = StreamingHttpResponse(
+            event_stream.stream(execution, request.headers.get("Last-Event-ID")), content_type="text/event-stream"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+        return response
+
+
+class ExecutionRetryApi(APIView):
+    @extend_schema(request=None, responses={201: ExecutionOutput})
+    def post(self, request: Request, pk: str) -> Response:
+        retry = execution_retry(execution=execution_get(user=request.user, execution_id=pk))
+        return Response(ExecutionOutput(execution_get(user=request.user, execution_id=retry.id)).data, status=201)
 
 
 class ExecutionCancelApi(APIView):

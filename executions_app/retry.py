@@ -1,0 +1,127 @@
+"""Retry from failure: a new execution on the same version and inputs that reuses the
+completed nodes' outputs (`reused_from`) and runs the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.api import Conflict
+from executions_app.engine import announce
+from executions_app.engine.complete import Outcome, finish_execution, resolve_children
+from executions_app.engine.publish import Publish, publish_for, publish_on_commit
+from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
+from workflows_app.selectors import graph_for_version
+
+RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
+
+
+def reusable_nodes(graph: Any, original_runs: dict[str, NodeRun]) -> set[str]:
+    """Nodes completed in the original whose every ancestor completed or was skipped
+    there: replaying them reproduces the same decisions downstream."""
+    settled = {NodeRunStatus.COMPLETED, NodeRunStatus.SKIPPED}
+    reusable: set[str] = set()
+    memo: dict[str, bool] = {}
+
+    def ancestors_settled(node_id: str) -> bool:
+        if node_id not in memo:
+            memo[node_id] = all(
+                original_runs[e.source].status in settled and ancestors_settled(e.source)
+                for e in graph.parents(node_id)
+            )
+        return memo[node_id]
+
+    for node_id, run in original_runs.items():
+        if run.status == NodeRunStatus.COMPLETED and ancestors_settled(node_id):
+            reusable.add(node_id)
+    return reusable
+
+
+def execution_retry(*, execution: Execution) -> Execution:
+    if execution.status not in RETRYABLE:
+        raise Conflict(
+            f"Only failed or canceled executions can be retried; this one is {execution.status}.",
+            code="not_retryable",
+        )
+    graph = graph_for_version(execution.version_id)
+    original_runs = {run.node_id: run for run in NodeRun.objects.filter(execution=execution)}
+    reuse = reusable_nodes(graph, original_runs)
+    now = timezone.now()
+    with transaction.atomic():
+        retry = Execution.objects.create(
+            owner_id=execution.owner_id,
+            workflow_id=execution.workflow_id,
+            version_id=execution.version_id,
+            inputs=execution.inputs,
+            remaining_nodes=len(graph.nodes),
+            retried_from=execution,
+            deadline_at=now + (execution.deadline_at - execution.created_at),
+            started_at=now,
+            status=ExecutionStatus.RUNNING,
+        )
+        runs = NodeRun.objects.bulk_create(
+            NodeRun(
+                execution=retry,
+                node_id=node_id,
+                type=spec.type,
+                pending_parents=len(graph.parents(node_id)),
+                ready_at=None if graph.parents(node_id) else now,
+            )
+            for node_id, spec in graph.nodes.items()
+        )
+        if any(run.pk is None for run in runs):
+            runs = list(NodeRun.objects.filter(execution=retry))
+        by_node = {run.node_id: run for run in runs}
+        node_of_run = {run.pk: run.node_id for run in runs}
+        to_publish = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)
+        publish_on_commit(to_publish)
+        ExecutionLog.objects.create(
+            execution=retry,
+            level="info",
+            message=f"Retry of {execution.id}: {len(reuse)} node(s) reused, the rest run again.",
+        )
+        announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now)
+    retry.refresh_from_db()
+    return retry
+
+
+def replay_reused(
+    retry: Execution,
+    graph: Any,
+    reuse: set[str],
+    original_runs: dict[str, NodeRun],
+    by_node: dict[str, NodeRun],
+    node_of_run: dict[int, str],
+    now: Any,
+) -> list[Publish]:
+    """Marks reused nodes completed in topological order, resolving their children as
+    their completion would; returns the nodes to run."""
+    to_publish: list[Publish] = []
+    remaining = len(graph.nodes)
+    frontier = [node_id for node_id in graph.nodes if not graph.parents(node_id)]
+    while frontier:
+        node_id = frontier.pop()
+        if node_id not in reuse:
+            to_publish.append(publish_for(by_node[node_id].pk, graph.nodes[node_id]))
+            continue
+        original = original_runs[node_id]
+        NodeRun.objects.filter(id=by_node[node_id].pk).update(
+            status=NodeRunStatus.COMPLETED,
+            output=original.output,
+            reused_from=original.pk,
+            started_at=now,
+            finished_at=now,
+            ready_at=now,
+        )
+        ready, skipped = resolve_children(
+            retry.id, graph, node_id, Outcome(NodeRunStatus.COMPLETED, output=original.output), now
+        )
+        remaining -= 1 + len(skipped)
+        frontier += [node_of_run[item.node_run_id] for item in ready]
+    if remaining <= 0:
+        finish_execution(retry.id, graph, now, [])
+    else:
+        Execution.objects.filter(id=retry.id).update(remaining_nodes=remaining)
+    return to_publish
