@@ -54,18 +54,31 @@ def ping_workers(timeout: float = 30.0, queue: str = "default") -> None:
 
 
 class WorkerProcess:
-    def __init__(self, queues: str, concurrency: int, pool: str, extra_env: dict[str, str] | None = None):
+    """A `celery worker` (or, with `command`, any manage.py/celery command) on the test
+    database, logging to var/."""
+
+    def __init__(
+        self,
+        queues: str,
+        concurrency: int,
+        pool: str,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ):
         self.queues, self.concurrency, self.pool = queues, concurrency, pool
         self.extra_env = extra_env or {}
+        self.command = command
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "var" / f"test-worker-{secrets.token_hex(3)}.log"
 
+    def child_env(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
+
     def start(self) -> WorkerProcess:
-        env = dict(os.environ)
-        env.update(DATABASE_URL=test_database_url(), **self.extra_env)
+        env = self.child_env()
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("wb")
-        command = [
+        command = self.command or [
             sys.executable,
             "-m",
             "celery",
@@ -114,10 +127,13 @@ def worker_process(
     concurrency: int = 2,
     pool: str = "prefork",
     extra_env: dict[str, str] | None = None,
+    ping: bool = True,
 ) -> Iterator[WorkerProcess]:
+    """ping=False for a worker on another broker than this process's."""
     worker = WorkerProcess(queues, concurrency, pool, extra_env).start()
     try:
-        ping_workers()
+        if ping:
+            ping_workers()
         yield worker
     except BaseException:
         sys.stderr.write(worker.log()[-5000:])
