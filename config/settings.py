@@ -321,6 +321,19 @@ SWITCHBOARD = {
     "SWEEP_INTERVAL_S": _SWEEP_INTERVAL_S,
     "SWEEP_STALE_READY_S": env_float("SWITCHBOARD_SWEEP_STALE_READY_S", 10),
     "SWEEP_BATCH": env_int("SWITCHBOARD_SWEEP_BATCH", 500),
+    "ENGINE_SYNCHRONOUS_COMMIT": env_bool("SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT", False),
+    # Outside calls and records (README "Reaching outside"). Allowed hosts are `host:port`
+    # entries opened even when they resolve to non-global addresses.
+    "HTTP_ALLOWED_HOSTS": env_list("SWITCHBOARD_HTTP_ALLOWED_HOSTS"),
+    "HTTP_TIMEOUT_S": env_float("SWITCHBOARD_HTTP_TIMEOUT_S", 30),
+    "HTTP_MAX_RESPONSE_BYTES": env_int("SWITCHBOARD_HTTP_MAX_RESPONSE_BYTES", 1024 * 1024),
+    "HTTP_MAX_REDIRECTS": env_int("SWITCHBOARD_HTTP_MAX_REDIRECTS", 5),
+    "HTTP_MAX_RETRY_AFTER_S": env_float("SWITCHBOARD_HTTP_MAX_RETRY_AFTER_S", 60),
+    # Comma-separated Fernet keys, newest first; unset: one derived from SECRET_KEY.
+    "CREDENTIALS_KEYS": env_list("SWITCHBOARD_CREDENTIALS_KEY"),
+    "RECORDS_MAX_FIND": env_int("SWITCHBOARD_RECORDS_MAX_FIND", 1000),
+    "RECORDS_MAX_UPDATE": env_int("SWITCHBOARD_RECORDS_MAX_UPDATE", 10_000),
+    "RECORD_MAX_BYTES": env_int("SWITCHBOARD_RECORD_MAX_BYTES", 256 * 1024),
 }
 
 # --- AI providers (DESIGN §7; see the README "AI providers") -------------------------------
@@ -399,3 +412,15 @@ AI_PROVIDERS = {
     "ROUTES_CACHE_TTL_S": env_int("SWITCHBOARD_AI_ROUTES_CACHE_TTL_S", 60),
     "LATENCY_SAMPLES": 1_000,  # kept per provider per day for p50/p95
 }
+
+# --- Monitoring and the demo (README "Monitoring") ---------------------------------------
+# /metrics asks for `Authorization: Bearer <token>` when this is set; open otherwise.
+SWITCHBOARD_METRICS_TOKEN = os.environ.get("SWITCHBOARD_METRICS_TOKEN", "")
+SWITCHBOARD_FLOWER_URL = os.environ.get(
+    "SWITCHBOARD_FLOWER_URL", f"http://127.0.0.1:{os.environ.get('SWITCHBOARD_FLOWER_PORT') or 5555}"
+)
+# seed_demo: the content pipeline's HTTP_REQUEST URL, and the demo user's password.
+SWITCHBOARD_DEMO_HTTP_URL = os.environ.get(
+    "SWITCHBOARD_DEMO_HTTP_URL", f"http://127.0.0.1:{os.environ.get('SWITCHBOARD_PORT') or 8000}/metrics"
+)
+SWITCHBOARD_DEMO_PASSWORD = os.environ.get("SWITCHBOARD_DEMO_PASSWORD", "")

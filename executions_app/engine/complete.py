@@ -16,11 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from executions_app import events
-from executions_app.engine import announce
+from executions_app.engine import announce, sql
 from executions_app.engine.errors import NodeFailure
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
@@ -90,22 +89,23 @@ def finish_node(
     is then rolled back with the rest."""
     now = timezone.now()
     with transaction.atomic():
-        execution = Execution.objects.select_for_update().values("status", "remaining_nodes").get(id=execution_id)
+        status, remaining = sql.count_down_remaining(execution_id)
         if isinstance(outcome.output, DeferredWrite):
             outcome = apply_deferred_write(outcome, on_write_error)
-        written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
+        written = sql.record_outcome(
+            node_run_id,
+            attempt,
             status=outcome.status,
             output=outcome.output,
             error=outcome.error,
             attempt_log=[*attempt_log, *outcome.attempt_entries],
-            finished_at=now,
-            lease_until=None,
+            now=now,
         )
         if not written:
             transaction.set_rollback(True)
             return False
         node_events = [events.node_event(node_id, outcome.status)]
-        if execution["status"] not in ACTIVE_EXECUTION_STATUSES:
+        if status not in ACTIVE_EXECUTION_STATUSES:
             # Canceled or failed meanwhile: the result is kept, nothing more starts.
             events.emit_after_commit(execution_id, node_events)
         elif outcome.status == NodeRunStatus.FAILED and not outcome.continue_on_error:
@@ -113,11 +113,12 @@ def finish_node(
         else:
             ready, skipped = resolve_children(execution_id, graph, node_id, outcome, now)
             node_events += [events.node_event(skipped_id, NodeRunStatus.SKIPPED) for skipped_id in skipped]
-            remaining = execution["remaining_nodes"] - 1 - len(skipped)
+            remaining -= len(skipped)
             if remaining <= 0:
                 finish_execution(execution_id, graph, now, node_events)
             else:
-                Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
+                if skipped:
+                    Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
                 events.emit_after_commit(execution_id, node_events)
             publish_on_commit(ready)
     return True
@@ -130,6 +131,7 @@ def resolve_children(
     unresolved parents decides: ready (≥ 1 taken) or skipped, whose skip propagates."""
     ready: list[Publish] = []
     skipped: list[str] = []
+    decided: set[str] = set()
     # Work list of (source node, outcome or None for a skipped source).
     work: list[tuple[str, Outcome | None]] = [(node_id, outcome)]
     while work:
@@ -147,25 +149,17 @@ def resolve_children(
         for target, count in resolved.items():
             groups.setdefault((count, taken[target]), []).append(target)
         for (count, taken_count), targets in groups.items():
-            NodeRun.objects.filter(execution_id=execution_id, node_id__in=targets, pending_parents__gte=count).update(
-                pending_parents=F("pending_parents") - count, taken_parents=F("taken_parents") + taken_count
-            )
-        children = NodeRun.objects.filter(
-            execution_id=execution_id, node_id__in=list(resolved), pending_parents=0, status=NodeRunStatus.PENDING
-        ).values_list("id", "node_id", "taken_parents", "ready_at")
+            sql.resolve_edges(execution_id, targets, count, taken_count, now)
         to_skip: dict[int, str] = {}
-        to_ready: list[int] = []
-        for run_id, child_id, taken_parents, ready_at in children:
-            if ready_at is not None:
-                continue  # decided earlier: a decision is made once
-            if taken_parents > 0:
-                to_ready.append(run_id)
+        for run_id, child_id, is_ready in sql.children_decided_now(execution_id, list(resolved), now):
+            if child_id in decided:
+                continue
+            decided.add(child_id)
+            if is_ready:
                 ready.append(publish_for(run_id, graph.nodes[child_id]))
             else:
                 to_skip[run_id] = child_id
                 work.append((child_id, None))
-        if to_ready:
-            NodeRun.objects.filter(id__in=to_ready, ready_at__isnull=True).update(ready_at=now)
         if to_skip:
             NodeRun.objects.filter(id__in=list(to_skip), status=NodeRunStatus.PENDING).update(
                 status=NodeRunStatus.SKIPPED, finished_at=now, ready_at=now

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from executions_app.models import NodeRun, NodeRunStatus
+from executions_app.credentials import secrets_for
+from executions_app.engine import sql
 from workflows_app.nodes.base import NodeContext
 
 # Versions are immutable, so a node's ancestors are computed once per process.
@@ -29,24 +30,14 @@ def ancestors(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]:
     return found
 
 
-def upstream_outputs(execution_id: Any, node_ids: tuple[str, ...]) -> dict[str, Any]:
-    """Outputs of upstream nodes; a skipped node's output is None."""
-    if not node_ids:
-        return {}
-    rows = NodeRun.objects.filter(execution_id=execution_id, node_id__in=node_ids).values_list(
-        "node_id", "status", "output"
-    )
-    return {
-        node_id: output if status in (NodeRunStatus.COMPLETED, NodeRunStatus.FAILED) else None
-        for node_id, status, output in rows
-    }
-
-
 def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
     version_id = row["execution__version_id"]
+    secret_refs = graph.nodes[row["node_id"]].secret_refs
+    # Only what the node references, decrypted for this run; a missing one is reported by the node.
+    secrets = secrets_for(owner_id=row["execution__owner_id"], names=secret_refs) if secret_refs else {}
     return NodeContext(
         inputs=row["execution__inputs"],
-        nodes=upstream_outputs(row["execution_id"], ancestors(graph, version_id, row["node_id"])),
+        nodes=sql.upstream_outputs(row["execution_id"], ancestors(graph, version_id, row["node_id"])),
         execution_id=str(row["execution_id"]),
         workflow={
             "id": str(row["execution__workflow_id"]),
@@ -55,4 +46,5 @@ def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
         },
         deadline=deadline,
         owner_id=row["execution__owner_id"],
+        secrets=secrets,
     )

@@ -12,17 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from executions_app import events
-from executions_app.engine import announce
+from executions_app.engine import announce, sql
 from executions_app.engine.complete import Outcome, check_output_size, finish_node, schedule_retry
 from executions_app.engine.context import build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.publish import publish_for
-from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
+from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRunStatus
 from workers import heartbeat
 from workflows_app.nodes.base import DeferredWrite
 from workflows_app.selectors import graph_for_version
@@ -34,27 +32,9 @@ LIMITS = settings.SWITCHBOARD
 # between the publishing and the consuming process).
 READY_TOLERANCE = timedelta(seconds=2)
 
-_ROW_FIELDS = (
-    "execution_id",
-    "node_id",
-    "status",
-    "attempts",
-    "attempt_log",
-    "ready_at",
-    "lease_until",
-    "claimed_by",
-    "execution__status",
-    "execution__owner_id",
-    "execution__inputs",
-    "execution__version_id",
-    "execution__version__number",
-    "execution__workflow_id",
-    "execution__workflow__name",
-)
-
 
 def run_node(node_run_id: int) -> None:
-    row = NodeRun.objects.filter(id=node_run_id).values(*_ROW_FIELDS).first()
+    row = sql.fetch_node_row(node_run_id, timezone.now())
     if row is None or row["execution__status"] not in ACTIVE_EXECUTION_STATUSES:
         return  # pruned, or the execution ended: nothing more starts
     graph = graph_for_version(row["execution__version_id"])
@@ -139,17 +119,14 @@ def claim_node_run(
     node, or a running one whose holder is gone (lease expired, or its worker stopped
     beating). Returns the attempt number, or None when another worker has the node."""
     now = timezone.now()
-    claimable = Q(status=NodeRunStatus.PENDING, ready_at__lte=now + READY_TOLERANCE) | Q(
-        status=NodeRunStatus.RUNNING, lease_until__lt=now
-    )
-    if dead_holder:
-        claimable |= Q(status=NodeRunStatus.RUNNING, claimed_by=dead_holder)
-    won = NodeRun.objects.filter(claimable, id=node_run_id, attempts=seen_attempts).update(
-        status=NodeRunStatus.RUNNING,
-        attempts=F("attempts") + 1,
+    won = sql.claim(
+        node_run_id,
+        seen_attempts,
+        now=now,
+        ready_by=now + READY_TOLERANCE,
         lease_until=now + timedelta(seconds=lease_s),
-        claimed_by=heartbeat.holder_identity(),
-        started_at=Coalesce(F("started_at"), now),
+        holder=heartbeat.holder_identity(),
+        dead_holder=dead_holder,
     )
     return seen_attempts + 1 if won else None
 
@@ -157,7 +134,7 @@ def claim_node_run(
 def lease_lost_by(row: dict) -> str | None:
     """The holder of a running node's lease if that holder is gone, else None."""
     holder = row["claimed_by"] or ""
-    if row["lease_until"] is not None and row["lease_until"] < timezone.now():
+    if row["lease_expired"]:
         return holder or "expired"
     return holder if holder and holder in heartbeat.dead_holders({holder}) else None
 

@@ -1,0 +1,175 @@
+"""The engine's hot statements in plain SQL (PostgreSQL and SQLite alike).
+
+Every node task runs these; building the same ORM queries each time cost more than the
+database round trips themselves (see bench/RESULTS.md), so they are written once here.
+Values are adapted through Django's own field and backend adapters."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from executions_app.models import Execution, NodeRun
+
+NODE_RUN = NodeRun._meta.db_table
+EXECUTION = Execution._meta.db_table
+_JSON_FIELDS = {name: NodeRun._meta.get_field(name) for name in ("output", "error", "attempt_log")}
+
+
+def _dt(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _uuid(value: Any) -> Any:
+    return Execution._meta.pk.get_db_prep_value(value, connection)
+
+
+def _json_param(field: str, value: Any) -> Any:
+    return _JSON_FIELDS[field].get_db_prep_save(value, connection)
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
+    """The node run with what running it needs from its execution, version and workflow."""
+    from workflows_app.models import Workflow, WorkflowVersion
+
+    sql = (
+        "SELECT nr.execution_id, nr.node_id, nr.status, nr.attempts, nr.attempt_log, nr.claimed_by, "
+        "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
+        "v.number, e.workflow_id, w.name "
+        f"FROM {NODE_RUN} nr JOIN {EXECUTION} e ON e.id = nr.execution_id "
+        f"JOIN {WorkflowVersion._meta.db_table} v ON v.id = e.version_id "
+        f"JOIN {Workflow._meta.db_table} w ON w.id = e.workflow_id WHERE nr.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_dt(now), node_run_id])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    keys = (
+        "execution_id",
+        "node_id",
+        "status",
+        "attempts",
+        "attempt_log",
+        "claimed_by",
+        "lease_expired",
+        "execution__status",
+        "execution__owner_id",
+        "execution__inputs",
+        "execution__version_id",
+        "execution__version__number",
+        "execution__workflow_id",
+        "execution__workflow__name",
+    )
+    row = dict(zip(keys, found, strict=True))
+    row["attempt_log"] = _loads(row["attempt_log"])
+    row["execution__inputs"] = _loads(row["execution__inputs"])
+    row["lease_expired"] = bool(row["lease_expired"])
+    for key in ("execution_id", "execution__version_id", "execution__workflow_id"):
+        row[key] = Execution._meta.pk.to_python(row[key])
+    return row
+
+
+def claim(
+    node_run_id: int,
+    seen_attempts: int,
+    *,
+    now: datetime,
+    ready_by: datetime,
+    lease_until: datetime,
+    holder: str,
+    dead_holder: str | None,
+) -> bool:
+    """The conditional update of DESIGN §6, checked by row count."""
+    sql = (
+        f"UPDATE {NODE_RUN} SET status = 'running', attempts = attempts + 1, lease_until = %s, claimed_by = %s, "
+        "started_at = COALESCE(started_at, %s) "
+        "WHERE id = %s AND attempts = %s AND ((status = 'pending' AND ready_at <= %s) "
+        "OR (status = 'running' AND (lease_until < %s OR claimed_by = %s)))"
+    )
+    params = [_dt(lease_until), holder, _dt(now), node_run_id, seen_attempts, _dt(ready_by), _dt(now)]
+    params.append(dead_holder or "-")  # "-" is never a holder: holders are "host|pid|pid"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def upstream_outputs(execution_id: Any, node_ids: tuple[str, ...]) -> dict[str, Any]:
+    """Outputs of upstream nodes; a skipped (or not finished) node's output is None."""
+    if not node_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(node_ids))
+    sql = f"SELECT node_id, status, output FROM {NODE_RUN} WHERE execution_id = %s AND node_id IN ({marks})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_uuid(execution_id), *node_ids])
+        rows = cursor.fetchall()
+    return {node_id: _loads(output) if status in ("completed", "failed") else None for node_id, status, output in rows}
+
+
+def record_outcome(
+    node_run_id: int, attempt: int, *, status: str, output: Any, error: Any, attempt_log: list, now: datetime
+) -> bool:
+    """The fenced completion: only the attempt that holds the claim writes its result."""
+    sql = (
+        f"UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
+        "lease_until = NULL WHERE id = %s AND status = 'running' AND attempts = %s"
+    )
+    params = [
+        status,
+        _json_param("output", output),
+        _json_param("error", error),
+        _json_param("attempt_log", attempt_log),
+        _dt(now),
+        node_run_id,
+        attempt,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def resolve_edges(execution_id: Any, targets: list[str], count: int, taken: int, now: datetime) -> None:
+    """Resolves `count` parent edges of each target (`taken` of them taken). The update
+    that resolves a child's last edge stamps ready_at = now when any edge was taken."""
+    marks = ", ".join(["%s"] * len(targets))
+    becomes_ready = "pending_parents = %s" if taken else "pending_parents = %s AND taken_parents > 0"
+    sql = (
+        f"UPDATE {NODE_RUN} SET pending_parents = pending_parents - %s, taken_parents = taken_parents + %s, "
+        f"ready_at = CASE WHEN {becomes_ready} THEN %s ELSE ready_at END "
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents >= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, taken, count, _dt(now), _uuid(execution_id), *targets, count])
+
+
+def children_decided_now(execution_id: Any, node_ids: list[str], now: datetime) -> list[tuple[int, str, bool]]:
+    """Children this transaction brought to zero unresolved edges: (id, node id, ready)."""
+    marks = ", ".join(["%s"] * len(node_ids))
+    sql = (
+        f"SELECT id, node_id, ready_at IS NOT NULL FROM {NODE_RUN} "
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents = 0 AND status = 'pending' "
+        "AND (ready_at IS NULL OR ready_at = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_uuid(execution_id), *node_ids, _dt(now)])
+        return [(run_id, node_id, bool(ready)) for run_id, node_id, ready in cursor.fetchall()]
+
+
+def count_down_remaining(execution_id: Any) -> tuple[str, int]:
+    """Counts a node out and locks the execution's row for the rest of the transaction
+    (completions of one execution are serialized): UPDATE … RETURNING."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
+            "RETURNING status, remaining_nodes",
+            [_uuid(execution_id)],
+        )
+        status, remaining = cursor.fetchone()
+    return status, remaining
