@@ -1,0 +1,77 @@
+"""Writes bench/RESULTS.md from one run's figures: each beside its floor and target."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+NOTES = Path(__file__).resolve().parent / "NOTES.md"
+
+
+def row(name: str, value: Any, floor: str, target: str) -> str:
+    return f"| {name} | {value} | {floor} | {target} |"
+
+
+def write(r: dict[str, Any]) -> None:
+    ai = r.get("ai", {})
+    bare, node = r["bare_celery_chain_per_task_ms"], r["engine_chain_per_node_ms"]
+    ten = r["ten_node_end_to_end_ms"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Produced by `make bench` (`python -m bench.run`): PostgreSQL + Redis on this machine, one",
+        "`celery worker -c 2` (prefork, 2 processes), no Flower, no task events. Every figure is",
+        "beside the floor measured in the same run. Raw figures: `bench/out/latest.json`.",
+        "",
+        f"Run: {r['started']} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"database {r['database']}.",
+        "",
+        "| figure | measured | floor, same run | target |",
+        "|---|---|---|---|",
+        row(
+            f"per-node overhead, {r['chain_length']}-node TRANSFORM chain (p50 / p95 ms)",
+            f"{node['p50']} / {node['p95']}",
+            f"bare Celery chain of {r['chain_length']} no-op tasks: {bare['p50']} / {bare['p95']} ms per task",
+            "p50 ≤ 5 ms and ≤ 1.5x the bare chain",
+        ),
+        row("per-node ratio to the bare chain (p50)", f"{r['per_node_ratio_p50']}x", "1x", "≤ 1.5x"),
+        row("10-node workflow end to end (p50 / p95 ms)", f"{ten['p50']} / {ten['p95']}", "—", "p50 ≤ 60 ms"),
+        row("minimal INPUT → OUTPUT executions per second", r["minimal_executions_per_s"], "—", "≥ 100"),
+        row("10-node executions per second", r["ten_node_executions_per_s"], "—", "≥ 40"),
+    ]
+    if ai:
+        direct, duration = ai["direct_sdk_call_ms"], ai["ai_node_duration_ms"]
+        lines += [
+            row(
+                "AI node duration, claim to completion (p50 ms)",
+                duration["p50"],
+                f"direct SDK call to the emulator: {direct['p50']} ms",
+                "—",
+            ),
+            row(
+                "AI-node overhead: node minus direct call (p50 ms)", ai["ai_node_minus_direct_call_p50_ms"], "0", "≤ 2"
+            ),
+            row(
+                "AI-node overhead beyond its own recorded call (p50 / p95 ms)",
+                "{p50} / {p95}".format(**ai["ai_node_overhead_beyond_its_call_ms"]),
+                "0",
+                "—",
+            ),
+            row(
+                "fallback switch after a fast failure (p50 / p99 ms)",
+                f"{ai['fallback_switch_ms']['p50']} / {ai['fallback_switch_ms']['p99']}",
+                "0",
+                "p99 ≤ 50",
+            ),
+            row(
+                "calls to a provider whose circuit is open",
+                "{calls_to_open_provider} in {requests_while_open} requests".format(**ai["open_circuit"]),
+                "0",
+                "0",
+            ),
+        ]
+    lines += ["", "What limits each figure, and the history of these numbers: `bench/NOTES.md`.", ""]
+    RESULTS.write_text("\n".join(lines))
