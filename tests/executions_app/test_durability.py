@@ -56,16 +56,25 @@ def test_sigkill_of_the_whole_worker_mid_node_then_a_new_worker_finishes(slow_ch
     with worker_process(concurrency=1) as first:
         execution_id = run(slow_chain, wait=None).json()["id"]
         wait_until_running(execution_id, "pause")
-        first.kill(signal.SIGKILL)
-    with worker_process(concurrency=1):
-        recovery_s = sweep_until_finished(execution_id)
+        with worker_process(concurrency=1):
+            first.kill(signal.SIGKILL)
+            killed_at = time.monotonic()
+
+            def reclaimed() -> bool:
+                sweep()  # as beat would, every SWEEP_INTERVAL_S
+                return NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts == 2
+
+            wait_for(reclaimed, timeout=30, interval=0.25)
+            reclaim_s = time.monotonic() - killed_at
+            sweep_until_finished(execution_id)
     execution = execution_get(user=user, execution_id=execution_id)
     assert execution.status == "completed", execution.error
     runs = {r.node_id: r for r in execution.node_runs.all()}
     assert runs["pause"].attempts == 2  # the killed claim counts
     assert all(runs[n].attempts == 1 for n in ("start", "before", "after", "result"))
     assert execution.outputs == {"result": "b-3.0"}
-    assert recovery_s < 20
+    assert reclaim_s < 10
+    print(f"node re-claimed {reclaim_s:.2f}s after the SIGKILL")  # quoted in the durability notes
 
 
 def test_sigkill_of_a_pool_child_is_recovered(slow_chain, run, user) -> None:
