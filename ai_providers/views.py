@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +17,7 @@ class ProviderTestApi(APIView):
 
     permission_classes = [IsAdminUser]
 
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         return Response({"results": test_all_providers()})
 
@@ -22,5 +25,6 @@ class ProviderTestApi(APIView):
 class ProviderStatusApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response({"providers": provider_status()})
