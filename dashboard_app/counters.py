@@ -39,12 +39,14 @@ def record_execution_finished(*, owner_id: Any, workflow_id: Any, status: str, d
         logger.warning("could not record execution counters", exc_info=True)
 
 
-def execution_counts(owner_id: Any | None = None) -> dict[str, int]:
+def execution_counts(owner_id: Any | None = None, client: Any = None) -> dict[str, int]:
+    """Finished executions by status since the counters began, platform-wide or one owner's."""
     name = key("executions") if owner_id is None else key("executions", "user", owner_id)
-    raw = get_redis_connection("default").hgetall(name)
+    raw = (client or get_redis_connection("default")).hgetall(name)
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
-def duration_histogram() -> dict[str, float]:
-    raw = get_redis_connection("default").hgetall(key("execution_duration"))
+def duration_histogram(client: Any = None) -> dict[str, float]:
+    """Cumulative bucket counts (`le:<seconds>`), `count` and `sum` (seconds)."""
+    raw = (client or get_redis_connection("default")).hgetall(key("execution_duration"))
     return {k.decode(): float(v) for k, v in raw.items()}

@@ -1,1 +1,15 @@
-urlpatterns: list = []
+"""Routes at the site root: the HTML dashboard, its charts and login, and /metrics."""
+
+from django.urls import path
+
+from dashboard_app import views
+
+urlpatterns = [
+    path("dashboard/", views.dashboard_page, name="dashboard"),
+    path("dashboard/login", views.DashboardLoginView.as_view(), name="dashboard-login"),
+    path("dashboard/logout", views.DashboardLogoutView.as_view(), name="dashboard-logout"),
+    path("dashboard/charts/<slug:name>.svg", views.chart_svg, name="dashboard-chart"),
+    path("metrics", views.prometheus_metrics, name="prometheus-metrics"),
+    # Browsers ask every page of the site (the admin's too) for it.
+    path("favicon.ico", views.favicon, name="favicon"),
+]

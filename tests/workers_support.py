@@ -14,9 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
-from django_redis import get_redis_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,12 +43,9 @@ def test_database_url() -> str:
 
 def ping_workers(timeout: float = 30.0, queue: str = "default") -> None:
     """Sends workers.ping through the broker and waits for a worker to answer."""
-    from workers.tasks import ping
+    from workers.liveness import ping_workers as ping
 
-    key = f"{settings.REDIS_KEY_PREFIX}:pong:{secrets.token_hex(4)}"
-    redis = get_redis_connection("default")
-    ping.apply_async(kwargs={"reply_key": key}, queue=queue)
-    wait_for(lambda: redis.get(key), timeout=timeout)
+    assert ping((queue,), timeout=timeout), f"no worker answered on {queue!r} within {timeout}s"
 
 
 class WorkerProcess:

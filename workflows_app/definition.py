@@ -202,6 +202,7 @@ class _Parser:
                 retry=RetryPolicy(retry.max_attempts, retry.backoff_s, retry.max_backoff_s),
                 timeout_s=options.timeout_s,
                 on_error=options.on_error,
+                secret_refs=frozenset().union(*(part.secret_refs for _, part in _compiled_parts(node.config, ()))),
             )
 
     def edge(self, position: int, raw: Any) -> None:

@@ -24,6 +24,7 @@ class NodeSpec:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float | None = None
     on_error: str = "fail"  # "fail" | "continue"
+    secret_refs: frozenset[str] = frozenset()  # the `secrets.<name>` the config references
 
 
 @dataclass(frozen=True)

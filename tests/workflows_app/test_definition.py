@@ -39,7 +39,9 @@ def test_the_design_example_parses_into_the_graph():
     assert graph.children("angry") == (EdgeSpec("angry", "apology", "true"), EdgeSpec("angry", "log", "false"))
     assert graph.nodes["mood"].node.queue == "ai"
     assert graph.nodes["angry"].node.queue == "nodes"
-    assert graph.nodes["mood"].retry == RetryPolicy(max_attempts=1, backoff_s=1.0, max_backoff_s=60.0)
+    # AI nodes retry by default (every provider down is worth another try); others run once.
+    assert graph.nodes["mood"].retry == RetryPolicy(max_attempts=3, backoff_s=1.0, max_backoff_s=60.0)
+    assert graph.nodes["angry"].retry == RetryPolicy(max_attempts=1, backoff_s=1.0, max_backoff_s=60.0)
     assert graph.nodes["mood"].on_error == "fail"
     assert graph.nodes["mood"].timeout_s is None
 

@@ -90,12 +90,6 @@ def test_run_time_error_is_an_expression_error():
         transform("{{ inputs.count / 0 }}").run(context())
 
 
-def test_nodes_arriving_later_say_so(graph):
-    for node_id in ("mood", "log"):
-        with pytest.raises(NotImplementedError, match="arrive"):
-            graph.nodes[node_id].node.run(context())
-
-
 def test_context_evaluates_and_renders_strings_too():
     ctx = context(secrets={"TOKEN": "t0k"})
     assert ctx.evaluate("inputs.count > 1") is True

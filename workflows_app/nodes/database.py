@@ -5,7 +5,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateObject, node_type
+from workflows_app.nodes.base import DeferredWrite, Node, NodeConfig, NodeContext, TemplateObject, node_type
 
 Operation = Literal["insert", "find", "find_one", "update", "delete", "count"]
 COLLECTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -54,6 +54,15 @@ class DatabaseConfig(NodeConfig):
                 "{field} is not used by {operation}",
                 {"field": name, "operation": self.operation, "at": (name,)},
             )
+        # Keys and operators are never templates, so their shape is checked when the
+        # workflow is saved; values are checked again once rendered.
+        from executions_app.record_filters import RecordQueryError, parse_filter, parse_sort
+
+        for name, check in (("filter", parse_filter), ("sort", parse_sort)):
+            try:
+                check(getattr(self, name))
+            except RecordQueryError as exc:
+                raise PydanticCustomError(exc.code, "{message}", {"message": exc.message, "at": (name,)}) from None
         return self
 
 
@@ -62,4 +71,32 @@ class Database(Node[DatabaseConfig]):
     """Reads and writes the owner's record collections in the platform database."""
 
     def run(self, ctx: NodeContext) -> Any:
-        raise NotImplementedError("DATABASE runs arrive with the record collections.")
+        from executions_app import records
+
+        config = self.config
+        scope = {"owner_id": ctx.owner_id, "collection": config.collection}
+        operation = config.operation
+        rendered_filter = ctx.render(config.filter) if config.filter is not None else {}
+        if operation == "find":
+            found = records.record_find(**scope, filter=rendered_filter, sort=config.sort, limit=config.limit)
+            return {"records": found}
+        if operation == "find_one":
+            return {"record": records.record_find_one(**scope, filter=rendered_filter, sort=config.sort)}
+        if operation == "count":
+            return {"count": records.record_count(**scope, filter=rendered_filter)}
+        # Writes are checked now and applied in the completion transaction: a redelivered
+        # node never writes twice, and a failed completion leaves no write behind.
+        if operation == "insert":
+            document = records.check_document(ctx.render(config.document))
+            return DeferredWrite(apply=lambda: {"inserted_id": records.record_insert(**scope, document=document)})
+        records.parse_filter_checked(rendered_filter)
+        if operation == "update":
+            changes = ctx.render(config.update)
+            records.parse_update(changes)
+
+            def apply_update() -> dict:
+                matched, modified = records.record_update(**scope, filter=rendered_filter, update=changes)
+                return {"matched": matched, "modified": modified}
+
+            return DeferredWrite(apply=apply_update)
+        return DeferredWrite(apply=lambda: {"deleted": records.record_delete(**scope, filter=rendered_filter)})

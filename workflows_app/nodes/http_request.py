@@ -1,14 +1,31 @@
+"""HTTP_REQUEST: one call through the guarded client (DESIGN §10), at least once, with
+`Idempotency-Key: <execution id>:<node id>` so a server can tell a retry from a new call."""
+
 from __future__ import annotations
 
+import email.utils
+import json
+import logging
+import re
+import time
 from typing import Any, Literal
 
+from django.conf import settings
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from workflows_app.expressions import ExpressionError
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, TemplateValue, node_type
+
+logger = logging.getLogger(__name__)
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_TIMEOUT_S = 300
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+# Set by the client from the URL and body; a node cannot override how a message is framed.
+FRAMING_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"}
+)
 
 
 class HttpRequestConfig(NodeConfig):
@@ -36,6 +53,16 @@ class HttpRequestConfig(NodeConfig):
             raise ValueError("the URL must start with http:// or https://")
         return url
 
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, headers: dict | None) -> dict | None:
+        for name in headers or {}:
+            if not HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if name.lower() in FRAMING_HEADERS or name.lower().startswith("proxy-"):
+                raise ValueError(f"the {name} header is set by the client, not by the node")
+        return headers
+
     @field_validator("expect_status")
     @classmethod
     def _statuses(cls, value: int | list[int] | None) -> int | list[int] | None:
@@ -60,4 +87,103 @@ class HttpRequest(Node[HttpRequestConfig]):
     secret_fields = frozenset({"headers", "query", "json", "body"})
 
     def run(self, ctx: NodeContext) -> Any:
-        raise NotImplementedError("HTTP_REQUEST runs arrive with the guarded HTTP client.")
+        from executions_app.http import HttpCallError
+        from executions_app.secret_redaction import Redactor
+
+        missing, unreadable = getattr(ctx.secrets, "missing", ()), getattr(ctx.secrets, "unreadable", ())
+        if missing:
+            names = ", ".join(missing)
+            raise HttpCallError("credential_missing", f"No credential named {names}; create it under /api/credentials.")
+        if unreadable:
+            message = f"The credential {', '.join(unreadable)} cannot be decrypted: check SWITCHBOARD_CREDENTIALS_KEY."
+            raise HttpCallError("credential_unreadable", message)
+        redactor = Redactor(ctx.secrets.values())
+        try:
+            return self.call(ctx, redactor)
+        except HttpCallError as exc:
+            message = redactor.text(exc.message)
+            raise HttpCallError(exc.code, message, retryable=exc.retryable, retry_after_s=exc.retry_after_s) from None
+        except ExpressionError as exc:
+            raise HttpCallError("expression_error", redactor.text(str(exc))) from None
+        except Exception as exc:
+            # Not classify()'s traceback: an unforeseen error's text may hold a secret.
+            message = redactor.text(f"{type(exc).__name__}: {exc}")[:500]
+            logger.error("HTTP_REQUEST %s failed unexpectedly: %s", self.id, message)
+            raise HttpCallError("http_request_failed", message, retryable=True) from None
+
+    def call(self, ctx: NodeContext, redactor: Any) -> dict:
+        from executions_app.http import guarded_client
+
+        config = self.config
+        headers = {name: ctx.render_text(value) for name, value in (config.headers or {}).items()}
+        lower_names = {name.lower() for name in headers}
+        if "idempotency-key" not in lower_names:
+            headers["Idempotency-Key"] = f"{ctx.execution_id}:{self.id}"
+        body = ctx.render_text(config.body) if config.body is not None else None
+        if body is not None and "content-type" not in lower_names:
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+        response = guarded_client().request(
+            config.method,
+            ctx.render_text(config.url),
+            headers=headers,
+            params={name: ctx.render_text(value) for name, value in (config.query or {}).items()},
+            json=ctx.render(config.json_body) if config.json_body is not None else None,
+            content=body,
+            timeout_s=config.timeout_s,
+            deadline=ctx.deadline,
+            # A header carrying a secret is meant for the first server only.
+            origin_bound_headers=[name for name, value in (config.headers or {}).items() if value.secret_refs],
+        )
+        text = response.text()
+        self.check_status(response, text, redactor)
+        output: dict[str, Any] = {"status": response.status, "headers": redactor.value(dict(response.headers.items()))}
+        if response.is_json():
+            try:
+                output["json"] = redactor.value(json.loads(text))
+                return output
+            except ValueError:
+                pass
+        output["text"] = redactor.text(text)
+        return output
+
+    def expected(self, status: int) -> bool:
+        expect = self.config.expect_status
+        if expect is None:
+            return 200 <= status < 300
+        return status == expect if isinstance(expect, int) else status in expect
+
+    def check_status(self, response: Any, text: str, redactor: Any) -> None:
+        from executions_app.http import HttpCallError
+
+        status = response.status
+        if self.expected(status):
+            return
+        retryable = status >= 500 or status == 429
+        wanted = "a 2xx status" if self.config.expect_status is None else f"status {self.config.expect_status}"
+        # Redacted before it is cut short or its spacing folded, so no part of a secret survives.
+        excerpt = " ".join(redactor.text(text)[:300].split())
+        message = f"{self.config.method} {response.safe_url()} answered {status}, not {wanted}."
+        if excerpt:
+            message += f" The response began: {excerpt}"
+        raise HttpCallError(
+            "http_status",
+            redactor.text(message),
+            retryable=retryable,
+            retry_after_s=retry_after_s(response.headers.get("retry-after")) if retryable else None,
+        )
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), capped by
+    SWITCHBOARD_HTTP_MAX_RETRY_AFTER_S; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    return max(0.0, min(seconds, settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"]))

@@ -1,0 +1,73 @@
+"""The dashboard's JSON APIs (DESIGN §9). The HTML dashboard calls them with the session
+cookie, so the session is accepted beside the API's own schemes (CSRF applies to unsafe
+methods only, and these are all GET)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from config.api import ValidationFailed
+from dashboard_app.health import platform_health
+from dashboard_app.reports import metrics_report, overview_report, workflows_report
+
+MAX_WINDOW_DAYS = 90
+
+
+class DashboardApi(APIView):
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+
+
+class OverviewApi(DashboardApi):
+    """Executions by status (last hour, last day), success rate, p50/p95 duration, the last
+    24 h by hour, recent failures, queue depths, workers online and the Redis counters."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(overview_report(user=request.user))
+
+
+class WorkflowsQuery(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=MAX_WINDOW_DAYS, default=7)
+
+
+class WorkflowsApi(DashboardApi):
+    """Per workflow: runs, outcomes, success rate and mean duration over the last `days`."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="window, 1 to 90 days (7)")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        query = WorkflowsQuery(data=request.query_params)
+        if not query.is_valid():
+            raise ValidationFailed(details=query.errors)
+        return Response(workflows_report(user=request.user, days=query.validated_data["days"]))
+
+
+class HealthApi(DashboardApi):
+    """Database, Redis, broker and workers with their latency; 503 when one is down."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        health = platform_health()
+        if not request.user.is_staff:
+            # Error texts name internal hosts and ports: staff only.
+            for report in health["components"].values():
+                if "error" in report:
+                    report["error"] = "unavailable"
+        return Response(health, status=200 if health["ok"] else 503)
+
+
+class MetricsApi(DashboardApi):
+    """The series of /metrics as JSON (`families`: name, type, help, samples)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(metrics_report(user=request.user))

@@ -1,0 +1,75 @@
+"""Platform health: the database, the cache Redis, the broker and the workers, each with
+its latency. A component is down when it does not answer within about a second (Redis)
+or raises; the workers are down when no worker heartbeat is alive."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+
+from dashboard_app import platform_state
+
+logger = logging.getLogger(__name__)
+COMPONENTS = ("database", "redis", "broker", "workers")
+
+
+class WorkersDown(Exception):
+    pass
+
+
+def _timed(check: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        extra = check() or {}
+        report: dict[str, Any] = {"ok": True, **extra}
+    except Exception as exc:
+        report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    report["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return report
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _redis() -> None:
+    platform_state.cache_redis().ping()
+
+
+def _broker() -> dict[str, Any]:
+    client = platform_state.broker_redis()
+    client.ping()
+    return {"queues": platform_state.queue_depths(client)}
+
+
+def _workers() -> dict[str, Any]:
+    workers = platform_state.workers_online(platform_state.cache_redis())
+    if not workers:
+        raise WorkersDown("No worker heartbeat: no worker is running (or none can reach Redis).")
+    return {"online": len(workers)}
+
+
+CHECKS: dict[str, Callable[[], dict[str, Any] | None]] = {
+    "database": _database,
+    "redis": _redis,
+    "broker": _broker,
+    "workers": _workers,
+}
+
+
+def platform_health() -> dict[str, Any]:
+    """`{"ok", "down": [names], "components": {name: {ok, latency_ms, error?, ...}}}`."""
+    components = {name: _timed(check) for name, check in CHECKS.items()}
+    if not components["redis"]["ok"] and not components["workers"]["ok"]:
+        # Heartbeats live in that Redis: say why the workers cannot be seen.
+        components["workers"]["error"] = "Unknown: worker heartbeats are kept in Redis, which is down."
+    down = [name for name, report in components.items() if not report["ok"]]
+    for name in down:
+        logger.warning("health: %s is down: %s", name, components[name].get("error"))
+    return {"ok": not down, "down": down, "components": components}

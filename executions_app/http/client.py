@@ -1,0 +1,216 @@
+"""The guarded client: every hop checked before it is connected, one deadline, a size cap.
+
+It drives the transport itself rather than through httpx.Client: a client shared by the
+whole process would keep one user's cookies for the next user's calls, and logs each URL
+(query strings included) at INFO. Nothing here reads the environment (no proxies)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from executions_app.http.addresses import DEFAULT_PORTS, AllowList, Resolver, checked_addresses, system_resolver
+from executions_app.http.errors import HttpCallError, refused
+from executions_app.http.transport import CURRENT_CALL, CallScope, Connect, PinnedTransport
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Dropped when a redirect leaves the origin: they were meant for the first server only.
+ORIGIN_BOUND_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+DEFAULT_HEADERS = {"user-agent": "Switchboard", "accept": "*/*", "accept-encoding": "identity"}
+
+
+@dataclass(frozen=True)
+class GuardedResponse:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # the final URL, after redirects
+
+    def text(self) -> str:
+        charset = httpx.Response(self.status, headers=self.headers).charset_encoding or "utf-8"
+        return self.content.decode(charset, errors="replace")
+
+    def safe_url(self) -> str:
+        return describe(httpx.URL(self.url))
+
+    def is_json(self) -> bool:
+        media_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _without(headers: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    names = set(names)
+    return {name: value for name, value in headers.items() if name not in names}
+
+
+def describe(url: httpx.URL) -> str:
+    """A URL for messages: no query or credentials, which may carry secrets."""
+    port = f":{url.port}" if url.port else ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}{port}{url.path}"
+
+
+class GuardedHttpClient:
+    """One per process (guarded_client()); tests build their own with an injected resolver
+    or connect to watch what is resolved and connected."""
+
+    def __init__(
+        self,
+        *,
+        resolver: Resolver = system_resolver,
+        connect: Connect | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+        trusted_cas: ssl.SSLContext | None = None,
+    ):
+        self.resolver = resolver
+        self._allowed_hosts = allowed_hosts  # None: SWITCHBOARD_HTTP_ALLOWED_HOSTS, read at each call
+        self._transport = PinnedTransport(connect=connect, trusted_cas=trusted_cas)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def allow_list(self) -> AllowList:
+        entries = self._allowed_hosts
+        if entries is None:
+            entries = settings.SWITCHBOARD["HTTP_ALLOWED_HOSTS"]
+        return AllowList.parse(entries)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        json: Any = None,
+        timeout_s: float | None = None,
+        deadline: float | None = None,
+        max_bytes: int | None = None,
+        origin_bound_headers: Iterable[str] = (),
+    ) -> GuardedResponse:
+        """Sends the request, following up to HTTP_MAX_REDIRECTS redirects, each hop
+        checked again. Ends by `deadline` (a time.monotonic() value) and within `timeout_s`,
+        whichever comes first. Raises HttpCallError."""
+        limits = settings.SWITCHBOARD
+        end = time.monotonic() + (timeout_s or limits["HTTP_TIMEOUT_S"])
+        if deadline is not None:
+            end = min(end, deadline)
+        max_bytes = max_bytes or limits["HTTP_MAX_RESPONSE_BYTES"]
+        allowed = self.allow_list()
+        try:
+            current = httpx.URL(url)
+            if params:
+                current = current.copy_merge_params(params)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise HttpCallError("invalid_url", f"The URL is not valid: {exc}") from None
+        # Header values go out as UTF-8 (httpx alone would refuse anything outside ASCII).
+        given = {name.lower(): value if value.isascii() else value.encode() for name, value in (headers or {}).items()}
+        send_headers: dict[str, Any] = {**DEFAULT_HEADERS, **given}
+        body: bytes | None = None
+        if json is not None:
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
+            send_headers.setdefault("content-type", "application/json")
+        elif content is not None:
+            body = content.encode() if isinstance(content, str) else content
+        dropped_on_leave = ORIGIN_BOUND_HEADERS | {name.lower() for name in origin_bound_headers}
+
+        scope = CallScope(deadline=end)
+        token = CURRENT_CALL.set(scope)
+        try:
+            for _hop in range(limits["HTTP_MAX_REDIRECTS"] + 1):
+                port = current.port or DEFAULT_PORTS.get(current.scheme, 0)
+                addresses = checked_addresses(
+                    current.scheme, current.host, port, resolver=self.resolver, allowed=allowed
+                )
+                scope.pins = {(current.raw_host.decode("ascii"), port): addresses}
+                response = self._send(method, current, send_headers, body, end)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code not in REDIRECT_STATUSES or not location:
+                        return GuardedResponse(
+                            response.status_code, response.headers, self._read(response, max_bytes, end), str(current)
+                        )
+                finally:
+                    response.close()
+                following = self._follow(current, location)
+                if (response.status_code == 303 and method != "HEAD") or (
+                    response.status_code in (301, 302) and method == "POST"
+                ):
+                    # What browsers do: the redirected request is a GET without the body.
+                    method, body = "GET", None
+                    send_headers = _without(send_headers, {"content-type", "content-length"})
+                if (following.scheme, following.host, following.port) != (current.scheme, current.host, current.port):
+                    send_headers = _without(send_headers, dropped_on_leave)
+                current = following
+        finally:
+            CURRENT_CALL.reset(token)
+        raise HttpCallError("too_many_redirects", f"More than {limits['HTTP_MAX_REDIRECTS']} redirects.")
+
+    @staticmethod
+    def _follow(current: httpx.URL, location: str) -> httpx.URL:
+        try:
+            return current.join(location)
+        except (httpx.InvalidURL, ValueError):
+            raise refused(f"{describe(current)} redirected to a URL that is not valid.") from None
+
+    def _send(self, method: str, url: httpx.URL, headers: dict, body: bytes | None, end: float) -> httpx.Response:
+        left = max(0.001, end - time.monotonic())
+        timeouts = {"connect": left, "read": left, "write": left, "pool": left}
+        try:
+            request = httpx.Request(method, url, headers=headers, content=body, extensions={"timeout": timeouts})
+            return self._transport.handle_request(request)
+        except httpx.TimeoutException:
+            raise HttpCallError(
+                "http_timeout", f"{method} {describe(url)} did not answer in time.", retryable=True
+            ) from None
+        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise HttpCallError("invalid_request", f"The request could not be sent: {exc}") from None
+        except httpx.TransportError as exc:
+            message = f"{method} {describe(url)} failed: {exc or type(exc).__name__}"
+            raise HttpCallError("http_connection_failed", message, retryable=True) from None
+
+    @staticmethod
+    def _read(response: httpx.Response, max_bytes: int, end: float) -> bytes:
+        too_large = HttpCallError("response_too_large", f"The response is larger than {max_bytes} bytes.")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise too_large
+                if time.monotonic() > end:
+                    raise httpx.ReadTimeout("the call ran past its deadline")
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise HttpCallError("http_timeout", "The response did not arrive in time.", retryable=True) from None
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise HttpCallError(
+                "http_connection_failed", f"The response broke off: {exc or type(exc).__name__}", retryable=True
+            ) from None
+        return b"".join(chunks)
+
+
+_CLIENT: GuardedHttpClient | None = None
+_CLIENT_LOCK = threading.Lock()
+
+
+def guarded_client() -> GuardedHttpClient:
+    """The process's client, built on first use (after a worker forks, never before)."""
+    global _CLIENT
+    if _CLIENT is None:
+        with _CLIENT_LOCK:
+            if _CLIENT is None:
+                _CLIENT = GuardedHttpClient()
+    return _CLIENT

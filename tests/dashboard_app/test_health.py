@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import embedded_redis
+from tests.workers_support import wait_for
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, object]]:
+    """A Redis server of this test alone, which the test may kill."""
+    port = embedded_redis.free_port()
+    process = embedded_redis.start(port, tmp_path / "redis", persist=False)
+    yield f"redis://127.0.0.1:{port}/0", process
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_health_is_503_naming_redis_when_redis_stops(staff_client, settings, own_redis) -> None:
+    url, process = own_redis
+    settings.CACHE_REDIS_URL = url
+
+    before = staff_client.get("/api/dashboard/health").json()
+    assert before["components"]["redis"]["ok"] is True
+
+    process.kill()
+    process.wait(timeout=10)
+    started = time.monotonic()
+    response = staff_client.get("/api/dashboard/health")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    health = response.json()
+    assert health["ok"] is False
+    assert "redis" in health["down"]
+    assert health["components"]["redis"]["ok"] is False
+    assert "Connection" in health["components"]["redis"]["error"]
+    assert health["components"]["database"]["ok"] is True
+    assert health["components"]["broker"]["ok"] is True  # the broker is another server here
+    assert "heartbeats are kept in Redis" in health["components"]["workers"]["error"]
+    assert elapsed < 5  # short timeouts, no retries
+
+
+def test_health_is_503_when_no_worker_beats(staff_client, settings, own_redis) -> None:
+    url, _ = own_redis
+    settings.CACHE_REDIS_URL = url  # a Redis no worker writes its heartbeat to
+    response = staff_client.get("/api/dashboard/health")
+    assert response.status_code == 503
+    health = response.json()
+    assert health["down"] == ["workers"]
+    assert "No worker heartbeat" in health["components"]["workers"]["error"]
+
+
+def test_health_is_200_with_every_component_and_its_latency(worker_processes, staff_client) -> None:
+    response = wait_for(lambda: (r := staff_client.get("/api/dashboard/health")).status_code == 200 and r)
+    health = response.json()
+    assert health["ok"] is True
+    assert health["down"] == []
+    assert set(health["components"]) == {"database", "redis", "broker", "workers"}
+    for report in health["components"].values():
+        assert report["ok"] is True
+        assert report["latency_ms"] >= 0
+    assert health["components"]["workers"]["online"] >= 1
+    assert set(health["components"]["broker"]["queues"]) == {"default", "nodes", "ai"}
+
+
+def test_workers_are_listed_for_staff_and_counted_for_users(worker_processes, client, staff_client) -> None:
+    listed = wait_for(lambda: staff_client.get("/api/dashboard/overview").json()["workers"]["list"])
+    assert set(listed[0]["queues"]) == {"default", "nodes", "ai"}
+    assert listed[0]["last_beat_s"] < 10
+    counted = client.get("/api/dashboard/overview").json()["workers"]
+    assert counted == {"online": len(listed), "list": []}
+
+
+def test_health_hides_error_texts_from_users(client, settings, own_redis) -> None:
+    url, process = own_redis
+    settings.CACHE_REDIS_URL = url
+    process.kill()
+    process.wait(timeout=10)
+    health = client.get("/api/dashboard/health").json()
+    assert health["components"]["redis"] == {
+        "ok": False,
+        "error": "unavailable",
+        "latency_ms": pytest.approx(0, abs=5000),
+    }
+    assert "127.0.0.1" not in str(health)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import io
+import re
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from dashboard_app.demo import CODE_REVIEW, CONTENT, TRIAGE
+from executions_app.models import Execution
+from tests.workers_support import wait_for
+from workflows_app.models import Workflow
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_prints_the_password_once(transactional_db, settings) -> None:
+    settings.SWITCHBOARD_DEMO_PASSWORD = "demo-password-for-tests-7"
+    first = seed("--http-url", "http://127.0.0.1:9/hook")
+    assert "password: demo-password-for-tests-7" in first
+    second = seed("--http-url", "http://127.0.0.1:9/hook")
+    assert "demo-password-for-tests-7" not in second
+    assert second.count(": unchanged") == 3
+
+    demo = get_user_model().objects.get(username="demo")
+    workflows = Workflow.objects.filter(owner=demo)
+    assert sorted(w.name for w in workflows) == sorted([TRIAGE, CONTENT, CODE_REVIEW])
+    assert all(w.current_version.number == 1 for w in workflows)
+    assert Client().login(username="demo", password="demo-password-for-tests-7")
+
+    third = seed("--http-url", "http://127.0.0.1:9/other")
+    assert f"workflow {CONTENT!r}: updated" in third
+    content = Workflow.objects.get(owner=demo, name=CONTENT)
+    notify = next(n for n in content.current_version.definition["nodes"] if n["id"] == "notify")
+    assert notify["config"]["url"] == "http://127.0.0.1:9/other"
+
+
+def test_a_generated_password_is_printed_when_none_is_set(transactional_db, settings) -> None:
+    settings.SWITCHBOARD_DEMO_PASSWORD = ""
+    password = re.search(r"password: (\S+)", seed()).group(1)
+    assert Client().login(username="demo", password=password)
+
+
+def test_seeded_triage_runs_and_the_review_falls_back(celery_worker, ai_settings, emulator) -> None:
+    out = seed("--run")
+    assert "the emulator now answers groq/demo-unavailable-model with 404" in out
+    execution_id = re.search(r"Queued execution (\S+)", out).group(1)
+    triage = wait_for(lambda: (e := Execution.objects.get(id=execution_id)).status in ("completed", "failed") and e)
+    assert triage.status == "completed", triage.error
+    assert triage.outputs["result"]["mood"] == "negative"
+    assert triage.outputs["result"]["reply"].startswith("[emulated")
+
+    from executions_app.services import execution_create
+
+    demo = get_user_model().objects.get(username="demo")
+    review_workflow = Workflow.objects.get(owner=demo, name=CODE_REVIEW)
+    review, _ = execution_create(user=demo, workflow_id=review_workflow.id, inputs={"code": "def f(: pass"})
+    review = wait_for(lambda: (e := Execution.objects.get(id=review.id)).status in ("completed", "failed") and e)
+    assert review.status == "completed", review.error
+    assert review.outputs["result"]["fallback_used"] is True
+    assert review.outputs["result"]["provider"] == "openrouter/qwen/qwen-2.5-72b-instruct"
+    assert emulator.calls("groq", "demo-unavailable-model") == 1

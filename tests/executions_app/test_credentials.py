@@ -1,0 +1,261 @@
+"""Credentials: write-only values, encrypted at rest, usable only in HTTP_REQUEST headers,
+query and body, and never echoed back (API, logs, node outputs, errors)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from django.test import Client
+from rest_framework.test import APIClient
+
+from executions_app.credentials import credential_reencrypt_all, decrypt, secrets_for
+from executions_app.models import Credential, NodeRun
+from tests.accounts_app.factories import UserFactory
+from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
+from tests.executions_app.http_test_server import LocalHttpServer, allow, limit, running_test_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET = 'sk-live-Zq9/x+Y&w=1 "q"'  # characters that URL and JSON encoding change
+
+
+@pytest.fixture
+def server(settings) -> Iterator[LocalHttpServer]:
+    with running_test_server() as running:
+        allow(settings, f"127.0.0.1:{running.port}")
+        yield running
+
+
+def create(client: APIClient, name: str = "api_token", value: str = SECRET, **extra: Any) -> Any:
+    return client.post("/api/credentials", {"name": name, "value": value, **extra}, format="json")
+
+
+def test_create_list_read_never_show_the_value(client) -> None:
+    response = create(client, description="the vendor key")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == {"id", "name", "description", "created_at", "updated_at"}
+    assert (body["name"], body["description"]) == ("api_token", "the vendor key")
+    listing = client.get("/api/credentials")
+    assert listing.json()["count"] == 1
+    assert listing.json()["results"][0] == body
+    one = client.get(f"/api/credentials/{body['id']}")
+    assert one.json() == body
+    for response in (listing, one):
+        assert SECRET not in response.content.decode()
+
+
+def test_the_value_is_encrypted_at_rest(client, user) -> None:
+    create(client)
+    stored = Credential.objects.get(owner=user)
+    assert SECRET not in stored.encrypted_value
+    assert decrypt(stored.encrypted_value) == SECRET
+    assert secrets_for(owner_id=user.id, names={"api_token", "other"}) == {"api_token": SECRET}
+    assert secrets_for(owner_id=user.id, names={"api_token", "other"}).missing == ("other",)
+
+
+def test_put_keeps_the_value_when_it_is_left_out(client, user) -> None:
+    credential = create(client).json()
+    url = f"/api/credentials/{credential['id']}"
+    renamed = client.put(url, {**credential, "name": "vendor_key", "description": "renamed"}, format="json")
+    assert renamed.status_code == 200, renamed.content
+    assert renamed.json()["name"] == "vendor_key"
+    assert secrets_for(owner_id=user.id, names={"vendor_key"}) == {"vendor_key": SECRET}
+    changed = client.put(url, {"name": "vendor_key", "value": "new-value"}, format="json")
+    assert changed.status_code == 200
+    assert "new-value" not in changed.content.decode()
+    assert secrets_for(owner_id=user.id, names={"vendor_key"}) == {"vendor_key": "new-value"}
+    assert changed.json()["description"] == ""  # PUT replaces what it is given
+    patched = client.patch(url, {"description": "patched"}, format="json")
+    assert patched.json()["description"] == "patched"
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+    assert not Credential.objects.filter(owner=user).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "1abc", "value": "x"}, "name"),
+        ({"name": "has-dash", "value": "x"}, "name"),
+        ({"name": "a" * 65, "value": "x"}, "name"),
+        ({"name": "ok"}, "value"),
+        ({"name": "ok", "value": ""}, "value"),
+        ({"name": "ok", "value": 12}, "value"),
+        ({"name": "ok", "value": "x", "owner": 1}, "owner"),
+    ],
+)
+def test_bad_bodies_are_400_naming_the_field(client, body, field) -> None:
+    response = client.post("/api/credentials", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+
+
+def test_names_are_unique_per_user(client) -> None:
+    assert create(client).status_code == 201
+    duplicate = create(client, value="other")
+    assert duplicate.status_code == 409
+    assert duplicate.json()["error"]["code"] == "credential_name_taken"
+    second = create(client, name="second").json()
+    clash = client.put(f"/api/credentials/{second['id']}", {"name": "api_token"}, format="json")
+    assert clash.status_code == 409
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    assert create(stranger).status_code == 201  # the same name for another user
+
+
+def test_another_users_credential_is_404(client) -> None:
+    credential = create(client).json()
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    url = f"/api/credentials/{credential['id']}"
+    assert stranger.get(url).status_code == 404
+    assert stranger.put(url, {"name": "mine", "value": "x"}, format="json").status_code == 404
+    assert stranger.delete(url).status_code == 404
+    assert stranger.get("/api/credentials").json()["count"] == 0
+    assert client.get(url).status_code == 200
+
+
+def test_keys_rotate(client, user, settings) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    limit(settings, CREDENTIALS_KEYS=[old_key])
+    create(client)
+    old_token = Credential.objects.get(owner=user).encrypted_value
+    limit(settings, CREDENTIALS_KEYS=[new_key, old_key])
+    assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
+    assert credential_reencrypt_all() == 1
+    assert Credential.objects.get(owner=user).encrypted_value != old_token
+    limit(settings, CREDENTIALS_KEYS=[new_key])
+    assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
+    limit(settings, CREDENTIALS_KEYS=[old_key])  # the key it is under was removed
+    assert secrets_for(owner_id=user.id, names={"api_token"}).unreadable == ("api_token",)
+    limit(settings, CREDENTIALS_KEYS=["not-a-fernet-key"])
+    loaded = secrets_for(owner_id=user.id, names={"api_token", "absent"})
+    assert (loaded, loaded.unreadable, loaded.missing) == ({}, ("api_token",), ("absent",))
+
+
+def test_an_unreadable_credential_fails_the_node_saying_so(celery_worker, make_workflow, run, client, server, settings):
+    create(client)
+    limit(settings, CREDENTIALS_KEYS=[Fernet.generate_key().decode()])  # not the key it was written under
+    execution = run(secret_workflow(make_workflow, server.url("/echo"))).json()
+    call = nodes_by_id(execution)["call"]
+    assert call["error"]["code"] == "credential_unreadable"
+    assert "api_token" in call["error"]["message"]
+    assert server.total_hits == 0
+
+
+def secret_workflow(make_workflow: Any, url: str, **config: Any) -> str:
+    return make_workflow(
+        [
+            input_node(),
+            node(
+                "call",
+                "HTTP_REQUEST",
+                {
+                    "method": "POST",
+                    "url": url,
+                    "headers": {"Authorization": "Bearer {{ secrets.api_token }}"},
+                    "query": {"key": "{{ secrets.api_token }}"},
+                    "json": {"token": "{{ secrets.api_token }}", "note": "plain"},
+                    **config,
+                },
+            ),
+            node("result", "OUTPUT", {"value": "{{ nodes.call.output }}"}),
+        ],
+        [edge("start", "call"), edge("call", "result")],
+    )
+
+
+def test_secrets_reach_the_server_but_never_come_back(celery_worker, make_workflow, run, client, server, caplog):
+    caplog.set_level(logging.DEBUG)
+    create(client)
+    workflow_id = secret_workflow(make_workflow, server.url("/echo"))
+    execution = run(workflow_id).json()
+    assert execution["status"] == "completed", execution
+    received = server.requests[0]
+    assert received["headers"]["authorization"] == f"Bearer {SECRET}"
+    assert received["query"] == {"key": SECRET}
+    assert json.loads(received["body"])["token"] == SECRET
+    echo = execution["outputs"]["result"]["json"]
+    assert echo["headers"]["authorization"] == "Bearer [redacted]"
+    assert echo["query"] == {"key": "[redacted]"}
+    assert echo["path"] == "/echo"
+    full = client.get(f"/api/executions/{execution['id']}").content.decode()
+    logs = client.get(f"/api/executions/{execution['id']}/logs").content.decode()
+    stored = json.dumps(list(NodeRun.objects.filter(execution_id=execution["id"]).values("output", "error")))
+    assert "httpcore" in caplog.text  # lines logged in the worker, during the call, are captured too
+    for text in (full, logs, stored, caplog.text, json.dumps(execution)):
+        assert SECRET not in text
+        assert "sk-live-Zq9" not in text  # nor an encoded form
+
+
+def test_secrets_in_an_error_message_are_redacted(celery_worker, make_workflow, run, client, server, caplog) -> None:
+    create(client)
+    workflow_id = secret_workflow(make_workflow, server.url("/echo-auth-error"))
+    execution = run(workflow_id).json()
+    call = nodes_by_id(execution)["call"]
+    assert call["error"]["code"] == "http_status"
+    assert "bad token Bearer [redacted]" in call["error"]["message"]
+    assert "sk-live-Zq9" not in json.dumps(execution) + caplog.text
+
+
+def test_a_missing_credential_fails_the_node_naming_it(celery_worker, make_workflow, run, server) -> None:
+    workflow_id = secret_workflow(make_workflow, server.url("/echo"))
+    execution = run(workflow_id).json()
+    call = nodes_by_id(execution)["call"]
+    assert execution["status"] == "failed"
+    assert call["error"]["code"] == "credential_missing"
+    assert "api_token" in call["error"]["message"]
+    assert server.total_hits == 0
+
+
+def test_another_users_credential_is_not_used(celery_worker, make_workflow, run, server) -> None:
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory())
+    create(stranger)
+    workflow_id = secret_workflow(make_workflow, server.url("/echo"))
+    assert nodes_by_id(run(workflow_id).json())["call"]["error"]["code"] == "credential_missing"
+
+
+@pytest.mark.parametrize(
+    ("node_type", "config"),
+    [
+        ("TRANSFORM", {"value": "{{ secrets.api_token }}"}),
+        ("HTTP_REQUEST", {"url": "https://example.com/{{ secrets.api_token }}"}),
+        ("DATABASE", {"operation": "insert", "collection": "c", "document": {"k": "{{ secrets.api_token }}"}}),
+        ("AI_PROCESSOR", {"task_type": "quick_decision", "prompt": "{{ secrets.api_token }}"}),
+        ("CONDITION", {"expression": "secrets.api_token == 'x'"}),
+    ],
+)
+def test_secrets_are_refused_outside_http_headers_query_and_body(client, node_type, config) -> None:
+    nodes = [input_node(), node("uses", node_type, config), node("result", "OUTPUT", {"value": 1})]
+    edges = [edge("start", "uses"), edge("uses", "result", "true" if node_type == "CONDITION" else None)]
+    output = client.post("/api/workflows/validate", {"definition": {"nodes": nodes, "edges": edges}}, format="json")
+    assert output.status_code == 400
+    codes = [problem["code"] for problem in output.json()["error"]["details"]]
+    assert codes == ["secret_not_allowed"]
+    in_output = [input_node(), node("result", "OUTPUT", {"value": "{{ secrets.api_token }}"})]
+    refused = client.post(
+        "/api/workflows/validate",
+        {"definition": {"nodes": in_output, "edges": [edge("start", "result")]}},
+        format="json",
+    )
+    assert [p["code"] for p in refused.json()["error"]["details"]] == ["secret_not_allowed"]
+
+
+def test_the_admin_shows_credentials_without_their_values(client, user) -> None:
+    credential = create(client).json()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(admin)
+    stored = Credential.objects.get(id=credential["id"]).encrypted_value
+    for url in ("/admin/executions_app/credential/", f"/admin/executions_app/credential/{credential['id']}/change/"):
+        page = browser.get(url)
+        assert page.status_code == 200
+        assert b"api_token" in page.content
+        assert SECRET.encode() not in page.content and stored.encode() not in page.content

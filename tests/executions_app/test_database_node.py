@@ -1,0 +1,308 @@
+"""Record collections: every operation and filter, the same on SQLite and PostgreSQL, and
+the DATABASE node through real workers (writes commit once, with the node's result)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from config.celery import app
+from executions_app import records
+from executions_app.models import NodeRun, Record
+from executions_app.record_filters import RecordQueryError
+from tests.accounts_app.factories import UserFactory
+from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
+from tests.workers_support import ping_workers
+
+PEOPLE = [
+    {"name": "ada", "age": 36, "tier": "gold", "active": True, "address": {"city": "London", "zip": "N1"}},
+    {"name": "Bob", "age": 25, "tier": "silver", "active": False, "address": {"city": "Paris"}},
+    {"name": "cy", "age": "unknown", "tier": None, "active": True},
+    {"name": "dee", "age": 51.5, "address": {"city": "london", "zip": 75}},
+    {"name": "eve", "age": 25, "tier": "gold", "tags": ["x"]},
+]
+
+
+@pytest.fixture
+def owner(db) -> Any:
+    user = UserFactory()
+    for person in PEOPLE:
+        records.record_insert(owner_id=user.id, collection="people", document=person)
+    return user
+
+
+def names(owner: Any, filter: Any, sort: Any = None, collection: str = "people") -> list[str]:
+    found = records.record_find(owner_id=owner.id, collection=collection, filter=filter, sort=sort)
+    return [record["name"] for record in found]
+
+
+@pytest.mark.parametrize(
+    ("filter", "expected"),
+    [
+        ({}, ["ada", "Bob", "cy", "dee", "eve"]),
+        ({"name": "ada"}, ["ada"]),
+        ({"age": 25}, ["Bob", "eve"]),
+        ({"age": 51.5}, ["dee"]),
+        ({"active": True}, ["ada", "cy"]),
+        ({"active": False}, ["Bob"]),
+        ({"tier": None}, ["cy", "dee"]),  # null matches null and missing
+        ({"address.city": "London"}, ["ada"]),  # case-sensitive
+        ({"address.zip": 75}, ["dee"]),
+        ({"address.zip": "75"}, []),  # a string never equals a number
+        ({"age": {"$gt": 30}}, ["ada", "dee"]),  # the text "unknown" is no number
+        ({"age": {"$gte": 36}}, ["ada", "dee"]),
+        ({"age": {"$lt": 36}}, ["Bob", "eve"]),
+        ({"age": {"$lte": 36, "$gt": 25}}, ["ada"]),
+        ({"name": {"$gt": "Z"}}, ["ada", "cy", "dee", "eve"]),  # by code point: "B" < "Z" < "a"
+        ({"name": {"$lt": "b"}}, ["ada", "Bob"]),
+        ({"age": {"$gt": "a"}}, ["cy"]),  # strings compare with strings only
+        ({"address.city": {"$gte": "London"}}, ["ada", "Bob", "dee"]),
+        ({"tier": {"$ne": "gold"}}, ["Bob", "cy", "dee"]),  # $ne matches a missing field too
+        ({"active": {"$ne": True}}, ["Bob", "dee", "eve"]),
+        ({"tier": {"$in": ["gold", None]}}, ["ada", "cy", "dee", "eve"]),
+        ({"age": {"$in": [25, "unknown"]}}, ["Bob", "cy", "eve"]),
+        ({"age": {"$nin": [25, 36]}}, ["cy", "dee"]),
+        ({"address": {"$exists": True}}, ["ada", "Bob", "dee"]),
+        ({"address.zip": {"$exists": False}}, ["Bob", "cy", "eve"]),
+        ({"tier": {"$exists": True}}, ["ada", "Bob", "cy", "eve"]),  # a null value exists
+        ({"$or": [{"name": "ada"}, {"age": {"$lt": 30}}]}, ["ada", "Bob", "eve"]),
+        ({"$and": [{"tier": "gold"}, {"age": 25}]}, ["eve"]),
+        ({"tags": {"$exists": True}, "tier": "gold"}, ["eve"]),
+        ({"name": {"$eq": "cy"}}, ["cy"]),
+    ],
+)
+def test_filters_select_the_same_records_on_every_database(owner, filter, expected) -> None:
+    assert names(owner, filter) == expected
+
+
+def test_id_filters_address_the_record_id(owner) -> None:
+    ids = [r["id"] for r in records.record_find(owner_id=owner.id, collection="people", filter={})]
+    assert names(owner, {"id": ids[1]}) == ["Bob"]
+    assert names(owner, {"id": str(ids[2])}) == ["cy"]
+    assert names(owner, {"id": {"$in": [ids[0], ids[4]]}}) == ["ada", "eve"]
+    assert names(owner, {"id": {"$gt": ids[2]}}) == ["dee", "eve"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ({"age": 1}, ["Bob", "eve", "ada", "dee", "cy"]),  # numbers (ties by id), then strings
+        ({"age": -1}, ["cy", "dee", "ada", "Bob", "eve"]),  # ties keep insertion order
+        ({"name": 1}, ["Bob", "ada", "cy", "dee", "eve"]),  # code point order
+        ({"tier": 1, "name": -1}, ["dee", "cy", "eve", "ada", "Bob"]),
+        ({"address.city": 1}, ["cy", "eve", "ada", "Bob", "dee"]),
+        ({"id": -1}, ["eve", "dee", "cy", "Bob", "ada"]),
+    ],
+)
+def test_sort_orders_the_same_on_every_database(owner, sort, expected) -> None:
+    assert names(owner, {}, sort=sort) == expected
+
+
+def test_find_limit_is_capped_by_the_setting(owner, settings) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "RECORDS_MAX_FIND": 2}
+    assert len(records.record_find(owner_id=owner.id, collection="people", filter={}, limit=100)) == 2
+    found = records.record_find(owner_id=owner.id, collection="people", filter={}, limit=1, sort={"age": 1})
+    assert [r["name"] for r in found] == ["Bob"]
+
+
+def test_find_one_count_delete(owner) -> None:
+    one = records.record_find_one(owner_id=owner.id, collection="people", filter={"tier": "gold"}, sort={"age": -1})
+    assert one["name"] == "ada"
+    assert one["address"] == {"city": "London", "zip": "N1"}
+    assert records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "zed"}) is None
+    assert records.record_count(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
+    assert records.record_delete(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
+    assert records.record_count(owner_id=owner.id, collection="people", filter={}) == 3
+
+
+def test_update_merges_set_unset_and_inc(owner) -> None:
+    matched, modified = records.record_update(
+        owner_id=owner.id,
+        collection="people",
+        filter={"tier": "gold"},
+        update={"$set": {"address.country": "UK", "vip": True}, "$inc": {"age": 1}, "$unset": ["tags"]},
+    )
+    assert (matched, modified) == (2, 2)
+    ada = records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "ada"})
+    assert ada["address"] == {"city": "London", "zip": "N1", "country": "UK"}
+    assert ada["age"] == 37 and ada["vip"] is True
+    eve = records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "eve"})
+    assert "tags" not in eve and eve["address"] == {"country": "UK"}
+    # A plain object is a $set; a record already so is matched but not modified.
+    assert records.record_update(
+        owner_id=owner.id, collection="people", filter={"name": {"$in": ["ada", "Bob"]}}, update={"vip": True}
+    ) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("filter", "code"),
+    [
+        ({"age": {"$regex": "a"}}, "invalid_filter"),
+        ({"$where": "1"}, "invalid_filter"),
+        ({"age": {"$gt": True}}, "invalid_filter"),
+        ({"age": {"$in": "x"}}, "invalid_filter"),
+        ({"a..b": 1}, "invalid_filter"),
+        ({"items.0": 1}, "invalid_filter"),
+        ({"age": {"x": 1}}, "invalid_filter"),
+        ({"id": "abc"}, "invalid_filter"),
+    ],
+)
+def test_unusable_filters_are_clear_errors(owner, filter, code) -> None:
+    with pytest.raises(RecordQueryError) as caught:
+        records.record_find(owner_id=owner.id, collection="people", filter=filter)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("update", "code"),
+    [
+        ({"$push": {"a": 1}}, "invalid_update"),
+        ({"$inc": {"age": "1"}}, "invalid_update"),
+        ({"$set": {"id": 3}}, "invalid_update"),
+        ({"$inc": {"name": 1}}, "invalid_update"),
+        ({"$set": {"name.first": "x"}}, "invalid_update"),
+    ],
+)
+def test_unusable_updates_are_clear_errors(owner, update, code) -> None:
+    with pytest.raises(RecordQueryError) as caught:
+        records.record_update(owner_id=owner.id, collection="people", filter={"name": "ada"}, update=update)
+    assert caught.value.code == code
+
+
+def test_collections_and_owners_are_separate(owner) -> None:
+    other = UserFactory()
+    records.record_insert(owner_id=other.id, collection="people", document={"name": "mallory"})
+    records.record_insert(owner_id=owner.id, collection="pets", document={"name": "rex"})
+    assert names(other, {}) == ["mallory"]
+    assert "mallory" not in names(owner, {})
+    assert names(owner, {}, collection="pets") == ["rex"]
+    assert records.record_delete(owner_id=other.id, collection="people", filter={}) == 1
+    assert records.record_count(owner_id=owner.id, collection="people", filter={}) == 5
+
+
+def test_documents_must_be_objects_without_an_id(owner) -> None:
+    for document, code in (([1], "invalid_document"), ({"id": 1}, "invalid_document")):
+        with pytest.raises(RecordQueryError) as caught:
+            records.record_insert(owner_id=owner.id, collection="people", document=document)
+        assert caught.value.code == code
+
+
+# --- the node, through real workers -----------------------------------------------------------
+
+
+def test_insert_find_update_count_delete_in_one_workflow(celery_worker, make_workflow, run, user) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(text={"type": "string", "required": True}, n={"type": "integer", "default": 3}),
+            node("save", "DATABASE", {"operation": "insert", "collection": "notes", "document": {
+                "text": "{{ inputs.text }}", "n": "{{ inputs.n }}", "meta": {"by": "{{ workflow.name }}"}}}),
+            node("bump", "DATABASE", {"operation": "update", "collection": "notes",
+                                      "filter": {"id": "{{ nodes.save.output.inserted_id }}"},
+                                      "update": {"$inc": {"n": 2}, "$set": {"meta.seen": True}}}),
+            node("read", "DATABASE", {"operation": "find", "collection": "notes",
+                                      "filter": {"n": {"$gte": 5}, "meta.by": "wf"}, "sort": {"n": -1}, "limit": 10}),
+            node("one", "DATABASE", {"operation": "find_one", "collection": "notes", "filter": {"text": "nope"}}),
+            node("total", "DATABASE", {"operation": "count", "collection": "notes"}),
+            node("result", "OUTPUT", {"value": {
+                "id": "{{ nodes.save.output.inserted_id }}", "bump": "{{ nodes.bump.output }}",
+                "read": "{{ nodes.read.output.records }}", "one": "{{ nodes.one.output.record }}",
+                "total": "{{ nodes.total.output.count }}"}}),
+        ],
+        [edge("start", "save"), edge("save", "bump"), edge("bump", "read"), edge("read", "one"),
+         edge("one", "total"), edge("total", "result")],
+    )  # fmt: skip
+    execution = run(workflow_id, {"text": "hello"}).json()
+    assert execution["status"] == "completed", execution
+    out = execution["outputs"]["result"]
+    assert out["bump"] == {"matched": 1, "modified": 1}
+    assert out["read"] == [{"id": out["id"], "text": "hello", "n": 5, "meta": {"by": "wf", "seen": True}}]
+    assert out["one"] is None
+    assert out["total"] == 1
+    assert Record.objects.get(id=out["id"]).owner_id == user.id
+
+
+def test_a_redelivered_insert_writes_once(celery_worker, make_workflow, run, user) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("save", "DATABASE", {"operation": "insert", "collection": "log", "document": {"at": "x"}}),
+            node("result", "OUTPUT", {"value": "{{ nodes.save.output.inserted_id }}"}),
+        ],
+        [edge("start", "save"), edge("save", "result")],
+    )
+    execution = run(workflow_id).json()
+    assert execution["status"] == "completed", execution
+    save_run = NodeRun.objects.get(execution_id=execution["id"], node_id="save")
+    for _ in range(3):
+        app.send_task("workers.node_run", args=[save_run.id], queue="nodes")
+    ping_workers(queue="nodes")  # one queue, one solo worker: the redeliveries came first
+    assert Record.objects.filter(owner=user, collection="log").count() == 1
+    save_run.refresh_from_db()
+    assert save_run.attempts == 1
+    assert save_run.output == {"inserted_id": execution["outputs"]["result"]}
+
+
+def test_a_failed_write_fails_the_node_and_leaves_nothing(celery_worker, make_workflow, run, user) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(doc={"type": "object", "required": True}),
+            node("save", "DATABASE", {"operation": "insert", "collection": "log",
+                                      "document": {"v": "{{ inputs.doc }}"}}),
+            node("bad", "DATABASE", {"operation": "update", "collection": "log", "filter": {},
+                                     "update": {"$inc": {"v": 1}}}),
+            node("result", "OUTPUT", {"value": "done"}),
+        ],
+        [edge("start", "save"), edge("save", "bad"), edge("bad", "result")],
+    )  # fmt: skip
+    execution = run(workflow_id, {"doc": {"a": 1}}).json()
+    assert execution["status"] == "failed"
+    bad = nodes_by_id(execution)["bad"]
+    assert bad["error"]["code"] == "invalid_update"
+    assert Record.objects.get(owner=user, collection="log").data == {"v": {"a": 1}}
+
+
+def test_one_users_workflow_never_sees_anothers_records(celery_worker, make_workflow, run, user) -> None:
+    stranger = UserFactory()
+    records.record_insert(owner_id=stranger.id, collection="secrets", document={"pin": 1234})
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("look", "DATABASE", {"operation": "find", "collection": "secrets"}),
+            node("wipe", "DATABASE", {"operation": "delete", "collection": "secrets", "filter": {}}),
+            node("result", "OUTPUT", {"value": {"seen": "{{ nodes.look.output.records }}",
+                                                "deleted": "{{ nodes.wipe.output.deleted }}"}}),
+        ],
+        [edge("start", "look"), edge("look", "wipe"), edge("wipe", "result")],
+    )  # fmt: skip
+    execution = run(workflow_id).json()
+    assert execution["outputs"]["result"] == {"seen": [], "deleted": 0}
+    assert Record.objects.filter(owner=stranger).count() == 1
+
+
+def test_filter_shapes_are_checked_when_the_workflow_is_saved(client) -> None:
+    definition = {
+        "nodes": [
+            input_node(),
+            node("look", "DATABASE", {"operation": "find", "collection": "c", "filter": {"a": {"$regex": "x"}}}),
+            node("result", "OUTPUT", {"value": 1}),
+        ],
+        "edges": [edge("start", "look"), edge("look", "result")],
+    }
+    response = client.post("/api/workflows/validate", {"definition": definition}, format="json")
+    assert response.status_code == 400
+    problems = response.json()["error"]["details"]
+    assert any("$regex" in problem["message"] and problem["node_id"] == "look" for problem in problems), problems
+
+
+def test_records_are_read_only_in_the_admin(owner) -> None:
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(admin)
+    record = Record.objects.filter(owner=owner).first()
+    page = browser.get(f"/admin/executions_app/record/{record.id}/change/")
+    assert page.status_code == 200
+    assert b"London" in page.content
+    assert b'name="_save"' not in page.content
+    assert browser.get("/admin/executions_app/record/add/").status_code == 403

@@ -1,0 +1,296 @@
+"""The guarded client alone: what it refuses (before any connection), how it pins, follows
+redirects, verifies TLS, caps sizes and keeps its deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpcore
+import pytest
+
+from executions_app.http import GuardedHttpClient, HttpCallError, guarded_client
+from executions_app.http.addresses import AllowList, numeric_ipv4, system_resolver
+from tests.executions_app.http_test_server import LocalHttpServer, limit, running_test_server, tls_contexts
+
+
+class Recorder:
+    """A resolver and a connect that note every call; connects reach loopback only (the
+    tests have no internet), any other address fails as unreachable."""
+
+    def __init__(self, answers: dict[str, list[list[str]]] | None = None):
+        self.answers = answers or {}
+        self.resolved: list[str] = []
+        self.connected: list[tuple[str, int]] = []
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        self.resolved.append(host)
+        if host in self.answers:
+            queue = self.answers[host]
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+        return system_resolver(host, port)
+
+    def connect(self, address: str, port: int, timeout: float | None) -> httpcore.NetworkStream:
+        self.connected.append((address, port))
+        if not address.startswith("127."):
+            raise httpcore.ConnectError(f"{address} is unreachable from the tests")
+        return httpcore.SyncBackend().connect_tcp(address, port, timeout=timeout)
+
+
+@pytest.fixture
+def server() -> Iterator[LocalHttpServer]:
+    with running_test_server() as running:
+        yield running
+
+
+def client_for(recorder: Recorder, *allowed: str, **kwargs: Any) -> GuardedHttpClient:
+    return GuardedHttpClient(resolver=recorder.resolve, connect=recorder.connect, allowed_hosts=allowed, **kwargs)
+
+
+def test_an_allowed_host_is_reached_with_its_own_host_header(server) -> None:
+    recorder = Recorder()
+    client = client_for(recorder, f"127.0.0.1:{server.port}")
+    response = client.request("GET", server.url("/echo?a=1"), params={"b": "2"}, headers={"X-Thing": "yes"})
+    assert response.status == 200
+    echo = response_json(response)
+    assert echo["query"] == {"a": "1", "b": "2"}
+    assert echo["headers"]["host"] == f"127.0.0.1:{server.port}"
+    assert echo["headers"]["x-thing"] == "yes"
+    assert recorder.connected == [("127.0.0.1", server.port)]
+
+
+def response_json(response: Any) -> Any:
+    import json
+
+    return json.loads(response.content)
+
+
+REFUSED_LITERALS = [
+    "http://127.0.0.1:{port}/echo",
+    "http://0.0.0.0:{port}/echo",
+    "http://[::1]:{port}/echo",
+    "http://[::ffff:127.0.0.1]:{port}/echo",
+    "http://[::ffff:7f00:1]:{port}/echo",
+    "http://[64:ff9b::7f00:1]:{port}/echo",
+    "http://[2002:7f00:1::]:{port}/echo",
+    "http://2130706433:{port}/echo",
+    "http://0x7f.1:{port}/echo",
+    "http://0x7f000001:{port}/echo",
+    "http://017700000001:{port}/echo",
+    "http://127.1:{port}/echo",
+    "http://0:{port}/echo",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.1/",
+    "http://10.255.255.254/",
+    "http://172.16.0.1/",
+    "http://172.31.255.1/",
+    "http://192.168.0.1/",
+    "http://100.64.0.1/",
+    "http://100.127.255.254/",
+    "http://[fc00::1]/",
+    "http://[fd12:3456::1]/",
+    "http://[fe80::1]/",
+    "http://224.0.0.1/",
+    "http://255.255.255.255/",
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:70/_stats",
+    "ftp://example.com/",
+    "http://1.2.3.4.5/",
+    "http://256.1/",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_LITERALS)
+def test_non_public_addresses_and_other_schemes_are_refused_before_any_connection(server, url) -> None:
+    recorder = Recorder()
+    with pytest.raises(HttpCallError) as caught:
+        client_for(recorder).request("GET", url.format(port=server.port))
+    assert caught.value.code in ("url_not_allowed", "invalid_url")
+    assert caught.value.retryable is False
+    assert recorder.resolved == []  # a literal address is never handed to a resolver
+    assert recorder.connected == []
+    assert server.total_hits == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "addresses"),
+    [
+        ("localhost", None),  # the system resolver's own answer
+        ("metadata.example.com", [["169.254.169.254"]]),
+        ("intranet.example.com", [["10.1.2.3"]]),
+        ("mixed.example.com", [["93.184.216.34", "192.168.1.10"]]),  # every address must be public
+        ("six.example.com", [["::ffff:10.0.0.1"]]),
+    ],
+)
+def test_a_name_that_resolves_to_a_non_public_address_is_refused(server, host, addresses) -> None:
+    recorder = Recorder({host: addresses} if addresses else None)
+    with pytest.raises(HttpCallError) as caught:
+        client_for(recorder).request("GET", f"http://{host}:{server.port}/echo")
+    assert caught.value.code == "url_not_allowed"
+    assert "not public" in caught.value.message
+    assert recorder.resolved == [host]
+    assert recorder.connected == []
+    assert server.total_hits == 0
+
+
+def test_the_checked_address_is_the_one_connected_even_if_the_name_rebinds(server) -> None:
+    # The first answer is checked and pinned; a second lookup (as a naive client would make
+    # when connecting) would get loopback. Only the first answer is ever connected.
+    recorder = Recorder({"rebind.example.com": [["93.184.216.34"], ["127.0.0.1"]]})
+    with pytest.raises(HttpCallError) as caught:
+        client_for(recorder).request("GET", f"http://rebind.example.com:{server.port}/echo")
+    assert caught.value.code == "http_connection_failed"
+    assert recorder.resolved == ["rebind.example.com"]
+    assert recorder.connected == [("93.184.216.34", server.port)]
+    assert server.total_hits == 0
+
+
+def test_an_allowed_name_is_resolved_once_per_call_and_that_answer_connected(server) -> None:
+    recorder = Recorder({"svc.internal": [["127.0.0.1"], ["127.0.0.2"]]})
+    client = client_for(recorder, f"svc.internal:{server.port}")
+    response = client.request("GET", f"http://svc.internal:{server.port}/echo")
+    assert response_json(response)["headers"]["host"] == f"svc.internal:{server.port}"
+    assert recorder.resolved == ["svc.internal"]
+    assert recorder.connected == [("127.0.0.1", server.port)]
+
+
+def test_the_allow_list_opens_exactly_its_host_and_port(server) -> None:
+    recorder = Recorder()
+    client = client_for(recorder, f"127.0.0.1:{server.port + 1}", f"localhost:{server.port}")
+    with pytest.raises(HttpCallError):
+        client.request("GET", server.url())  # another port of the same host
+    assert client.request("GET", server.url(host="localhost")).status == 200
+    assert client.request("GET", server.url(host="LOCALHOST.")).status == 200
+    assert server.hits["/echo"] == 2
+
+
+def test_a_redirect_to_a_non_public_address_is_refused(server) -> None:
+    recorder = Recorder({"public.example.com": [["127.0.0.1"]]})
+    client = client_for(recorder, f"public.example.com:{server.port}")
+    for target in ("http://127.0.0.1:{port}/echo", "http://localhost:{port}/echo", "http://169.254.169.254/"):
+        location = target.format(port=server.port)
+        with pytest.raises(HttpCallError) as caught:
+            client.request("GET", f"http://public.example.com:{server.port}/redirect", params={"to": location})
+        assert caught.value.code == "url_not_allowed"
+    assert server.hits == {"/redirect": 3}
+    assert server.hits["/echo"] == 0
+
+
+def test_redirects_are_followed_rechecked_and_limited(server, settings) -> None:
+    recorder = Recorder({"a.example": [["127.0.0.1"]], "b.example": [["127.0.0.1"]]})
+    client = client_for(recorder, f"a.example:{server.port}", f"b.example:{server.port}")
+    same_origin = client.request(
+        "POST", f"http://a.example:{server.port}/redirect?to=/echo&code=307", content="kept", headers={"A": "1"}
+    )
+    echo = response_json(same_origin)
+    assert (echo["method"], echo["body"], echo["headers"]["a"]) == ("POST", "kept", "1")
+    assert same_origin.url == f"http://a.example:{server.port}/echo"
+
+    other = f"http://b.example:{server.port}/echo"
+    moved = client.request(
+        "POST",
+        f"http://a.example:{server.port}/redirect",
+        params={"to": other, "code": "303"},
+        content="dropped",
+        headers={"Authorization": "Bearer t", "X-Api-Key": "k", "X-Plain": "p"},
+        origin_bound_headers=["X-Api-Key"],
+    )
+    echo = response_json(moved)
+    assert (echo["method"], echo["body"]) == ("GET", "")
+    assert "authorization" not in echo["headers"] and "x-api-key" not in echo["headers"]
+    assert echo["headers"]["x-plain"] == "p"
+    assert echo["headers"]["host"] == f"b.example:{server.port}"
+
+    limit(settings, HTTP_MAX_REDIRECTS=3)
+    with pytest.raises(HttpCallError) as caught:
+        client.request("GET", f"http://a.example:{server.port}/loop")
+    assert caught.value.code == "too_many_redirects"
+    assert server.hits["/loop"] == 4
+
+
+def test_response_size_is_capped_with_or_without_a_length(server) -> None:
+    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
+    assert len(client.request("GET", server.url("/big/1000"), max_bytes=1000).content) == 1000
+    for path in ("/big/1001", "/unsized/5000"):
+        with pytest.raises(HttpCallError) as caught:
+            client.request("GET", server.url(path), max_bytes=1000)
+        assert caught.value.code == "response_too_large"
+        assert "1000 bytes" in caught.value.message
+
+
+def test_one_deadline_covers_a_server_that_trickles_bytes(server) -> None:
+    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
+    started = time.monotonic()
+    with pytest.raises(HttpCallError) as caught:
+        client.request("GET", server.url("/trickle"), timeout_s=0.8)  # the whole body takes 20 s
+    elapsed = time.monotonic() - started
+    assert caught.value.code == "http_timeout"
+    assert caught.value.retryable is True
+    assert elapsed < 3
+    started = time.monotonic()
+    with pytest.raises(HttpCallError):
+        client.request("GET", server.url("/trickle"), timeout_s=30, deadline=time.monotonic() + 0.5)
+    assert time.monotonic() - started < 3
+
+
+def test_tls_uses_the_host_name_for_sni_and_verification_while_connecting_to_the_pinned_address(tmp_path) -> None:
+    server_tls, client_trust = tls_contexts(tmp_path, "tls.example")
+    with running_test_server(tls=server_tls) as server:
+        recorder = Recorder({"tls.example": [["127.0.0.1"]], "other.example": [["127.0.0.1"]]})
+        allowed = (f"tls.example:{server.port}", f"other.example:{server.port}")
+        client = client_for(recorder, *allowed, trusted_cas=client_trust)
+        response = client.request("GET", f"https://tls.example:{server.port}/echo")
+        assert response_json(response)["headers"]["host"] == f"tls.example:{server.port}"
+        assert server.server_names[-1] == "tls.example"
+        assert recorder.connected == [("127.0.0.1", server.port)]
+        # The same address under a name the certificate does not cover: refused by TLS.
+        with pytest.raises(HttpCallError) as caught:
+            client.request("GET", f"https://other.example:{server.port}/echo")
+        assert caught.value.code == "http_connection_failed"
+        assert "certificate" in caught.value.message.lower()
+        # And the default trust store does not know the test CA: verification is on.
+        strict = client_for(recorder, *allowed)
+        with pytest.raises(HttpCallError) as caught:
+            strict.request("GET", f"https://tls.example:{server.port}/echo")
+        assert "certificate" in caught.value.message.lower()
+        assert server.hits["/echo"] == 1
+
+
+def test_a_context_that_does_not_verify_is_refused() -> None:
+    import ssl
+
+    lax = ssl.create_default_context()
+    lax.check_hostname = False
+    with pytest.raises(ValueError, match="verifies"):
+        GuardedHttpClient(trusted_cas=lax)
+
+
+@pytest.mark.parametrize(
+    "host", ["2130706433", "0x7f.1", "0x7F000001", "017700000001", "127.1", "127.0.1", "0177.0.0.1", "127.0.0.1."]
+)
+def test_numeric_hosts_are_read_as_inet_aton_reads_them(host) -> None:
+    assert str(numeric_ipv4(host)) == "127.0.0.1"
+
+
+@pytest.mark.parametrize("host", ["example.com", "1e100.net", "a.0x7f", "localhost"])
+def test_names_are_not_numeric_hosts(host) -> None:
+    if host == "a.0x7f":
+        with pytest.raises(HttpCallError):
+            numeric_ipv4(host)  # ends in a number: an address or nothing, never a name to resolve
+    else:
+        assert numeric_ipv4(host) is None
+
+
+def test_allow_list_entries_are_host_port() -> None:
+    allowed = AllowList.parse(["Example.COM:8080", "[::1]:9000", "2130706433:80"])
+    assert allowed.permits("example.com", 8080)
+    assert allowed.permits("::1", 9000)
+    assert allowed.permits("127.0.0.1", 80)
+    assert not allowed.permits("example.com", 80)
+    with pytest.raises(ValueError, match="host:port"):
+        AllowList.parse(["example.com"])
+
+
+def test_the_process_has_one_client() -> None:
+    assert guarded_client() is guarded_client()
