@@ -16,6 +16,7 @@ from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from ai_providers.overrides import QUOTA_NAMES, admin_overrides
 from ai_providers.router import ChainLink
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return used
 """
-QUOTA_NAMES = ("rpm", "tpm", "rpd", "tpd")
 
 
 def redis_key(*parts: object) -> str:
@@ -135,7 +135,7 @@ class Admission:
 
 def admit(link: ChainLink, estimated_tokens: int) -> Admission:
     conf = settings.AI_PROVIDERS
-    quotas = conf["PROVIDERS"][link.provider].get("quotas", {})
+    quotas = admin_overrides().quota_limits(link.provider)  # the admin's, else the settings'
     windows = Windows.now()
     failures, opened, probe = breaker_keys(link)
     keys = quota_keys(link.provider, windows)
@@ -143,7 +143,7 @@ def admit(link: ChainLink, estimated_tokens: int) -> Admission:
     arguments = [
         conf["BREAKER_THRESHOLD"],
         probe_ttl_ms,
-        *(int(quotas.get(name) or 0) for name in QUOTA_NAMES),
+        *(quotas[name] for name in QUOTA_NAMES),
         estimated_tokens,
         windows.minute_left_ms + 5_000,
         windows.day_left_ms + 60_000,

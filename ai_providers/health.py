@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from ai_providers import guards, usage
 from ai_providers.base import Completion
 from ai_providers.errors import ProviderError
+from ai_providers.overrides import admin_overrides
 from ai_providers.registry import get_provider, provider_names
 from ai_providers.router import ChainLink, parse_link
 
@@ -84,8 +85,7 @@ def _circuit_state(link: ChainLink, redis) -> str:
     return "closed"
 
 
-def _quota_left(name: str, redis) -> dict:
-    limits = settings.AI_PROVIDERS["PROVIDERS"][name].get("quotas", {})
+def _quota_left(name: str, limits: dict[str, int], redis) -> dict:
     keys = guards.quota_keys(name, guards.Windows.now())
     used = [int(v or 0) for v in redis.mget(keys)]
     return {
@@ -98,9 +98,11 @@ def provider_status() -> list[dict]:
     """Per provider: configured?, emulated?, circuit state per model, quota left (None =
     unlimited), cooling, and today's calls, error rate, p50/p95 latency, tokens and cost."""
     redis = guards.redis_connection()
+    overrides = admin_overrides()
     statuses = []
     for name, models in provider_models().items():
         provider = get_provider(name)
+        limits = overrides.quota_limits(name)  # the admin's, else the settings'
         status: dict = {"provider": name, "configured": provider.configured, "emulated": provider.config.emulated}
         try:
             circuits = {model: _circuit_state(ChainLink(name, model), redis) for model in models}
@@ -108,8 +110,8 @@ def provider_status() -> list[dict]:
                 circuits=circuits,
                 circuit_state=next((s for s in ("open", "half_open") if s in circuits.values()), "closed"),
                 cooling_s=max(0, redis.pttl(guards.cooling_key(name)) or 0) / 1000,
-                quota_left=_quota_left(name, redis),
-                quota_limits=settings.AI_PROVIDERS["PROVIDERS"][name].get("quotas", {}),
+                quota_left=_quota_left(name, limits, redis),
+                quota_limits=limits,
                 **usage.provider_usage(name),
             )
         except RedisError:

@@ -11,14 +11,16 @@ from redis.exceptions import RedisError
 
 from ai_providers.base import Usage
 from ai_providers.guards import redis_connection, redis_key
+from ai_providers.overrides import admin_overrides
 
 logger = logging.getLogger(__name__)
 KEEP_DAYS_S = 8 * 86400
 
 
 def cost_usd(provider: str, model: str, usage: Usage) -> float:
-    """USD from settings.AI_PROVIDERS["PRICES"] (per 1M input / output tokens); 0 for unpriced models."""
-    price = settings.AI_PROVIDERS["PRICES"].get(f"{provider}/{model}")
+    """USD from the admin's ModelPrice, else settings.AI_PROVIDERS["PRICES"] (per 1M input /
+    output tokens); 0 for unpriced models."""
+    price = admin_overrides().price(provider, model)
     if not price:
         return 0.0
     return round((usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000, 8)

@@ -13,6 +13,7 @@ from executions_app.engine import announce
 from executions_app.engine.complete import Outcome, finish_execution, resolve_children
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
+from executions_app.services import create_node_runs
 from workflows_app.selectors import graph_for_version
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
@@ -61,18 +62,7 @@ def execution_retry(*, execution: Execution) -> Execution:
             started_at=now,
             status=ExecutionStatus.RUNNING,
         )
-        runs = NodeRun.objects.bulk_create(
-            NodeRun(
-                execution=retry,
-                node_id=node_id,
-                type=spec.type,
-                pending_parents=len(graph.parents(node_id)),
-                ready_at=None if graph.parents(node_id) else now,
-            )
-            for node_id, spec in graph.nodes.items()
-        )
-        if any(run.pk is None for run in runs):
-            runs = list(NodeRun.objects.filter(execution=retry))
+        runs = create_node_runs(retry, graph, now)
         by_node = {run.node_id: run for run in runs}
         node_of_run = {run.pk: run.node_id for run in runs}
         to_publish = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)

@@ -88,7 +88,16 @@ def _create_rows(
         request_fingerprint=fingerprint,
         deadline_at=now + timedelta(seconds=LIMITS["EXECUTION_TIMEOUT_S"]),
     )
-    runs = [
+    runs = create_node_runs(execution, graph, now)
+    roots = [run for run in runs if run.ready_at is not None]
+    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
+    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now)
+    return execution
+
+
+def create_node_runs(execution: Execution, graph: Any, now: Any) -> list[NodeRun]:
+    """One pending node run per node with its join counter; roots are ready at once."""
+    runs = NodeRun.objects.bulk_create(
         NodeRun(
             execution=execution,
             node_id=node_id,
@@ -97,14 +106,10 @@ def _create_rows(
             ready_at=None if graph.parents(node_id) else now,
         )
         for node_id, spec in graph.nodes.items()
-    ]
-    NodeRun.objects.bulk_create(runs)
-    roots = [run for run in runs if run.ready_at is not None]
-    if any(run.pk is None for run in roots):  # backends that return no ids from bulk inserts
-        roots = list(NodeRun.objects.filter(execution=execution, ready_at__isnull=False))
-    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
-    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now)
-    return execution
+    )
+    if any(run.pk is None for run in runs):  # backends that return no ids from bulk inserts
+        runs = list(NodeRun.objects.filter(execution=execution))
+    return runs
 
 
 def execution_cancel(*, execution: Execution) -> Execution:

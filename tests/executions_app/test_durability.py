@@ -53,24 +53,28 @@ def wait_until_running(execution_id: str, node_id: str) -> None:
 
 
 def test_sigkill_of_the_whole_worker_mid_node_then_a_new_worker_finishes(slow_chain, run, user) -> None:
-    with worker_process(concurrency=1) as first:
+    """Two workers run; the one holding the node is killed; the other takes it over."""
+    with worker_process(concurrency=1) as first, worker_process(concurrency=1) as second:
         execution_id = run(slow_chain, wait=None).json()["id"]
         wait_until_running(execution_id, "pause")
-        with worker_process(concurrency=1):
-            first.kill(signal.SIGKILL)
-            killed_at = time.monotonic()
+        holder = NodeRun.objects.get(execution_id=execution_id, node_id="pause").claimed_by
+        holder_pid = int(holder.split("|")[1])
+        victim = next(w for w in (first, second) if w.process.pid == holder_pid)
+        victim.kill(signal.SIGKILL)
+        killed_at = time.monotonic()
 
-            def reclaimed() -> bool:
-                sweep()  # as beat would, every SWEEP_INTERVAL_S
-                return NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts == 2
+        def reclaimed() -> bool:
+            sweep()  # as beat would, every SWEEP_INTERVAL_S
+            return NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts == 2
 
-            wait_for(reclaimed, timeout=30, interval=0.25)
-            reclaim_s = time.monotonic() - killed_at
-            sweep_until_finished(execution_id)
+        wait_for(reclaimed, timeout=30, interval=0.25)
+        reclaim_s = time.monotonic() - killed_at
+        sweep_until_finished(execution_id)
     execution = execution_get(user=user, execution_id=execution_id)
     assert execution.status == "completed", execution.error
     runs = {r.node_id: r for r in execution.node_runs.all()}
     assert runs["pause"].attempts == 2  # the killed claim counts
+    assert runs["pause"].claimed_by != holder
     assert all(runs[n].attempts == 1 for n in ("start", "before", "after", "result"))
     assert execution.outputs == {"result": "b-3.0"}
     assert reclaim_s < 10

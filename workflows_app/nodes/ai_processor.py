@@ -4,16 +4,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from ai_providers.base import TASK_TYPES
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type
 
-TaskType = Literal[
-    "content_generation",
-    "quick_decision",
-    "sentiment_analysis",
-    "math_reasoning",
-    "long_context",
-    "code_generation",
-]
+# The task types the router knows (ai_providers.base.TASK_TYPES), checked at save time.
+TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
 # "provider/model"; the model part may itself contain slashes (openrouter/qwen/qwen-2.5-72b-instruct).
 ProviderModel = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*/\S+$", max_length=200)]
 
