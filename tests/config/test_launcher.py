@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import redis
 from celery import Celery
 
 from config.embedded_redis import free_port
+from tests.workers_support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the test session sets for itself; a real `make run` sees none of it.
@@ -95,6 +97,23 @@ class ProcessTree:
         return alive
 
 
+def answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def execution_status(var_dir: Path, execution_id: str) -> str | None:
+    """Read straight from the launcher's SQLite file, as an operator's query would."""
+    with sqlite3.connect(var_dir / "switchboard.sqlite3") as db:
+        found = db.execute(
+            "SELECT status FROM executions_app_execution WHERE id = ?", (execution_id.replace("-", ""),)
+        ).fetchone()
+    return found[0] if found else None
+
+
 @pytest.mark.worker_process
 @pytest.mark.timeout(300)
 def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
@@ -137,6 +156,7 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
 
         # Flower refuses anyone without the credentials the banner printed.
         flower = f"http://127.0.0.1:{flower_port}/"
+        wait_for(lambda: answers(flower), timeout=60)  # Flower may start after the web
         assert httpx.get(flower, timeout=10).status_code == 401
         assert httpx.get(flower, auth=("flower", "wrong"), timeout=10).status_code == 401
         assert httpx.get(flower, auth=(flower_user, flower_password), timeout=10).status_code == 200
@@ -160,6 +180,12 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         # Both kinds of worker consume from the embedded broker.
         ping_through_broker(redis_url, "default")
         ping_through_broker(redis_url, "ai")
+
+        # The demo: user, three workflows, and one execution once the workers answer.
+        demo_id = wait_for(
+            lambda: (m := re.search(r"demo: Queued execution (\S+)", log_path.read_text())) and m[1], timeout=120
+        )
+        wait_for(lambda: execution_status(var_dir, demo_id) == "completed", timeout=60)
 
         tree.record()
         running = " | ".join(tree.command_lines())
