@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_ready, worker_shutdown
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 
 from workers import heartbeat
@@ -26,6 +27,14 @@ def engine_commit_mode(**kwargs: Any) -> None:
     and a DATABASE node's writes are lost (and re-done) together with its completion."""
     if not settings.SWITCHBOARD["ENGINE_SYNCHRONOUS_COMMIT"]:
         connection_created.connect(use_asynchronous_commit, weak=False, dispatch_uid="switchboard-async-commit")
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_database_connections(**kwargs: Any) -> None:
+    """Django's per-request rule, per task: drop connections that are broken or older than
+    CONN_MAX_AGE; keep the rest (see config/celery.py)."""
+    close_old_connections()
 
 
 @worker_ready.connect
