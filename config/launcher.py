@@ -24,9 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from config import embedded_redis
+from config.launcher_after_start import allow_demo_endpoint, announce_when_ready, run_demo_when_ready
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROCFILE = BASE_DIR / "Procfile"
@@ -287,56 +286,6 @@ def banner(launch: Launch, env: MutableMapping[str, str], steps: dict[str, str],
     return "\n".join(lines)
 
 
-def announce_when_ready(url: str, started: float, timeout_s: float = 300) -> None:
-    """Prints one line when the web answers, so the user knows when to open the browser."""
-
-    def poll() -> None:
-        time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
-        while time.monotonic() - started < timeout_s:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own http URL
-                    if response.status == 200:
-                        print(f"Switchboard is ready after {time.monotonic() - started:.1f}s: {url}", flush=True)
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-
-    threading.Thread(target=poll, name="announce-ready", daemon=True).start()
-
-
-def allow_demo_endpoint(launch: Launch, env: MutableMapping[str, str]) -> None:
-    """The demo content pipeline calls this server's own /metrics: the one internal
-    address `make run` opens to HTTP_REQUEST nodes (SWITCHBOARD_HTTP_ALLOWED_HOSTS)."""
-    own = f"127.0.0.1:{launch.web_port}"
-    env.setdefault("SWITCHBOARD_DEMO_HTTP_URL", f"http://{own}/metrics")
-    allowed = [h for h in env.get("SWITCHBOARD_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()]
-    if own not in allowed:
-        env["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] = ",".join([*allowed, own])
-
-
-def run_demo_when_ready(launch: Launch, started: float, timeout_s: float = 300) -> None:
-    """After the web answers: the demo user and workflows, then one demo execution once
-    the workers answer a ping (a one-shot step, so not a Procfile entry)."""
-    base = f"http://{url_host(launch.bind)}:{launch.web_port}"
-
-    def run() -> None:
-        time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
-        while time.monotonic() - started < timeout_s:
-            try:
-                with urllib.request.urlopen(base + "/api/docs", timeout=10):  # noqa: S310 - our own http URL
-                    break
-            except OSError:
-                time.sleep(0.5)
-        command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
-        done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
-        print(("\n" + done.stdout + done.stderr).replace("\n", "\n  demo: ").rstrip(), flush=True)
-        if done.returncode == 0:
-            print(f"  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/", flush=True)
-
-    threading.Thread(target=run, name="demo", daemon=True).start()
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -348,16 +297,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch = prepare(os.environ)
-        allow_demo_endpoint(launch, os.environ)
+        allow_demo_endpoint(launch.web_port, os.environ)
         steps = run_one_shot_steps(launch)
         entries = process_entries(launch, os.environ)
         print(banner(launch, os.environ, steps, entries), flush=True)
         manager = Manager()
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
-        announce_when_ready(f"http://{url_host(launch.bind)}:{launch.web_port}/api/docs", started)
+        web = f"http://{url_host(launch.bind)}:{launch.web_port}"
+        announce_when_ready(f"{web}/api/docs", started)
         if os.environ.get("SWITCHBOARD_DEMO", "1") != "0":
-            run_demo_when_ready(launch, started)
+            run_demo_when_ready(web, started)
         manager.loop()
     except LaunchError as exc:
         print(f"make run: {exc}", file=sys.stderr)

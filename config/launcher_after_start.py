@@ -1,0 +1,64 @@
+"""What `make run` does once every process is started: say when the web answers, and run
+the demo (one-shot steps after start-up, so not Procfile entries: honcho stops
+everything when an entry exits)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import MutableMapping
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def announce_when_ready(url: str, started: float, timeout_s: float = 300) -> None:
+    """Prints one line when the web answers, so the user knows when to open the browser."""
+
+    def poll() -> None:
+        time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
+        while time.monotonic() - started < timeout_s:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own http URL
+                    if response.status == 200:
+                        print(f"Switchboard is ready after {time.monotonic() - started:.1f}s: {url}", flush=True)
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+
+    threading.Thread(target=poll, name="announce-ready", daemon=True).start()
+
+
+def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> None:
+    """The demo content pipeline calls this server's own /metrics: the one internal
+    address `make run` opens to HTTP_REQUEST nodes (SWITCHBOARD_HTTP_ALLOWED_HOSTS)."""
+    own = f"127.0.0.1:{web_port}"
+    env.setdefault("SWITCHBOARD_DEMO_HTTP_URL", f"http://{own}/metrics")
+    allowed = [h for h in env.get("SWITCHBOARD_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    if own not in allowed:
+        env["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] = ",".join([*allowed, own])
+
+
+def run_demo_when_ready(base: str, started: float, timeout_s: float = 300) -> None:
+    """After the web answers: the demo user and workflows, then one demo execution once
+    the workers answer a ping (a one-shot step, so not a Procfile entry)."""
+
+    def run() -> None:
+        time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
+        while time.monotonic() - started < timeout_s:
+            try:
+                with urllib.request.urlopen(base + "/api/docs", timeout=10):  # noqa: S310 - our own http URL
+                    break
+            except OSError:
+                time.sleep(0.5)
+        command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
+        done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
+        print(("\n" + done.stdout + done.stderr).replace("\n", "\n  demo: ").rstrip(), flush=True)
+        if done.returncode == 0:
+            print(f"  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/", flush=True)
+
+    threading.Thread(target=run, name="demo", daemon=True).start()
