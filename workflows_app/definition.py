@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workflows_app.expressions import Expression, Template
 from workflows_app.graph import EdgeSpec, Graph, NodeSpec, RetryPolicy
-from workflows_app.inputs import validate_inputs
+from workflows_app.inputs import NUL_MESSAGE, nul_paths, validate_inputs
 from workflows_app.nodes.base import get_node_class, node_types
 from workflows_app.problems import DefinitionInvalid, Problems, single_problem
 
@@ -131,6 +131,7 @@ class _Parser:
         for key in self.definition:
             if key not in _TOP_KEYS:
                 problems.add(None, (key,), "unknown_field", f"unknown field {key!r}; a definition has nodes and edges")
+        self.nul_characters()
         for position, raw in enumerate(_list_of(self.definition, "nodes", problems, required=True)):
             self.node(position, raw)
         for position, raw in enumerate(_list_of(self.definition, "edges", problems, required=False)):
@@ -149,6 +150,14 @@ class _Parser:
             output_node_ids=tuple(node_id for node_id, kind in self.types.items() if kind == "OUTPUT"),
         )
 
+    def nul_characters(self) -> None:
+        nodes = self.definition.get("nodes")
+        for loc in nul_paths(self.definition):
+            raw = nodes[loc[1]] if loc[0] == "nodes" and len(loc) > 1 and isinstance(nodes, list) else None
+            node_id = raw.get("id") if isinstance(raw, dict) else None
+            valid_id = node_id if isinstance(node_id, str) and NODE_ID.fullmatch(node_id) else None
+            self.problems.add(valid_id, loc, "invalid_character", NUL_MESSAGE)
+
     def node(self, position: int, raw: Any) -> None:
         loc, problems = ("nodes", position), self.problems
         if not isinstance(raw, dict):
@@ -158,7 +167,7 @@ class _Parser:
         for key in raw:
             if key not in _NODE_KEYS:
                 problems.add(node_id, (*loc, key), "unknown_field", f"unknown field {key!r}; a node has {_NODE_KEYS}")
-        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+        if not isinstance(node_id, str) or not NODE_ID.fullmatch(node_id):
             problems.add(node_id, (*loc, "id"), "invalid_id", f"node ids match {NODE_ID.pattern}; got {node_id!r}")
             node_id = None
         elif node_id in self.index:

@@ -9,7 +9,16 @@ from typing import Any
 
 from jinja2.runtime import Undefined
 
-from workflows_app.expression_values import ExpressionError, compact_json, describe, max_result_size, to_text, too_large
+from workflows_app.expression_values import (
+    ExpressionError,
+    compact_json,
+    describe,
+    join_text,
+    max_result_size,
+    text_size,
+    to_text,
+    too_large,
+)
 
 MAX_ROUND_PRECISION = 15
 MAX_JSON_INDENT = 8
@@ -50,11 +59,8 @@ def _join(value: Any, separator: Any = "") -> str:
         return ""
     if not isinstance(value, list | tuple):
         raise ExpressionError(f"join needs a list, not {describe(value)}")
-    separator = to_text(separator)
-    parts = [to_text(item) for item in value]
-    if sum(len(part) for part in parts) + len(separator) * len(parts) > max_result_size():
-        raise too_large("the joined text")
-    return separator.join(parts)
+    # A generator: items become text only while the running total is within the cap.
+    return join_text((to_text(item) for item in value), to_text(separator))
 
 
 def _json(value: Any, indent: Any = None) -> str:
@@ -107,7 +113,7 @@ def _replace(value: Any, old: Any, new: Any, count: Any = None) -> str:
     occurrences = text.count(old) if old else len(text) + 1
     if count is not None and count >= 0:
         occurrences = min(occurrences, count)
-    if len(text) + occurrences * (len(new) - len(old)) > max_result_size():
+    if text_size(text) + occurrences * (text_size(new) - text_size(old)) > max_result_size():
         raise too_large("the replaced text")
     return text.replace(old, new, -1 if count is None else count)
 

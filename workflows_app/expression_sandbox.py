@@ -22,7 +22,10 @@ from workflows_app.expression_values import (
     MAX_INT_DIGITS,
     ExpressionError,
     Missing,
+    join_text,
+    json_size,
     max_result_size,
+    text_size,
     to_text,
     too_large,
 )
@@ -44,11 +47,29 @@ def _power(left: Any, right: Any) -> Any:
     return result
 
 
+def _size(sequence: str | list | tuple, limit: int) -> int:
+    """Bytes of text, or of a list as JSON; counting stops once past limit."""
+    return text_size(sequence) if isinstance(sequence, str) else json_size(sequence, limit)
+
+
+def _repeated_size(sequence: str | list | tuple, limit: int) -> int:
+    """Bytes one more copy adds to a repetition. A list is sized by what it holds, not by
+    how many items: ['a' * 1000000] is one item of a megabyte."""
+    if isinstance(sequence, str):
+        return text_size(sequence)
+    if not sequence:
+        return 0
+    return json_size(sequence, limit) - 1  # "[a,b]" repeated adds "a,b," per copy
+
+
 def _multiply(left: Any, right: Any) -> Any:
     for sequence, times in ((left, right), (right, left)):
         repeats = isinstance(sequence, str | list | tuple) and isinstance(times, int) and not isinstance(times, bool)
-        if repeats and len(sequence) * max(times, 0) > max_result_size():
-            raise too_large("the repeated value")
+        if repeats and times > 0:
+            # Estimated from one copy, refused before anything is built.
+            limit = max_result_size()
+            if _repeated_size(sequence, limit) * times > limit:
+                raise too_large("the repeated value")
     both_ints = isinstance(left, int) and isinstance(right, int)
     if both_ints and left.bit_length() + right.bit_length() > MAX_INT_DIGITS * 3.33:
         raise ExpressionError(f"* result would have more than {MAX_INT_DIGITS} digits")
@@ -57,8 +78,10 @@ def _multiply(left: Any, right: Any) -> Any:
 
 def _add(left: Any, right: Any) -> Any:
     sequences = isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple)
-    if sequences and len(left) + len(right) > max_result_size():
-        raise too_large("the joined value")
+    if sequences:
+        limit = max_result_size()
+        if _size(left, limit) + _size(right, limit) > limit:
+            raise too_large("the joined value")
     return left + right
 
 
@@ -120,15 +143,13 @@ class SafeEnvironment(ImmutableSandboxedEnvironment):
         return _BINOPS[operator](left, right)
 
     def bounded_concat(self, values: tuple) -> str:
-        parts = [to_text(value) for value in values]
-        if sum(len(part) for part in parts) > max_result_size():
-            raise too_large("the joined text")
-        return "".join(parts)
+        # A generator: each value becomes text only while the running total is within the cap.
+        return join_text(to_text(value) for value in values)
 
 
 def _finalize_text(value: Any) -> str:
     text = to_text(value)
-    if len(text) > max_result_size():
+    if text_size(text) > max_result_size():
         raise too_large("the text")
     return text
 

@@ -1,11 +1,16 @@
 """What expression results may be: JSON data within the size cap, and the text rules
-(null is "", booleans are true/false, objects and lists are compact JSON)."""
+(null is "", booleans are true/false, objects and lists are compact JSON).
+
+Sizes are UTF-8 bytes, measured before a value is built or counted while it is joined,
+so a value far over the cap is refused after building at most about a cap's worth of it.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +42,27 @@ def max_result_size() -> int:
 
 
 def too_large(what: str) -> ExpressionError:
-    return ExpressionError(f"{what} would be larger than the limit of {max_result_size()} characters")
+    return ExpressionError(f"{what} would be larger than the limit of {max_result_size()} bytes")
+
+
+def text_size(text: str) -> int:
+    """Bytes of text in UTF-8; ASCII text (the usual case) is measured without a copy."""
+    # surrogatepass: JSON may carry lone surrogates, which strict UTF-8 refuses to encode.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+class SizeBudget:
+    """A running allowance of bytes shared by every part of one value, so parts that are
+    each within the cap cannot add up past it."""
+
+    def __init__(self, what: str):
+        self.what, self.left = what, max_result_size()
+
+    def spend(self, value: Any) -> None:
+        """Charges value's JSON size plus one byte for the comma or colon beside it."""
+        self.left -= json_size(value, self.left) + 1
+        if self.left < 0:
+            raise too_large(self.what)
 
 
 class Missing(Undefined):
@@ -76,15 +101,72 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{describe(value)} is not a JSON value")
 
 
+def json_size(value: Any, limit: int) -> int:
+    """The UTF-8 size of value as compact JSON, measured without building it (integers
+    are estimated from their bits). Stops once past limit: the answer is then just some
+    number above it. A walk, not an encoder: a list may hold one 1 MB object a thousand
+    times over, a gigabyte of JSON in a few kilobytes of memory."""
+    size, stack = 0, [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += text_size(encode_basestring(item))  # with its quotes and escapes
+        elif isinstance(item, Mapping):
+            size += max(2, 1 + 2 * len(item))  # braces, colons and commas
+            for key, child in item.items():
+                size += text_size(encode_basestring(key if isinstance(key, str) else str(key)))
+                if size > limit:
+                    break
+                stack.append(child)
+        elif isinstance(item, list | tuple):
+            size += max(2, 1 + len(item))  # brackets and commas
+            if size <= limit:
+                stack.extend(item)
+        elif item is None or item is True or isinstance(item, Undefined):
+            size += 4
+        elif item is False:
+            size += 5
+        elif isinstance(item, int):
+            size += item.bit_length() * 30103 // 100000 + 2  # log10(2) digits a bit, and a sign
+        else:
+            size += len(repr(item))
+    return size
+
+
+def join_text(parts: Iterable[str], separator: str = "", *, what: str = "the joined text") -> str:
+    """The parts joined, refused as soon as the running size passes the cap (before the
+    rest of the parts are even produced, when parts is a generator)."""
+    limit, gap = max_result_size(), text_size(separator)
+    kept: list[str] = []
+    size = 0
+    for part in parts:
+        size += text_size(part) + (gap if kept else 0)
+        if size > limit:
+            raise too_large(what)
+        kept.append(part)
+    return separator.join(kept)
+
+
 def compact_json(value: Any, indent: int | None = None) -> str:
+    """value as JSON text, compact or indented; refused before it is built when it would
+    pass the cap."""
+    limit = max_result_size()
+    if json_size(value, limit) > limit:
+        raise too_large("the JSON text")
     try:
-        separators = (",", ":") if indent is None else (",", ": ")
-        text = json.dumps(
-            value, separators=separators, indent=indent, ensure_ascii=False, allow_nan=False, default=_json_default
-        )
+        if indent is None:
+            # The size is known to be within the cap: built in one go by the C encoder.
+            options = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+            text = json.dumps(value, default=_json_default, **options)
+        else:
+            # Indentation grows with depth, not with the data: counted piece by piece.
+            options = {"separators": (",", ": "), "indent": indent, "ensure_ascii": False, "allow_nan": False}
+            text = join_text(json.JSONEncoder(default=_json_default, **options).iterencode(value), what="the JSON text")
     except (TypeError, ValueError) as exc:
         raise ExpressionError(f"the value is not valid JSON: {exc}") from None
-    if len(text) > max_result_size():
+    except RecursionError:
+        raise ExpressionError("the value nests too deeply to be JSON") from None
+    if text_size(text) > limit:  # integers were only estimated
         raise too_large("the JSON text")
     return text
 
@@ -111,7 +193,7 @@ def plain_result(value: Any) -> Any:
     if value is None or isinstance(value, Undefined):
         return None
     if isinstance(value, bool | str):
-        if isinstance(value, str) and len(value) > max_result_size():
+        if isinstance(value, str) and text_size(value) > max_result_size():
             raise too_large("the result")
         return value
     if isinstance(value, int):

@@ -29,7 +29,7 @@ from jinja2.parser import Parser
 
 from workflows_app.expression_filters import FILTERS
 from workflows_app.expression_sandbox import build_environment
-from workflows_app.expression_values import ExpressionError, plain_result, to_text
+from workflows_app.expression_values import ExpressionError, SizeBudget, join_text, plain_result, to_text
 
 __all__ = [
     "FILTERS",
@@ -200,12 +200,13 @@ def _run_for_value(compiled: Any, context: Mapping[str, Any], source: str) -> An
 
 def _run_for_text(compiled: Any, context: Mapping[str, Any], source: str) -> str:
     try:
-        text = compiled.render(dict(context))
+        # Joined as rendered (Template.render would join every part first): many parts,
+        # each within the cap, stop as soon as their total passes it.
+        return join_text(compiled.root_render_func(compiled.new_context(dict(context))), what="the text")
     except ExpressionError:
         raise
     except Exception as exc:
         raise ExpressionError(f"{_short(source)} failed: {exc}") from None
-    return plain_result(text)
 
 
 def _short(source: str) -> str:
@@ -315,17 +316,27 @@ def compile_value(value: Any, at: tuple = ()) -> tuple[Any, list[tuple[tuple, Ex
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:
-    """Renders a compiled JSON value: templates are rendered, everything else is copied."""
-    if isinstance(value, Template):
-        return value.render(context)
-    if isinstance(value, Expression):
-        return value.evaluate(context)
-    if isinstance(value, str):
-        return compile_template(value).render(context) if has_template(value) else value
+    """Renders a compiled JSON value: templates are rendered, everything else is copied.
+    The whole rendered value, not only each part, is within the result size cap."""
+    return _render(value, context, SizeBudget("the rendered value"))
+
+
+def _render(value: Any, context: Mapping[str, Any], budget: SizeBudget) -> Any:
     if isinstance(value, Mapping):
-        return {key: render_value(child, context) for key, child in value.items()}
+        rendered = {}
+        for key, child in value.items():
+            budget.spend(key)
+            rendered[key] = _render(child, context, budget)
+        return rendered
     if isinstance(value, list | tuple):
-        return [render_value(child, context) for child in value]
+        return [_render(child, context, budget) for child in value]
+    if isinstance(value, Template):
+        value = value.render(context)
+    elif isinstance(value, Expression):
+        value = value.evaluate(context)
+    elif isinstance(value, str) and has_template(value):
+        value = compile_template(value).render(context)
+    budget.spend(value)  # charged as each part is rendered: the first part past the cap stops it
     return value
 
 

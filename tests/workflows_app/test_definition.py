@@ -63,7 +63,7 @@ def test_every_problem_is_reported_at_once():
     assert codes == {("mood", "invalid_config"), ("angry", "invalid_expression"), ("ghost", "unknown_node")}
 
 
-@pytest.mark.parametrize("bad_id", ["Ticket", "1st", "with-dash", "a" * 65, "", 7])
+@pytest.mark.parametrize("bad_id", ["Ticket", "1st", "with-dash", "a" * 65, "", 7, "result\n"])
 def test_id_must_match_the_pattern(bad_id):
     definition = echo_definition()
     definition["nodes"][1]["id"] = bad_id
@@ -343,6 +343,25 @@ def test_node_options_are_checked(options, path):
     assert [(p["node_id"], p["path"]) for p in problems] == [("result", path)], problems
 
 
+def test_nul_characters_are_refused_with_their_paths():
+    # PostgreSQL's jsonb cannot hold \u0000: refused here, not a DataError (500) at save time.
+    definition = echo_definition("Hello\x00{{ inputs.text }}")
+    definition["nodes"][1]["config"]["value"]["ke\x00y"] = ["fine", {"deep": "a\x00"}]
+    problems = [p for p in problems_of(definition) if p["code"] == "invalid_character"]
+    assert [(p["node_id"], p["path"]) for p in problems] == [
+        ("result", "nodes[1].config.value.echo"),
+        ("result", 'nodes[1].config.value["ke\\u0000y"]'),
+        ("result", 'nodes[1].config.value["ke\\u0000y"][1].deep'),
+    ]
+    assert "NUL" in problems[0]["message"]
+    assert_problem(
+        {**echo_definition(), "edges": [{"source": "st\x00art"}]},
+        node_id=None,
+        path="edges[0].source",
+        code="invalid_character",
+    )
+
+
 def test_definition_must_be_an_object_of_lists():
     assert_problem(["not", "an", "object"], node_id=None, path="", code="invalid_type")
     assert_problem({"nodes": {}}, node_id=None, path="nodes", code="invalid_type")
@@ -389,6 +408,15 @@ def test_inputs_report_every_problem():
 def test_inputs_must_be_an_object():
     with pytest.raises(ValidationFailed):
         validate_inputs(input_graph(), ["text"])
+
+
+def test_inputs_with_nul_characters_are_refused():
+    with pytest.raises(ValidationFailed) as caught:
+        validate_inputs(input_graph(), {"text": "hi\x00", "meta": {"note": ["ok", "x\x00"], "k\x00": 1}})
+    assert caught.value.status_code == 400
+    assert caught.value.code == "validation_error"
+    nul = [problem["field"] for problem in caught.value.details if "NUL" in problem["message"]]
+    assert nul == ["text", "meta.note[1]", 'meta["k\\u0000"]']
 
 
 def test_integer_input_accepts_whole_floats():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import time
+import tracemalloc
 
 import pytest
 
@@ -227,6 +228,66 @@ def test_result_size_is_capped(context, settings):
         evaluate("inputs.message * 20", context)
     with pytest.raises(ExpressionError, match="larger than the limit"):
         evaluate("inputs.message ~ inputs.message ~ inputs.message ~ inputs.message ~ inputs.message * 9", context)
+
+
+def test_repeating_a_list_of_large_text_is_refused_before_it_is_built(context):
+    # One item, 100 kB: counting items (1 x 100,000) let this build 10 GB.
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ExpressionError, match="the repeated value would be larger than the limit"):
+            evaluate("['a' * 100000] * 100000", context)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 2
+    assert peak < 10 * 1024 * 1024
+
+
+def test_repetition_within_the_cap_still_works(context):
+    assert evaluate("[1, 2] * 3", context) == [1, 2, 1, 2, 1, 2]
+    assert evaluate("[] * 10**9", context) == []
+    assert evaluate("'ab' * 3", context) == "ababab"
+    assert evaluate("[inputs.tags] * 2", context) == [["a", "b"], ["a", "b"]]
+
+
+def test_sizes_are_counted_in_bytes(context, settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 100}
+    assert evaluate("'a' * 100", context) == "a" * 100
+    with pytest.raises(ExpressionError, match="larger than the limit of 100 bytes"):
+        evaluate("'\u00df' * 60", context)  # 60 characters, 120 bytes in UTF-8
+
+
+def test_many_references_to_one_large_value_are_refused(settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    big = expression_context(nodes={"x": {"text": "b" * 600}})
+    many = "[" + ", ".join(["nodes.x.output"] * 50) + "]"
+    for source in (many, many + " | join", many + " | json", many + " + [1]", "nodes.x.output ~ nodes.x.output"):
+        with pytest.raises(ExpressionError, match="larger than the limit"):
+            evaluate(source, big)
+    assert evaluate(many + " | length", big) == 50  # a list of references is not refused by itself
+
+
+def test_text_template_parts_share_the_cap(settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    big = expression_context(inputs={"text": "c" * 600})
+    assert render("{{ inputs.text }}-", big) == "c" * 600 + "-"
+    with pytest.raises(ExpressionError, match="the text would be larger than the limit"):
+        render("{{ inputs.text }}-{{ inputs.text }}", big)
+
+
+def test_a_rendered_value_has_one_total_cap(settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    big = expression_context(inputs={"text": "d" * 300})
+    compiled, problems = compile_value({f"k{i}": "{{ inputs.text }}" for i in range(50)})
+    assert not problems
+    # Each string is within the cap; together they are 15 kB.
+    with pytest.raises(ExpressionError, match="the rendered value would be larger than the limit of 1000 bytes"):
+        render_value(compiled, big)
+    with pytest.raises(ExpressionError, match="the rendered value would be larger"):
+        render_value(compile_value(["{{ inputs.text }}", "{{ inputs.text }}", "d" * 300, "{{ inputs.text }}"])[0], big)
+    two, _ = compile_value({"a": "{{ inputs.text }}", "b": ["{{ inputs.text }}", 1, None]})
+    assert render_value(two, big) == {"a": "d" * 300, "b": ["d" * 300, 1, None]}
 
 
 # --- parsing ------------------------------------------------------------------------------

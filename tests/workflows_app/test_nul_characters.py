@@ -1,0 +1,45 @@
+"""A NUL character (\u0000) is refused by the API with a 400 naming its path: PostgreSQL's
+jsonb cannot store one, so letting it through would end in a DataError, a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from executions_app.models import Execution
+from tests.accounts_app.factories import UserFactory
+from tests.workflows_app.factories import WorkflowFactory, echo_definition
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner():
+    return UserFactory()
+
+
+@pytest.fixture
+def client(api_client, owner):
+    api_client.force_authenticate(owner)
+    return api_client
+
+
+def test_a_definition_with_a_nul_is_a_400_naming_the_path(client):
+    definition = echo_definition("Hello\u0000{{ inputs.text }}")
+    response = client.post("/api/workflows", {"name": "x", "definition": definition}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_definition"
+    assert [(p["node_id"], p["path"], p["code"]) for p in error["details"]] == [
+        ("result", "nodes[1].config.value.echo", "invalid_character")
+    ]
+
+
+def test_inputs_with_a_nul_are_a_400_naming_the_path(client, owner):
+    workflow = WorkflowFactory(owner=owner)
+    body = {"workflow_id": str(workflow.id), "inputs": {"text": "hi\u0000there"}}
+    response = client.post("/api/executions", body, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [problem["field"] for problem in error["details"]] == ["text"]
+    assert Execution.objects.count() == 0
