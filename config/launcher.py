@@ -36,7 +36,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from config import embedded_redis
-from config.launcher_after_start import allow_demo_endpoint, announce_when_ready, run_demo_when_ready
+from config.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROCFILE = BASE_DIR / "Procfile"
@@ -280,6 +280,7 @@ def banner(launch: Launch, env: MutableMapping[str, str], steps: dict[str, str],
         ("Database", steps["database"]),
         ("Redis", redis),
         ("AI providers", describe_providers(env)),
+        ("Demo", steps["demo"]),
         ("Processes", ", ".join(entries)),
     ]
     lines = ["", "Switchboard (make run): Ctrl-C stops every process", *(f"  {k:<13}{v}" for k, v in rows), ""]
@@ -297,8 +298,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch = prepare(os.environ)
-        allow_demo_endpoint(launch.web_port, os.environ)
-        steps = run_one_shot_steps(launch)
+        demo = allow_demo_endpoint(launch.web_port, os.environ)
+        steps = {**run_one_shot_steps(launch), "demo": demo}
         entries = process_entries(launch, os.environ)
         print(banner(launch, os.environ, steps, entries), flush=True)
         manager = Manager()
@@ -306,7 +307,7 @@ def main() -> int:
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"
         announce_when_ready(f"{web}/api/docs", started)
-        if os.environ.get("SWITCHBOARD_DEMO", "1") != "0":
+        if demo_enabled(os.environ):
             run_demo_when_ready(web, started)
         manager.loop()
     except LaunchError as exc:

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,14 +33,27 @@ def announce_when_ready(url: str, started: float, timeout_s: float = 300) -> Non
     threading.Thread(target=poll, name="announce-ready", daemon=True).start()
 
 
-def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> None:
-    """The demo content pipeline calls this server's own /metrics: the one internal
-    address `make run` opens to HTTP_REQUEST nodes (SWITCHBOARD_HTTP_ALLOWED_HOSTS)."""
+def demo_enabled(env: Mapping[str, str]) -> bool:
+    """`make run` runs the demo unless SWITCHBOARD_DEMO=0."""
+    return env.get("SWITCHBOARD_DEMO", "1").strip() != "0"
+
+
+def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> str:
+    """With the demo on, the content pipeline calls this server's own /metrics, so
+    127.0.0.1:<web port> joins SWITCHBOARD_HTTP_ALLOWED_HOSTS: every user's HTTP_REQUEST
+    nodes can then reach this server, which is why it happens only with the demo on.
+    Returns the banner's line about it."""
+    if not demo_enabled(env):
+        return "off (SWITCHBOARD_DEMO=0); HTTP_REQUEST nodes reach only public hosts and SWITCHBOARD_HTTP_ALLOWED_HOSTS"
     own = f"127.0.0.1:{web_port}"
     env.setdefault("SWITCHBOARD_DEMO_HTTP_URL", f"http://{own}/metrics")
     allowed = [h for h in env.get("SWITCHBOARD_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()]
     if own not in allowed:
         env["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] = ",".join([*allowed, own])
+    return (
+        f"on: user demo, 3 workflows, one run; {own} added to SWITCHBOARD_HTTP_ALLOWED_HOSTS, so any"
+        " user's HTTP_REQUEST can reach this server (SWITCHBOARD_DEMO=0 turns both off)"
+    )
 
 
 def run_demo_when_ready(base: str, started: float, timeout_s: float = 300) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -88,7 +90,37 @@ def is_public(address: Address) -> bool:
     inner = embedded_ipv4(address)
     if inner is not None:
         return is_public(inner)
-    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+    # fec0::/10 (site-local, deprecated but still routed inside some networks) counts as
+    # global for ipaddress; it is as internal as fc00::/7.
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+    return address.is_global and not (
+        address.is_multicast or address.is_reserved or address.is_unspecified or site_local
+    )
+
+
+def resolve_by(resolver: Resolver, host: str, port: int, deadline: float | None) -> list[str]:
+    """resolver(host, port), ended by `deadline` (a time.monotonic() value): getaddrinfo
+    has no timeout of its own, so it runs in a thread of its own that is abandoned (it
+    ends when the system resolver gives up) once the deadline passes."""
+    if deadline is None:
+        return resolver(host, port)
+    addresses: list[str] = []
+    failures: list[Exception] = []
+
+    def lookup() -> None:
+        try:
+            addresses.extend(resolver(host, port))
+        except Exception as exc:  # raised again in the caller's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=lookup, name="guarded-http-resolve", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if thread.is_alive():
+        raise HttpCallError("http_timeout", f"The host {host} was not resolved in time.", retryable=True)
+    if failures:
+        raise failures[0]
+    return addresses
 
 
 def host_key(host: str) -> str:
@@ -124,9 +156,12 @@ class AllowList:
         return (host_key(host), port) in self.entries
 
 
-def checked_addresses(scheme: str, host: str, port: int, *, resolver: Resolver, allowed: AllowList) -> list[str]:
+def checked_addresses(
+    scheme: str, host: str, port: int, *, resolver: Resolver, allowed: AllowList, deadline: float | None = None
+) -> list[str]:
     """The addresses a connection to host:port may use, every one checked; raises
-    HttpCallError (url_not_allowed) before anything is connected."""
+    HttpCallError (url_not_allowed) before anything is connected, or http_timeout when
+    the lookup does not end by `deadline`."""
     if scheme not in DEFAULT_PORTS:
         raise refused(f"Only http and https URLs are allowed, not {scheme or 'a URL without a scheme'}.")
     if not host:
@@ -137,7 +172,7 @@ def checked_addresses(scheme: str, host: str, port: int, *, resolver: Resolver, 
         if not opened and not is_public(literal):
             raise refused(f"The address {host} is not a public address.")
         return [str(literal)]
-    addresses = resolver(host.removesuffix("."), port)
+    addresses = resolve_by(resolver, host.removesuffix("."), port, deadline)
     if not addresses:
         raise HttpCallError("host_not_found", f"The host {host} has no address.")
     try:

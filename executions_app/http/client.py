@@ -18,12 +18,15 @@ import httpx
 from django.conf import settings
 
 from executions_app.http.addresses import DEFAULT_PORTS, AllowList, Resolver, checked_addresses, system_resolver
-from executions_app.http.errors import HttpCallError, refused
+from executions_app.http.body import read_body
+from executions_app.http.errors import HttpCallError, refused, transport_failure
 from executions_app.http.transport import CURRENT_CALL, CallScope, Connect, PinnedTransport
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Dropped when a redirect leaves the origin: they were meant for the first server only.
 ORIGIN_BOUND_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# identity: a server that compresses anyway (or a node that asks for gzip) is inflated
+# within the size cap (body.py).
 DEFAULT_HEADERS = {"user-agent": "Switchboard", "accept": "*/*", "accept-encoding": "identity"}
 
 
@@ -49,6 +52,21 @@ class GuardedResponse:
 def _without(headers: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     names = set(names)
     return {name: value for name, value in headers.items() if name not in names}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+def _origin_text(url: httpx.URL) -> str:
+    """Only the origin: a path the server chose may carry what it was sent."""
+    return describe(url.copy_with(path="/"))
+
+
+def _carries(url: httpx.URL, values: Iterable[str]) -> bool:
+    """Whether the URL holds any of the values, as written or percent-decoded."""
+    seen = " ".join([str(url), url.host, url.path, *(value for _, value in url.params.multi_items())])
+    return any(value and value in seen for value in values)
 
 
 def describe(url: httpx.URL) -> str:
@@ -96,10 +114,16 @@ class GuardedHttpClient:
         deadline: float | None = None,
         max_bytes: int | None = None,
         origin_bound_headers: Iterable[str] = (),
+        origin_bound_params: Iterable[str] = (),
+        origin_bound_body: bool = False,
     ) -> GuardedResponse:
         """Sends the request, following up to HTTP_MAX_REDIRECTS redirects, each hop
         checked again. Ends by `deadline` (a time.monotonic() value) and within `timeout_s`,
-        whichever comes first. Raises HttpCallError."""
+        whichever comes first. Raises HttpCallError.
+
+        The origin_bound_* arguments name what holds a secret, meant for the first origin
+        only: such headers are dropped when a redirect leaves it, and a redirect that would
+        take such a body (307/308) or query value to another origin is refused."""
         limits = settings.SWITCHBOARD
         end = time.monotonic() + (timeout_s or limits["HTTP_TIMEOUT_S"])
         if deadline is not None:
@@ -108,10 +132,15 @@ class GuardedHttpClient:
         allowed = self.allow_list()
         try:
             current = httpx.URL(url)
-            if params:
-                current = current.copy_merge_params(params)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            # The URL holds no secret (validation keeps secrets out of it), the query may.
             raise HttpCallError("invalid_url", f"The URL is not valid: {exc}") from None
+        try:
+            current = current.copy_merge_params(params) if params else current
+        except (httpx.InvalidURL, TypeError, ValueError):
+            raise HttpCallError("invalid_url", "The query could not be added to the URL.") from None
+        bound_names = set(origin_bound_params)
+        bound_values = [str(value) for name, value in (params or {}).items() if name in bound_names]
         # Header values go out as UTF-8 (httpx alone would refuse anything outside ASCII).
         given = {name.lower(): value if value.isascii() else value.encode() for name, value in (headers or {}).items()}
         send_headers: dict[str, Any] = {**DEFAULT_HEADERS, **given}
@@ -129,16 +158,15 @@ class GuardedHttpClient:
             for _hop in range(limits["HTTP_MAX_REDIRECTS"] + 1):
                 port = current.port or DEFAULT_PORTS.get(current.scheme, 0)
                 addresses = checked_addresses(
-                    current.scheme, current.host, port, resolver=self.resolver, allowed=allowed
+                    current.scheme, current.host, port, resolver=self.resolver, allowed=allowed, deadline=end
                 )
                 scope.pins = {(current.raw_host.decode("ascii"), port): addresses}
                 response = self._send(method, current, send_headers, body, end)
                 try:
                     location = response.headers.get("location")
                     if response.status_code not in REDIRECT_STATUSES or not location:
-                        return GuardedResponse(
-                            response.status_code, response.headers, self._read(response, max_bytes, end), str(current)
-                        )
+                        content = read_body(response, max_bytes, end)
+                        return GuardedResponse(response.status_code, response.headers, content, str(current))
                 finally:
                     response.close()
                 following = self._follow(current, location)
@@ -148,7 +176,17 @@ class GuardedHttpClient:
                     # What browsers do: the redirected request is a GET without the body.
                     method, body = "GET", None
                     send_headers = _without(send_headers, {"content-type", "content-length"})
-                if (following.scheme, following.host, following.port) != (current.scheme, current.host, current.port):
+                if _origin(following) != _origin(current):
+                    if origin_bound_body and body is not None:
+                        raise refused(
+                            f"{describe(current)} redirected to {_origin_text(following)}, another origin, keeping the"
+                            " method; the body holds a secret and is not sent there. Call that URL directly."
+                        )
+                    if _carries(following, bound_values):
+                        raise refused(
+                            f"{describe(current)} redirected to {_origin_text(following)}, another origin, with a"
+                            " secret from the query in the new URL; it is not sent there."
+                        )
                     send_headers = _without(send_headers, dropped_on_leave)
                 current = following
         finally:
@@ -173,33 +211,11 @@ class GuardedHttpClient:
                 "http_timeout", f"{method} {describe(url)} did not answer in time.", retryable=True
             ) from None
         except (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise HttpCallError("invalid_request", f"The request could not be sent: {exc}") from None
+            message = f"{method} {describe(url)} could not be sent: {transport_failure(exc)}."
+            raise HttpCallError("invalid_request", message) from None
         except httpx.TransportError as exc:
-            message = f"{method} {describe(url)} failed: {exc or type(exc).__name__}"
+            message = f"{method} {describe(url)} failed: {transport_failure(exc)}"
             raise HttpCallError("http_connection_failed", message, retryable=True) from None
-
-    @staticmethod
-    def _read(response: httpx.Response, max_bytes: int, end: float) -> bytes:
-        too_large = HttpCallError("response_too_large", f"The response is larger than {max_bytes} bytes.")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise too_large
-        chunks, size = [], 0
-        try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise too_large
-                if time.monotonic() > end:
-                    raise httpx.ReadTimeout("the call ran past its deadline")
-                chunks.append(chunk)
-        except httpx.TimeoutException:
-            raise HttpCallError("http_timeout", "The response did not arrive in time.", retryable=True) from None
-        except (httpx.TransportError, httpx.DecodingError) as exc:
-            raise HttpCallError(
-                "http_connection_failed", f"The response broke off: {exc or type(exc).__name__}", retryable=True
-            ) from None
-        return b"".join(chunks)
 
 
 _CLIENT: GuardedHttpClient | None = None

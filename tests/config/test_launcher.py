@@ -22,6 +22,7 @@ import redis
 from celery import Celery
 
 from config.embedded_redis import free_port
+from config.launcher_after_start import allow_demo_endpoint
 from tests.workers_support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +151,8 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         assert banner_value(output, r"Database\s+SQLite file (\S+)")[1] == str(var_dir / "switchboard.sqlite3")
         # No provider key in the environment: the emulator stands in, and the banner says so.
         banner_value(output, r"AI providers\s+emulated by the provider emulator at http://127\.0\.0\.1:\d+")
+        # The demo is on by default, and the banner says it opened this server to HTTP nodes.
+        banner_value(output, rf"Demo\s+on: .*127\.0\.0\.1:{web_port} added to SWITCHBOARD_HTTP_ALLOWED_HOSTS")
 
         # The generated SECRET_KEY is kept for the next run, readable by its owner only.
         assert stat.S_IMODE((var_dir / "secret_key").stat().st_mode) == 0o600
@@ -206,3 +209,16 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     assert not survivors, "still running after Ctrl-C: " + " | ".join(survivors)
+
+
+def test_the_demo_opens_this_server_to_http_nodes_only_when_it_is_on() -> None:
+    on = {"SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
+    line = allow_demo_endpoint(8123, on)
+    assert on["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] == "svc.internal:8080,127.0.0.1:8123"
+    assert on["SWITCHBOARD_DEMO_HTTP_URL"] == "http://127.0.0.1:8123/metrics"
+    assert "127.0.0.1:8123" in line and "SWITCHBOARD_DEMO=0" in line
+    for value in ("0", " 0 "):
+        off = {"SWITCHBOARD_DEMO": value, "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
+        line = allow_demo_endpoint(8123, off)
+        assert off == {"SWITCHBOARD_DEMO": value, "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
+        assert line.startswith("off")

@@ -4,15 +4,20 @@ counts hits per path and keeps every request it received.
 Routes: /echo (the request as JSON), /text, /status/<code>, /flaky/<n> (503 for the first
 n hits), /retry-after/<s> (429), /big/<n> (n bytes, with Content-Length), /unsized/<n>
 (n bytes, close-delimited), /trickle (1 byte every 0.2 s), /redirect?to=<url>&code=<n>,
-/loop (redirects to itself), /echo-auth-error (500 echoing the Authorization header).
+/loop (redirects to itself), /echo-auth-error (500 echoing the Authorization header),
+/gzip/<n> and /deflate/<n>[?raw=1] (n zero bytes, compressed, with Content-Encoding: the
+route's name, or `label`).
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import ssl
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +78,9 @@ class Handler(BaseHTTPRequestHandler):
         elif route in ("redirect", "loop"):
             target = query.get("to", "/loop")
             self._answer(int(query.get("code", 302)), b"", Location=target)
+        elif route in ("gzip", "deflate"):
+            body = compressed_zeros(route, int(arg), raw=query.get("raw") == "1")
+            self._answer(200, body, "application/octet-stream", Content_Encoding=query.get("label", route))
         elif route == "echo-auth-error":
             self._answer(500, f"bad token {headers.get('authorization', '')}".encode())
         else:
@@ -92,6 +100,20 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client gave up, as it should
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+def compressed_zeros(coding: str, size: int, *, raw: bool = False) -> bytes:
+    """size zero bytes as gzip, zlib-wrapped deflate or raw deflate: 10 MB shrink to ~10 KB,
+    a small answer that inflates far past any cap. Cached, so a test can make it first."""
+    return _compressed_zeros(coding, size, raw)
+
+
+@functools.cache
+def _compressed_zeros(coding: str, size: int, raw: bool) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(bytes(size))
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+    return compressor.compress(bytes(size)) + compressor.flush()
 
 
 class LocalHttpServer(ThreadingHTTPServer):

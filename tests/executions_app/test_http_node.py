@@ -222,3 +222,45 @@ def test_framing_headers_are_refused_when_saving(client, server) -> None:
     response = client.post("/api/workflows/validate", {"definition": definition}, format="json")
     assert response.status_code == 400
     assert "headers" in response.json()["error"]["details"][0]["path"]
+
+
+def test_a_secret_body_is_not_carried_by_a_redirect_to_another_origin(
+    celery_worker, make_workflow, run, client, server, settings
+) -> None:
+    allow(settings, f"127.0.0.1:{server.port}", f"localhost:{server.port}")
+    client.post("/api/credentials", {"name": "token", "value": "s3cret-Zq9"}, format="json")
+    to_other_origin = server.url(f"/redirect?code=307&to=http://localhost:{server.port}/echo")
+    workflow_id = one_call(
+        make_workflow, {"method": "POST", "url": to_other_origin, "json": {"token": "{{ secrets.token }}"}}
+    )
+    execution = run(workflow_id).json()
+    call = nodes_by_id(execution)["call"]
+    assert (execution["status"], call["error"]["code"]) == ("failed", "url_not_allowed")
+    assert "body holds a secret" in call["error"]["message"]
+    assert server.hits == {"/redirect": 1}  # the first server got it; the second never did
+    # A 303 turns the call into a GET without the body: followed.
+    see_other = server.url(f"/redirect?code=303&to=http://localhost:{server.port}/echo")
+    workflow_id = one_call(make_workflow, {"method": "POST", "url": see_other, "json": {"t": "{{ secrets.token }}"}})
+    execution = run(workflow_id).json()
+    assert execution["status"] == "completed", execution
+    assert (execution["outputs"]["result"]["json"]["method"], server.requests[-1]["body"]) == ("GET", "")
+
+
+def test_a_secret_the_protocol_refuses_is_not_in_the_error(celery_worker, make_workflow, run, client, server) -> None:
+    client.post("/api/credentials", {"name": "token", "value": "sk-live-Zq9\r\nX-Injected: 1"}, format="json")
+    config = {"url": server.url(), "headers": {"Authorization": "Bearer {{ secrets.token }}"}}
+    execution = run(one_call(make_workflow, config)).json()
+    call = nodes_by_id(execution)["call"]
+    assert call["error"]["code"] == "invalid_request"
+    assert "sk-live" not in json.dumps(execution)
+    assert server.total_hits == 0
+
+
+def test_redaction_covers_a_secret_as_an_error_quotes_it() -> None:
+    from executions_app.secret_redaction import Redactor
+    from workflows_app.nodes.http_request import escaped_forms
+
+    secret = "sk-é\\x\n'"
+    redactor = Redactor(escaped_forms([secret]))
+    for quoted in (repr(secret), ascii(secret), repr(secret.encode()), f"Illegal header value {secret.encode()!r}"):
+        assert "sk-" not in redactor.text(quoted), quoted

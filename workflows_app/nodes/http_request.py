@@ -8,13 +8,14 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from django.conf import settings
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from workflows_app.expressions import ExpressionError
+from workflows_app.expressions import ExpressionError, Template
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, TemplateValue, node_type
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class HttpRequest(Node[HttpRequestConfig]):
         if unreadable:
             message = f"The credential {', '.join(unreadable)} cannot be decrypted: check SWITCHBOARD_CREDENTIALS_KEY."
             raise HttpCallError("credential_unreadable", message)
-        redactor = Redactor(ctx.secrets.values())
+        redactor = Redactor(escaped_forms(ctx.secrets.values()))
         try:
             return self.call(ctx, redactor)
         except HttpCallError as exc:
@@ -131,8 +132,12 @@ class HttpRequest(Node[HttpRequestConfig]):
             content=body,
             timeout_s=config.timeout_s,
             deadline=ctx.deadline,
-            # A header carrying a secret is meant for the first server only.
+            # What carries a secret is meant for the first server only: the client drops such
+            # headers on a redirect to another origin and refuses one that would take the
+            # body or a query value there.
             origin_bound_headers=[name for name, value in (config.headers or {}).items() if value.secret_refs],
+            origin_bound_params=[name for name, value in (config.query or {}).items() if value.secret_refs],
+            origin_bound_body=holds_secret(config.json_body) or holds_secret(config.body),
         )
         text = response.text()
         self.check_status(response, text, redactor)
@@ -171,6 +176,28 @@ class HttpRequest(Node[HttpRequestConfig]):
             retryable=retryable,
             retry_after_s=retry_after_s(response.headers.get("retry-after")) if retryable else None,
         )
+
+
+def holds_secret(value: Any) -> bool:
+    """Whether a compiled config value (a template, or JSON whose strings are templates)
+    references `secrets`."""
+    if isinstance(value, Template):
+        return bool(value.secret_refs)
+    if isinstance(value, dict):
+        return any(holds_secret(child) for child in value.values())
+    if isinstance(value, list):
+        return any(holds_secret(child) for child in value)
+    return False
+
+
+def escaped_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as sent and as an error's text may quote it: a str or bytes repr escapes
+    line breaks, backslashes, quotes and non-ASCII, which plain redaction would miss."""
+    forms = []
+    for value in secrets:
+        if value:
+            forms += [value, repr(value)[1:-1], ascii(value)[1:-1], repr(value.encode(errors="replace"))[2:-1]]
+    return forms
 
 
 def retry_after_s(value: str | None) -> float | None:
