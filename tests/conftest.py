@@ -22,6 +22,22 @@ def _drop_session_redis_keys() -> Iterator[None]:
         pass
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
+    """Ends the connections that worker threads and processes left open on this session's
+    PostgreSQL database, so pytest-django can drop it instead of leaving it behind."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache_and_throttles() -> None:
     from django.core.cache import cache

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
 
 from workers import heartbeat
@@ -29,12 +30,30 @@ def engine_commit_mode(**kwargs: Any) -> None:
         connection_created.connect(use_asynchronous_commit, weak=False, dispatch_uid="switchboard-async-commit")
 
 
+# A connection that finished a task this recently is taken as alive: Django's health
+# check is one `SELECT 1` round trip, a tenth of a node's database time under load.
+HEALTH_CHECK_IDLE_S = 1.0
+_last_task_end = 0.0
+
+
 @task_prerun.connect
-@task_postrun.connect
 def recycle_database_connections(**kwargs: Any) -> None:
     """Django's per-request rule, per task: drop connections that are broken or older than
-    CONN_MAX_AGE; keep the rest (see config/celery.py)."""
+    CONN_MAX_AGE; keep the rest (see config/celery.py). The health check runs only after
+    the worker sat idle; a connection that died in between fails its task's first query,
+    marks itself broken for the next task, and the sweeper re-runs the node."""
     close_old_connections()
+    if time.monotonic() - _last_task_end < HEALTH_CHECK_IDLE_S:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.errors_occurred:
+                conn.health_check_done = True
+
+
+@task_postrun.connect
+def note_task_end(**kwargs: Any) -> None:
+    global _last_task_end
+    close_old_connections()
+    _last_task_end = time.monotonic()
 
 
 @worker_ready.connect

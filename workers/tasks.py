@@ -19,11 +19,12 @@ def ping(reply_key: str | None = None) -> str:
 
 
 @shared_task(name="workers.node_run", ignore_result=True, acks_late=True)
-def node_run(node_run_id: int) -> None:
-    """Claims, runs and completes one node run, then publishes what became ready."""
+def node_run(node_run_id: int, lease_s: float | None = None) -> None:
+    """Claims, runs and completes one node run, then publishes what became ready.
+    `lease_s` (optional, so older messages still run) is the node's lease in seconds."""
     from executions_app.engine import run_node
 
-    run_node(node_run_id)
+    run_node(node_run_id, lease_s)
 
 
 @shared_task(name="workers.sweep", ignore_result=True)

@@ -8,6 +8,7 @@ counters are still decremented with conditional updates and re-read (DESIGN §6)
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from executions_app import events
@@ -26,6 +27,8 @@ from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, Executio
 from workflows_app.nodes.base import DeferredWrite
 
 LIMITS = settings.SWITCHBOARD
+# An escaped NUL in encoded JSON: \u0000 after an even number of backslashes.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass
@@ -41,9 +44,12 @@ class Outcome:
 
 def check_output_size(output: Any) -> None:
     try:
-        size = len(json.dumps(output, separators=(",", ":")))
+        encoded = json.dumps(output, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
+    if _JSON_NUL.search(encoded):  # PostgreSQL's jsonb cannot store NUL characters
+        raise NodeFailure("output_invalid", "The node's output contains a NUL character (\\u0000).")
+    size = len(encoded)
     if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
         raise NodeFailure(
             "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
@@ -89,17 +95,8 @@ def finish_node(
     is then rolled back with the rest."""
     now = timezone.now()
     with transaction.atomic():
-        status, remaining = sql.count_down_remaining(execution_id)
-        if isinstance(outcome.output, DeferredWrite):
-            outcome = apply_deferred_write(outcome, on_write_error)
-        written = sql.record_outcome(
-            node_run_id,
-            attempt,
-            status=outcome.status,
-            output=outcome.output,
-            error=outcome.error,
-            attempt_log=[*attempt_log, *outcome.attempt_entries],
-            now=now,
+        status, remaining, written, outcome = _count_down_and_record(
+            execution_id, node_run_id, attempt, attempt_log, outcome, now, on_write_error
         )
         if not written:
             transaction.set_rollback(True)
@@ -122,6 +119,45 @@ def finish_node(
                 events.emit_after_commit(execution_id, node_events)
             publish_on_commit(ready)
     return True
+
+
+def _count_down_and_record(
+    execution_id: Any,
+    node_run_id: int,
+    attempt: int,
+    attempt_log: list,
+    outcome: Outcome,
+    now: Any,
+    on_write_error: Callable[[Exception], Outcome] | None,
+) -> tuple[str, int, bool, Outcome]:
+    """Counts the node out of its execution (locking the execution's row first) and
+    writes its result, fenced by the attempt. A node with a database effect applies it in
+    between, inside the same transaction; without one, PostgreSQL does both in one trip."""
+    if not isinstance(outcome.output, DeferredWrite) and connection.vendor == "postgresql":
+        found = sql.count_down_and_record(
+            execution_id,
+            node_run_id,
+            attempt,
+            status=outcome.status,
+            output=outcome.output,
+            error=outcome.error,
+            attempt_log=[*attempt_log, *outcome.attempt_entries],
+            now=now,
+        )
+        return (*found, outcome)
+    status, remaining = sql.count_down_remaining(execution_id)
+    if isinstance(outcome.output, DeferredWrite):
+        outcome = apply_deferred_write(outcome, on_write_error)
+    written = sql.record_outcome(
+        node_run_id,
+        attempt,
+        status=outcome.status,
+        output=outcome.output,
+        error=outcome.error,
+        attempt_log=[*attempt_log, *outcome.attempt_entries],
+        now=now,
+    )
+    return status, remaining, written, outcome
 
 
 def resolve_children(
@@ -148,10 +184,13 @@ def resolve_children(
         groups: dict[tuple[int, int], list[str]] = {}
         for target, count in resolved.items():
             groups.setdefault((count, taken[target]), []).append(target)
-        for (count, taken_count), targets in groups.items():
-            sql.resolve_edges(execution_id, targets, count, taken_count, now)
+        decided_now = [
+            child
+            for (count, taken_count), targets in groups.items()
+            for child in sql.resolve_edges(execution_id, targets, count, taken_count, now)
+        ]
         to_skip: dict[int, str] = {}
-        for run_id, child_id, is_ready in sql.children_decided_now(execution_id, list(resolved), now):
+        for run_id, child_id, is_ready in decided_now:
             if child_id in decided:
                 continue
             decided.add(child_id)

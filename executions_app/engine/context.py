@@ -6,27 +6,25 @@ from typing import Any
 
 from executions_app.credentials import secrets_for
 from executions_app.engine import sql
+from workflows_app.definition import _compiled_parts as compiled_parts
 from workflows_app.nodes.base import NodeContext
 
-# Versions are immutable, so a node's ancestors are computed once per process.
-_ANCESTORS: dict[tuple[Any, str], tuple[str, ...]] = {}
+# Versions are immutable, so the nodes a node's config reads are listed once per process.
+_READS: dict[tuple[Any, str], tuple[str, ...]] = {}
 
 
-def ancestors(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]:
+def upstream_reads(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]:
+    """The `nodes.<id>` this node's templates and expressions name. Validation allows a
+    node to be named only literally and only when it is upstream, so this is all the
+    context a run needs: a node that reads no other node costs no query."""
     key = (version_id, node_id)
-    found = _ANCESTORS.get(key)
+    found = _READS.get(key)
     if found is None:
-        seen: set[str] = set()
-        stack = [edge.source for edge in graph.parents(node_id)]
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(edge.source for edge in graph.parents(current))
-        found = tuple(sorted(seen))
-        if len(_ANCESTORS) > 50_000:
-            _ANCESTORS.clear()
-        _ANCESTORS[key] = found
+        config = graph.nodes[node_id].node.config
+        found = tuple(sorted(frozenset().union(*(part.node_refs for _, part in compiled_parts(config, ())))))
+        if len(_READS) > 50_000:
+            _READS.clear()
+        _READS[key] = found
     return found
 
 
@@ -37,7 +35,7 @@ def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
     secrets = secrets_for(owner_id=row["execution__owner_id"], names=secret_refs) if secret_refs else {}
     return NodeContext(
         inputs=row["execution__inputs"],
-        nodes=sql.upstream_outputs(row["execution_id"], ancestors(graph, version_id, row["node_id"])),
+        nodes=sql.upstream_outputs(row["execution_id"], upstream_reads(graph, version_id, row["node_id"])),
         execution_id=str(row["execution_id"]),
         workflow={
             "id": str(row["execution__workflow_id"]),

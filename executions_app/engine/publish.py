@@ -34,7 +34,12 @@ def publish_now(items: list[Publish]) -> None:
         limits = {}
         if item.time_limit:
             limits = {"time_limit": item.time_limit, "soft_time_limit": item.time_limit - 5}
-        app.send_task(NODE_TASK, args=[item.node_run_id], queue=item.queue, countdown=item.countdown, **limits)
+        # The lease (the hard limit) travels with the task so a worker can claim and read
+        # the node in one statement (engine/run.py).
+        kwargs = {"lease_s": item.time_limit} if item.time_limit else None
+        app.send_task(
+            NODE_TASK, args=[item.node_run_id], kwargs=kwargs, queue=item.queue, countdown=item.countdown, **limits
+        )
 
 
 def publish_on_commit(items: list[Publish]) -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from executions_app import events
@@ -33,26 +34,17 @@ LIMITS = settings.SWITCHBOARD
 READY_TOLERANCE = timedelta(seconds=2)
 
 
-def run_node(node_run_id: int) -> None:
-    row = sql.fetch_node_row(node_run_id, timezone.now())
-    if row is None or row["execution__status"] not in ACTIVE_EXECUTION_STATUSES:
-        return  # pruned, or the execution ended: nothing more starts
-    graph = graph_for_version(row["execution__version_id"])
-    spec = graph.nodes[row["node_id"]]
-    dead_holder = None
-    if row["status"] == NodeRunStatus.RUNNING:
-        dead_holder = lease_lost_by(row)
-        if dead_holder is None:
-            return  # a live worker holds the lease
-        if row["attempts"] >= spec.retry.max_attempts:
-            fail_worker_lost(node_run_id, row, graph)
+def run_node(node_run_id: int, lease_s: float | None = None) -> None:
+    """`lease_s`, sent with the task by the engine, lets PostgreSQL claim a ready node and
+    read what running it needs in one statement; without it the general path runs."""
+    claimed = claim_ready_node(node_run_id, lease_s) if lease_s and connection.vendor == "postgresql" else None
+    if claimed is None:
+        claimed = fetch_and_claim(node_run_id)
+        if claimed is None:
             return
+    row, graph, attempt = claimed
+    spec = graph.nodes[row["node_id"]]
     timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
-    attempt = claim_node_run(
-        node_run_id, row["attempts"], lease_s=timeout_s + LIMITS["LEASE_GRACE_S"], dead_holder=dead_holder
-    )
-    if attempt is None:
-        return
     node_running = events.node_event(row["node_id"], NodeRunStatus.RUNNING, attempt=attempt)
     if graph.parents(row["node_id"]) or not mark_execution_running(row["execution_id"], [node_running]):
         events.emit_now(row["execution_id"], [node_running])
@@ -98,6 +90,43 @@ def run_node(node_run_id: int) -> None:
         outcome=outcome,
         on_write_error=on_write_error,
     )
+
+
+def claim_ready_node(node_run_id: int, lease_s: float) -> tuple[dict, Any, int] | None:
+    now = timezone.now()
+    row = sql.claim_ready_and_fetch(
+        node_run_id,
+        now=now,
+        ready_by=now + READY_TOLERANCE,
+        lease_until=now + timedelta(seconds=lease_s),
+        holder=heartbeat.holder_identity(),
+    )
+    if row is None:
+        return None
+    return row, graph_for_version(row["execution__version_id"]), row["attempts"]
+
+
+def fetch_and_claim(node_run_id: int) -> tuple[dict, Any, int] | None:
+    """The general path: read the node run, then claim it if it is ready, or take it over
+    from a holder that is gone. None when there is nothing to run."""
+    row = sql.fetch_node_row(node_run_id, timezone.now())
+    if row is None or row["execution__status"] not in ACTIVE_EXECUTION_STATUSES:
+        return None  # pruned, or the execution ended: nothing more starts
+    graph = graph_for_version(row["execution__version_id"])
+    spec = graph.nodes[row["node_id"]]
+    dead_holder = None
+    if row["status"] == NodeRunStatus.RUNNING:
+        dead_holder = lease_lost_by(row)
+        if dead_holder is None:
+            return None  # a live worker holds the lease
+        if row["attempts"] >= spec.retry.max_attempts:
+            fail_worker_lost(node_run_id, row, graph)
+            return None
+    timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
+    attempt = claim_node_run(
+        node_run_id, row["attempts"], lease_s=timeout_s + LIMITS["LEASE_GRACE_S"], dead_holder=dead_holder
+    )
+    return None if attempt is None else (row, graph, attempt)
 
 
 def failure_outcome(spec: Any, error: NodeError, entries: list[dict]) -> Outcome:

@@ -35,46 +35,79 @@ def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
-    """The node run with what running it needs from its execution, version and workflow."""
+_ROW_KEYS = (
+    "execution_id",
+    "node_id",
+    "status",
+    "attempts",
+    "attempt_log",
+    "claimed_by",
+    "lease_expired",
+    "execution__status",
+    "execution__owner_id",
+    "execution__inputs",
+    "execution__version_id",
+    "execution__version__number",
+    "execution__workflow_id",
+    "execution__workflow__name",
+)
+
+
+def _joined(node_alias: str) -> str:
+    """The execution, version and workflow of node run `node_alias`, for FROM clauses."""
     from workflows_app.models import Workflow, WorkflowVersion
 
-    sql = (
-        "SELECT nr.execution_id, nr.node_id, nr.status, nr.attempts, nr.attempt_log, nr.claimed_by, "
-        "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
-        "v.number, e.workflow_id, w.name "
-        f"FROM {NODE_RUN} nr JOIN {EXECUTION} e ON e.id = nr.execution_id "
+    return (
+        f"JOIN {EXECUTION} e ON e.id = {node_alias}.execution_id "
         f"JOIN {WorkflowVersion._meta.db_table} v ON v.id = e.version_id "
-        f"JOIN {Workflow._meta.db_table} w ON w.id = e.workflow_id WHERE nr.id = %s"
+        f"JOIN {Workflow._meta.db_table} w ON w.id = e.workflow_id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_dt(now), node_run_id])
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    keys = (
-        "execution_id",
-        "node_id",
-        "status",
-        "attempts",
-        "attempt_log",
-        "claimed_by",
-        "lease_expired",
-        "execution__status",
-        "execution__owner_id",
-        "execution__inputs",
-        "execution__version_id",
-        "execution__version__number",
-        "execution__workflow_id",
-        "execution__workflow__name",
-    )
-    row = dict(zip(keys, found, strict=True))
+
+
+def _node_row(found: tuple) -> dict:
+    row = dict(zip(_ROW_KEYS, found, strict=True))
     row["attempt_log"] = _loads(row["attempt_log"])
     row["execution__inputs"] = _loads(row["execution__inputs"])
     row["lease_expired"] = bool(row["lease_expired"])
     for key in ("execution_id", "execution__version_id", "execution__workflow_id"):
         row[key] = Execution._meta.pk.to_python(row[key])
     return row
+
+
+def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
+    """The node run with what running it needs from its execution, version and workflow."""
+    sql = (
+        "SELECT nr.execution_id, nr.node_id, nr.status, nr.attempts, nr.attempt_log, nr.claimed_by, "
+        "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
+        f"v.number, e.workflow_id, w.name FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_dt(now), node_run_id])
+        found = cursor.fetchone()
+    return None if found is None else _node_row(found)
+
+
+def claim_ready_and_fetch(
+    node_run_id: int, *, now: datetime, ready_by: datetime, lease_until: datetime, holder: str
+) -> dict | None:
+    """PostgreSQL only: the claim of a ready pending node of an active execution and the
+    fetch of fetch_node_row, in one statement (one round trip instead of two). None when
+    the node is anything else (running, finished, not ready, execution over): the caller
+    then takes the general path, which reads first and decides."""
+    sql = (
+        f"WITH c AS (UPDATE {NODE_RUN} SET status = 'running', attempts = attempts + 1, lease_until = %s, "
+        "claimed_by = %s, started_at = COALESCE(started_at, %s) "
+        "WHERE id = %s AND status = 'pending' AND ready_at <= %s AND EXISTS ("
+        f"SELECT 1 FROM {EXECUTION} x WHERE x.id = execution_id AND x.status IN ('queued', 'running')) "
+        "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
+        "SELECT c.execution_id, c.node_id, c.status, c.attempts, c.attempt_log, c.claimed_by, false, "
+        f"e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name FROM c {_joined('c')}"
+    )
+    params = [_dt(lease_until), holder, _dt(now), node_run_id, _dt(ready_by)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return None if found is None else _node_row(found)
 
 
 def claim(
@@ -135,31 +168,31 @@ def record_outcome(
         return cursor.rowcount == 1
 
 
-def resolve_edges(execution_id: Any, targets: list[str], count: int, taken: int, now: datetime) -> None:
-    """Resolves `count` parent edges of each target (`taken` of them taken). The update
-    that resolves a child's last edge stamps ready_at = now when any edge was taken."""
+def resolve_edges(
+    execution_id: Any, targets: list[str], count: int, taken: int, now: datetime
+) -> list[tuple[int, str, bool]]:
+    """Resolves `count` parent edges of each target (`taken` of them taken) and returns
+    the children this update decided: (id, node id, ready). The update that resolves a
+    child's last edge stamps ready_at = now when any edge was taken; RETURNING gives the
+    counters as this update left them, so a child is decided by exactly one update."""
     marks = ", ".join(["%s"] * len(targets))
     becomes_ready = "pending_parents = %s" if taken else "pending_parents = %s AND taken_parents > 0"
     sql = (
         f"UPDATE {NODE_RUN} SET pending_parents = pending_parents - %s, taken_parents = taken_parents + %s, "
         f"ready_at = CASE WHEN {becomes_ready} THEN %s ELSE ready_at END "
-        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents >= %s"
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents >= %s "
+        # Ready means a taken edge, the same test as the CASE above; taken_parents rather
+        # than ready_at, whose type SQLite's driver misreads in a RETURNING expression.
+        "RETURNING id, node_id, pending_parents, taken_parents, status"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [count, taken, count, _dt(now), _uuid(execution_id), *targets, count])
-
-
-def children_decided_now(execution_id: Any, node_ids: list[str], now: datetime) -> list[tuple[int, str, bool]]:
-    """Children this transaction brought to zero unresolved edges: (id, node id, ready)."""
-    marks = ", ".join(["%s"] * len(node_ids))
-    sql = (
-        f"SELECT id, node_id, ready_at IS NOT NULL FROM {NODE_RUN} "
-        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents = 0 AND status = 'pending' "
-        "AND (ready_at IS NULL OR ready_at = %s)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_uuid(execution_id), *node_ids, _dt(now)])
-        return [(run_id, node_id, bool(ready)) for run_id, node_id, ready in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [
+        (run_id, node_id, taken_parents > 0)
+        for run_id, node_id, pending, taken_parents, status in rows
+        if pending == 0 and status == "pending"
+    ]
 
 
 def count_down_remaining(execution_id: Any) -> tuple[str, int]:
@@ -173,3 +206,44 @@ def count_down_remaining(execution_id: Any) -> tuple[str, int]:
         )
         status, remaining = cursor.fetchone()
     return status, remaining
+
+
+def count_down_and_record(
+    execution_id: Any,
+    node_run_id: int,
+    attempt: int,
+    *,
+    status: str,
+    output: Any,
+    error: Any,
+    attempt_log: list,
+    now: datetime,
+) -> tuple[str, int, bool]:
+    """PostgreSQL only: count_down_remaining and record_outcome in one statement. The node
+    update reads the execution update's result, so the execution row is always locked
+    first, in the same order as every other completion."""
+    sql = (
+        f"WITH e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
+        "RETURNING status, remaining_nodes), "
+        f"n AS (UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
+        "lease_until = NULL WHERE id = %s AND status = 'running' AND attempts = %s AND EXISTS (SELECT 1 FROM e) "
+        "RETURNING 1) "
+        "SELECT e.status, e.remaining_nodes, (SELECT count(*) FROM n) FROM e"
+    )
+    params = [
+        _uuid(execution_id),
+        status,
+        _json_param("output", output),
+        _json_param("error", error),
+        _json_param("attempt_log", attempt_log),
+        _dt(now),
+        node_run_id,
+        attempt,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    if found is None:  # the execution was pruned meanwhile
+        return "canceled", 0, False
+    execution_status, remaining, written = found
+    return execution_status, remaining, written == 1

@@ -191,9 +191,25 @@ def test_a_redelivered_task_for_a_completed_node_changes_nothing(celery_worker, 
         r.node_id: (r.attempts, r.finished_at, r.output) for r in NodeRun.objects.filter(execution_id=execution["id"])
     }
     for run_id in NodeRun.objects.filter(execution_id=execution["id"]).values_list("id", flat=True):
+        # As the sweeper sends it (no lease) and as the engine does (the one-statement claim).
         app.send_task("workers.node_run", args=[run_id], queue="nodes")
+        app.send_task("workers.node_run", args=[run_id], kwargs={"lease_s": 330}, queue="nodes")
     ping_workers(queue="nodes")  # one queue, one solo worker: the redeliveries came first
     after = {
         r.node_id: (r.attempts, r.finished_at, r.output) for r in NodeRun.objects.filter(execution_id=execution["id"])
     }
     assert after == before
+
+
+def test_an_output_with_a_nul_character_fails_the_node_clearly(celery_worker, make_workflow, run) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("t", "TRANSFORM", {"value": {"text": "{{ 'a' ~ '\\x00' }}", "plain": "back\\u0000slash"}}),
+            node("result", "OUTPUT", {"value": "{{ nodes.t.output }}"}),
+        ],
+        [edge("start", "t"), edge("t", "result")],
+    )
+    execution = run(workflow_id).json()
+    assert execution["status"] == "failed", execution
+    assert nodes_by_id(execution)["t"]["error"]["code"] == "output_invalid"
