@@ -158,8 +158,9 @@ class Provider(ABC):
         return self.config.options.get("default_model")
 
     @abstractmethod
-    def complete(self, request: Completion) -> CompletionResult:
-        """The raw answer (text and usage); the service adds JSON, sentiment, cost and latency."""
+    def complete(self, request: Completion, *, timeout_s: float | None = None) -> CompletionResult:
+        """The raw answer (text and usage); the service adds JSON, sentiment, cost and latency.
+        `timeout_s` caps this one call below the configured timeout (the node's time left)."""
 
 
 # --- SDK clients, built lazily once per process --------------------------------------

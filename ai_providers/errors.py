@@ -52,6 +52,15 @@ class AuthOrConfig(ProviderError):
     message = "The provider refused the credentials."
 
 
+class ModelUnsuitable(AuthOrConfig):
+    """The chain routes a task to a model that cannot do it (a text classifier asked to
+    write): a configuration problem, so the next provider is tried; not the provider's
+    health, so its breaker does not count it."""
+
+    code = "model_unsuitable"
+    message = "This model cannot answer this task type."
+
+
 class BadRequest(ProviderError):
     """The request itself is wrong (400): no provider will accept it, the node fails at once."""
 
@@ -122,3 +131,25 @@ class AllProvidersUnavailable(AppError):
             details={"retry_after_s": retry_after_s, "attempts": attempts},
         )
         self.retry_after_s, self.attempts = retry_after_s, attempts
+
+
+class NodeDeadlineReached(AppError):
+    """The node's `timeout_s` ran out before a provider answered; the chain stops there
+    rather than outlive the node's lease (another worker would then run the node again).
+
+    Same code and retryability as the engine's own `node_timeout` (a node stopped by
+    Celery's time limit): the next attempt gets a fresh deadline, and a slow provider is
+    usually a passing condition; the node's max_attempts bounds the retries."""
+
+    status_code = 504
+    code = "node_timeout"
+    retryable = True
+
+    def __init__(self, *, attempts: list[dict[str, Any]]):
+        codes = ", ".join(f"{a['provider']}/{a['model']}: {a.get('error_code', 'ok')}" for a in attempts)
+        tried = f" after trying {codes}" if attempts else " before any provider was called"
+        super().__init__(
+            f"The node's time limit ran out{tried}; raise the node's timeout_s or shorten its provider chain.",
+            details={"attempts": attempts},
+        )
+        self.attempts = attempts

@@ -13,6 +13,7 @@ from typing import NoReturn
 from django.conf import settings
 
 from ai_providers import guards, usage
+from ai_providers.adapters.errors import NOT_PROVIDER_ERRORS, unforeseen
 from ai_providers.base import Completion, CompletionResult, Provider
 from ai_providers.errors import (
     AllProvidersUnavailable,
@@ -20,9 +21,12 @@ from ai_providers.errors import (
     InvalidJsonResponse,
     InvalidModelResponse,
     InvalidSentimentResponse,
+    ModelUnsuitable,
+    NodeDeadlineReached,
     ProviderError,
     ProvidersNotConfigured,
     QuotaExhausted,
+    Retryable,
     UserQuotaExceeded,
 )
 from ai_providers.interpret import (
@@ -48,6 +52,7 @@ def complete_with_fallback(
     chain_override: list[str] | None = None,
     user_id: object,
     attempt_log: list[dict],
+    deadline: float | None = None,
 ) -> CompletionResult:
     """Answers `request` with the first provider of the task's chain that can.
 
@@ -56,6 +61,9 @@ def complete_with_fallback(
     `skipped: true`: no call was made). Raises BadRequest (and its InvalidJsonResponse /
     InvalidSentimentResponse), UserQuotaExceeded and ProvidersNotConfigured, which a retry
     cannot fix, or AllProvidersUnavailable(retry_after_s, attempts), which a later retry can.
+
+    `deadline` (a time.monotonic() value, the node's) bounds the whole chain: each call gets
+    min(TIMEOUT_S, time left), and NodeDeadlineReached is raised once no time is left.
     """
     try:
         chain = provider_chain_for(task_type, chain_override)
@@ -66,8 +74,8 @@ def complete_with_fallback(
     if reserved == -1:
         raise UserQuotaExceeded(settings.AI_PROVIDERS["USER_CALLS_PER_DAY"])
     try:
-        return _FallbackRun(chain, request, attempt_log).run()
-    except (AllProvidersUnavailable, ProvidersNotConfigured):
+        return _FallbackRun(chain, request, attempt_log, deadline).run()
+    except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached):
         if reserved:
             guards.refund_user_call(user_id)  # nobody answered: the call does not count
         raise
@@ -111,8 +119,8 @@ def interpreted(result: CompletionResult, request: Completion) -> CompletionResu
 
 
 class _FallbackRun:
-    def __init__(self, chain: list[ChainLink], request: Completion, attempt_log: list[dict]):
-        self.chain, self.request, self.attempt_log = chain, request, attempt_log
+    def __init__(self, chain: list[ChainLink], request: Completion, attempt_log: list[dict], deadline: float | None):
+        self.chain, self.request, self.attempt_log, self.deadline = chain, request, attempt_log, deadline
         self.first_entry = len(attempt_log)
         self.retry_hints: list[float] = []
         self.waited: set[ChainLink] = set()
@@ -133,6 +141,9 @@ class _FallbackRun:
         if retry_after_s is not None:
             self.retry_hints.append(retry_after_s)
 
+    def _time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
     def run(self) -> CompletionResult:
         queue = list(self.chain)
         index = 0
@@ -149,6 +160,9 @@ class _FallbackRun:
                 self._log(link, latency_ms=0, cached=True)
                 hit.cached, hit.latency_ms, hit.fallback_used = True, 0, link != self.chain[0]
                 return hit
+            left = self._time_left()
+            if left is not None and left <= 0:
+                raise NodeDeadlineReached(attempts=self.attempt_log[self.first_entry :])
             admission = guards.admit(link, estimate_tokens(request))
             if not admission.allowed:
                 self._skip(link, admission.code, admission.retry_after_s)
@@ -165,11 +179,21 @@ class _FallbackRun:
     ) -> CompletionResult | str:
         """The result, or what to do next: _NEXT link, this link _AGAIN, or (after an invalid
         answer) the next link or this one _AGAIN_IF_LAST."""
+        left = self._time_left()
+        timeout_s = None if left is None or left >= self.conf["TIMEOUT_S"] else max(0.001, left)
         started = time.monotonic()
         try:
-            result = provider.complete(request)
+            result = provider.complete(request, timeout_s=timeout_s)
         except ProviderError as exc:
-            return self._failed(link, exc, admission, int((time.monotonic() - started) * 1000))
+            # A timeout within a budget the deadline cut short is not the provider's fault.
+            cut_short = timeout_s is not None and exc.code == "timeout"
+            return self._failed(link, exc, admission, int((time.monotonic() - started) * 1000), not_health=cut_short)
+        except NOT_PROVIDER_ERRORS:
+            guards.settle(link, admission, outcome="neutral")  # frees a probe lock and the reserved tokens
+            raise
+        except Exception as exc:  # an adapter let something through: still a failed call, still settled
+            error = unforeseen(link.provider, link.model, exc)
+            return self._failed(link, error, admission, int((time.monotonic() - started) * 1000))
         latency_ms = int((time.monotonic() - started) * 1000)
         used = result.usage.input_tokens + result.usage.output_tokens
         result.cost_usd = usage.cost_usd(link.provider, link.model, result.usage)
@@ -190,11 +214,22 @@ class _FallbackRun:
         store_response(link, request, result)
         return result
 
-    def _failed(self, link: ChainLink, exc: ProviderError, admission: guards.Admission, latency_ms: int) -> str:
+    def _failed(
+        self,
+        link: ChainLink,
+        exc: ProviderError,
+        admission: guards.Admission,
+        latency_ms: int,
+        *,
+        not_health: bool = False,
+    ) -> str:
         self._log(link, latency_ms=latency_ms, error_code=exc.code)
         usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code)
         logger.info("AI attempt %s failed (%s): %s", link, exc.code, exc.message)
-        not_health = isinstance(exc, BadRequest | QuotaExhausted) or exc.code == "rate_limited"
+        # Rate limits, spent quotas, bad requests and misrouted tasks say nothing about the provider's health.
+        not_health = (
+            not_health or isinstance(exc, BadRequest | QuotaExhausted | ModelUnsuitable) or exc.code == "rate_limited"
+        )
         guards.settle(link, admission, outcome="neutral" if not_health else "failure")
         if isinstance(exc, BadRequest):
             exc.details = {"attempts": self.attempt_log[self.first_entry :]}
@@ -204,20 +239,27 @@ class _FallbackRun:
             guards.cool(link.provider, cooldown)
             self.retry_hints.append(cooldown)
             return _NEXT
-        if exc.retry_after is not None:
-            if exc.retry_after <= self.conf["MAX_RETRY_AFTER_WAIT_S"] and link not in self.waited:
-                self.waited.add(link)
-                time.sleep(exc.retry_after)
-                return _AGAIN
-            if exc.retry_after > self.conf["MAX_RETRY_AFTER_WAIT_S"]:
-                guards.cool(link.provider, exc.retry_after)
-                self.retry_hints.append(exc.retry_after)
+        if exc.retry_after is None:
+            if isinstance(exc, Retryable):  # a 5xx or a timeout says nothing about when: the default wait
+                self.retry_hints.append(self.conf["ALL_DOWN_RETRY_S"])
+            return _NEXT
+        left = self._time_left()
+        if exc.retry_after > self.conf["MAX_RETRY_AFTER_WAIT_S"]:
+            guards.cool(link.provider, exc.retry_after)
+        elif link not in self.waited and (left is None or exc.retry_after < left):
+            self.waited.add(link)
+            time.sleep(exc.retry_after)
+            return _AGAIN
+        self.retry_hints.append(exc.retry_after)
         return _NEXT
 
     def _give_up(self) -> NoReturn:
         attempts = self.attempt_log[self.first_entry :]
         if attempts and all(a.get("error_code") == "not_configured" for a in attempts):
             raise ProvidersNotConfigured([str(link) for link in self.chain], attempts)
+        left = self._time_left()
+        if left is not None and left <= 0:  # the last call ran into the deadline: say so, not "unavailable"
+            raise NodeDeadlineReached(attempts=attempts)
         hints = [h for h in self.retry_hints if h > 0]
         retry_after_s = round(max(1.0, min(hints)), 3) if hints else self.conf["ALL_DOWN_RETRY_S"]
         raise AllProvidersUnavailable(retry_after_s=retry_after_s, attempts=attempts)

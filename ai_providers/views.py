@@ -1,5 +1,6 @@
 """Provider health over HTTP, for the dashboard to mount (DESIGN §4: POST
-/api/dashboard/test-ai, GET /api/dashboard/ai-status)."""
+/api/dashboard/test-ai, GET /api/dashboard/ai-status). Both are dashboard routes, so they
+accept the session cookie like every other one (DashboardApi); CSRF applies to the POST."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from ai_providers.health import provider_status, test_all_providers
+from dashboard_app.apis import DashboardApi
 
 
-class ProviderTestApi(APIView):
+class ProviderTestApi(DashboardApi):
     """A live call to every configured provider: staff only, since it spends real quota."""
 
     permission_classes = [IsAdminUser]
@@ -22,7 +23,7 @@ class ProviderTestApi(APIView):
         return Response({"results": test_all_providers()})
 
 
-class ProviderStatusApi(APIView):
+class ProviderStatusApi(DashboardApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})

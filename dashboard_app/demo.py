@@ -26,6 +26,8 @@ CODE_REVIEW = "Code review with fallback"
 # this one on a running emulator (README "Demo").
 UNAVAILABLE_MODEL = "groq/demo-unavailable-model"
 FALLBACK_MODEL = "openrouter/qwen/qwen-2.5-72b-instruct"
+# With only a Gemini key set, OpenRouter is skipped as not configured: Gemini still answers.
+LAST_RESORT_MODEL = "gemini/gemini-2.5-flash"
 ANGRY_TICKET = "My order arrived broken and nobody answers my emails. This is terrible!"
 
 
@@ -156,7 +158,7 @@ def code_review() -> dict:
                 "config": {
                     "task_type": "code_generation",
                     "prompt": "Review this code and suggest a fix:\n{{ inputs.code }}",
-                    "providers": [UNAVAILABLE_MODEL, FALLBACK_MODEL],
+                    "providers": [UNAVAILABLE_MODEL, FALLBACK_MODEL, LAST_RESORT_MODEL],
                 },
             },
             {

@@ -4,16 +4,23 @@ own SDK's exception types and hands status, headers and message to `from_status`
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from time import time
 
 import httpx
-import httpx2
+import httpx2  # a distribution of its own (pinned): the SDKs' transport, beside httpx
+from celery.exceptions import SoftTimeLimitExceeded
 
 from ai_providers.errors import AuthOrConfig, BadRequest, ProviderError, QuotaExhausted, Retryable
 from ai_providers.redaction import redact
 
+logger = logging.getLogger(__name__)
+
+# Raised into a call to stop the task, not by the provider: never mapped, always re-raised.
+NOT_PROVIDER_ERRORS: tuple[type[BaseException], ...] = (SoftTimeLimitExceeded,)
 # Parse failures of a reply the SDK accepted as HTTP 200 (a malformed body).
 MALFORMED_REPLY_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
 _QUOTA_WORDS = ("quota", "credits", "per day", "insufficient", "billing")
@@ -94,6 +101,21 @@ def from_transport(provider: str, model: str, exc: BaseException) -> ProviderErr
     if isinstance(exc, httpx.TransportError | httpx2.TransportError | ConnectionError):
         return Retryable(provider, f"{provider} could not be reached.", code="connection_error", model=model)
     return None
+
+
+def unforeseen(provider: str, model: str, exc: Exception) -> ProviderError:
+    """What an adapter raises for any other exception: timeouts and connection failures by
+    type, anything else as retryable `unexpected_error` (an SDK bug or a reply it choked on
+    may not recur on the next provider). The raw text can carry a key or a prompt, so only
+    its redacted form is kept; the log gets the frames, without the message."""
+    mapped = from_transport(provider, model, exc)
+    if mapped is not None:
+        return mapped
+    detail = redact(f"{type(exc).__name__}: {exc}")
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.warning("%s/%s raised %s; traceback (message redacted):\n%s", provider, model, detail, frames)
+    message = f"{provider} failed unexpectedly ({detail})."
+    return Retryable(provider, message, code="unexpected_error", model=model)
 
 
 def malformed(provider: str, model: str) -> Retryable:

@@ -8,7 +8,14 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from ai_providers.adapters.errors import MALFORMED_REPLY_ERRORS, from_status, from_transport, malformed, missing_key
+from ai_providers.adapters.errors import (
+    MALFORMED_REPLY_ERRORS,
+    NOT_PROVIDER_ERRORS,
+    from_status,
+    malformed,
+    missing_key,
+    unforeseen,
+)
 from ai_providers.base import Completion, CompletionResult, Provider, Usage, cached_client
 from ai_providers.registry import register
 
@@ -29,7 +36,7 @@ class Gemini(Provider):
     def client(self) -> genai.Client:
         return cached_client(self.config, self.build_client)
 
-    def complete(self, request: Completion) -> CompletionResult:
+    def complete(self, request: Completion, *, timeout_s: float | None = None) -> CompletionResult:
         if not self.configured:
             raise missing_key(self.name)
         model = request.model
@@ -45,6 +52,8 @@ class Gemini(Provider):
             temperature=request.temperature,
             max_output_tokens=request.max_tokens or settings.AI_PROVIDERS["DEFAULT_MAX_TOKENS"],
             response_mime_type="application/json" if request.response_format == "json" else None,
+            # A shorter budget for this call only; merged over the client's options by the SDK.
+            http_options=types.HttpOptions(timeout=max(1, int(timeout_s * 1000))) if timeout_s is not None else None,
         )
         try:
             reply = self.client.models.generate_content(model=model, contents=contents, config=config)
@@ -55,11 +64,10 @@ class Gemini(Provider):
             ) from None
         except MALFORMED_REPLY_ERRORS:
             raise malformed(self.name, model) from None
+        except NOT_PROVIDER_ERRORS:
+            raise
         except Exception as exc:
-            mapped = from_transport(self.name, model, exc)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise unforeseen(self.name, model, exc) from None
         try:
             text = reply.text or ""
             meta = reply.usage_metadata

@@ -11,14 +11,15 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from ai_providers.adapters.errors import (
     MALFORMED_REPLY_ERRORS,
+    NOT_PROVIDER_ERRORS,
     from_status,
-    from_transport,
     malformed,
     missing_key,
+    unforeseen,
     vendor_message,
 )
 from ai_providers.base import Completion, CompletionResult, Provider, Usage, cached_client
-from ai_providers.errors import BadRequest
+from ai_providers.errors import ModelUnsuitable
 from ai_providers.interpret import sentiment_from_classifier_label
 from ai_providers.registry import register
 
@@ -30,18 +31,26 @@ class HuggingFace(Provider):
     def classifies(self, model: str) -> bool:
         return model in self.config.options.get("classifiers", ())
 
-    def build_client(self) -> tuple[InferenceClient, InferenceClient]:
+    def build_client(self, timeout_s: float | None = None) -> tuple[InferenceClient, InferenceClient]:
         # Two clients: chat posts under base_url; classification posts to a full model URL.
-        chat = InferenceClient(
-            base_url=self.config.base_url, api_key=self.config.api_key, timeout=self.config.timeout_s
-        )
-        classify = InferenceClient(api_key=self.config.api_key, timeout=self.config.timeout_s)
+        timeout = timeout_s if timeout_s is not None else self.config.timeout_s
+        chat = InferenceClient(base_url=self.config.base_url, api_key=self.config.api_key, timeout=timeout)
+        classify = InferenceClient(api_key=self.config.api_key, timeout=timeout)
         return chat, classify
 
-    def complete(self, request: Completion) -> CompletionResult:
+    def complete(self, request: Completion, *, timeout_s: float | None = None) -> CompletionResult:
         if not self.configured:
             raise missing_key(self.name)
-        chat, classify = cached_client(self.config, self.build_client)
+        if self.classifies(request.model) and request.task_type != "sentiment_analysis":
+            # A chain that routes another task here is misconfigured, not a bad request:
+            # the next provider in the chain may still answer (ModelUnsuitable is AuthOrConfig).
+            message = f"{request.model} is a text classifier: it answers sentiment_analysis only."
+            raise ModelUnsuitable(self.name, message, model=request.model)
+        if timeout_s is None or timeout_s >= self.config.timeout_s:
+            chat, classify = cached_client(self.config, self.build_client)
+        else:
+            # InferenceClient has no per-call timeout; a client is cheap (the HTTP session is shared).
+            chat, classify = self.build_client(timeout_s)
         try:
             if self.classifies(request.model):
                 return self._classify(classify, request)
@@ -57,19 +66,12 @@ class HuggingFace(Provider):
             ) from None
         except MALFORMED_REPLY_ERRORS:
             raise malformed(self.name, request.model) from None
+        except NOT_PROVIDER_ERRORS:
+            raise
         except Exception as exc:
-            mapped = from_transport(self.name, request.model, exc)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise unforeseen(self.name, request.model, exc) from None
 
     def _classify(self, client: InferenceClient, request: Completion) -> CompletionResult:
-        if request.task_type != "sentiment_analysis":
-            raise BadRequest(
-                self.name,
-                f"{request.model} is a text classifier: it answers sentiment_analysis only.",
-                model=request.model,
-            )
         text = request.user_text()
         url = f"{self.config.base_url}/hf-inference/models/{request.model}"
         ranked = client.text_classification(text, model=url)

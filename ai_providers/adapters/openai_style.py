@@ -8,7 +8,14 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from ai_providers.adapters.errors import MALFORMED_REPLY_ERRORS, from_status, malformed, missing_key
+from ai_providers.adapters.errors import (
+    MALFORMED_REPLY_ERRORS,
+    NOT_PROVIDER_ERRORS,
+    from_status,
+    malformed,
+    missing_key,
+    unforeseen,
+)
 from ai_providers.base import Completion, CompletionResult, Provider, Usage, cached_client
 from ai_providers.errors import Retryable
 
@@ -38,12 +45,15 @@ class OpenAIStyleProvider(Provider):
             arguments["response_format"] = {"type": "json_object"}
         return arguments
 
-    def complete(self, request: Completion) -> CompletionResult:
+    def complete(self, request: Completion, *, timeout_s: float | None = None) -> CompletionResult:
         if not self.configured:
             raise missing_key(self.name)
         sdk, model = self.sdk, request.model
+        arguments = self.chat_arguments(request)
+        if timeout_s is not None:  # this call only; the client keeps its configured timeout
+            arguments["timeout"] = sdk.Timeout(timeout_s, connect=min(timeout_s, self.config.connect_timeout_s))
         try:
-            reply = self.client.chat.completions.create(**self.chat_arguments(request))
+            reply = self.client.chat.completions.create(**arguments)
         except sdk.APIStatusError as exc:
             body = getattr(exc, "body", None)
             raise from_status(
@@ -61,6 +71,10 @@ class OpenAIStyleProvider(Provider):
             raise Retryable(self.name, message, code="connection_error", model=model) from None
         except MALFORMED_REPLY_ERRORS:
             raise malformed(self.name, model) from None
+        except NOT_PROVIDER_ERRORS:
+            raise
+        except Exception as exc:
+            raise unforeseen(self.name, model, exc) from None
         try:
             text = reply.choices[0].message.content or ""
             usage = (

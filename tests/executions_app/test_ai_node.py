@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from ai_providers.registry import provider_names
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,3 +124,35 @@ def test_whole_chain_down_retries_then_fails_listing_every_attempt(
     assert claims == {1, 2}
     providers = {entry["provider"] for entry in write["attempt_log"]}
     assert {"gemini", "openrouter"} <= providers
+
+
+def test_a_slow_chain_fails_the_node_at_its_timeout_not_after_every_provider(
+    celery_worker, ai_settings, emulator, make_workflow, run
+) -> None:
+    ai_settings["TIMEOUT_S"] = 2.0  # per call: the whole chain would take 4 s
+    emulator.fault(provider="gemini", latency_ms=3000)
+    emulator.fault(provider="openrouter", latency_ms=3000)
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node(
+                "write",
+                "AI_PROCESSOR",
+                {"task_type": "content_generation", "prompt": "hello"},
+                timeout_s=1,
+                retry={"max_attempts": 1},
+            ),
+            node("result", "OUTPUT", {"value": "{{ nodes.write.output.text }}"}),
+        ],
+        [edge("start", "write"), edge("write", "result")],
+    )
+    provider_names()  # the SDK imports (once per process) stay outside the node's second
+    started = time.monotonic()
+    execution = run(workflow_id).json()
+    elapsed = time.monotonic() - started
+    assert execution["status"] == "failed", execution
+    write = nodes_by_id(execution)["write"]
+    assert write["error"]["code"] == "node_timeout"
+    assert [(e["provider"], e.get("error_code")) for e in write["attempt_log"]] == [("gemini", "timeout")]
+    assert emulator.calls("openrouter") == 0
+    assert elapsed < 3.5  # about the node's 1 s (plus the engine's own work), not the chain's 4 s

@@ -50,5 +50,8 @@ class AiProcessor(Node[AiProcessorConfig]):
             chain_override=list(config.providers) if config.providers else None,
             user_id=ctx.owner_id,
             attempt_log=ctx.attempt_calls,
+            # The `ai` queue runs a thread pool, where Celery's time limits do not apply: the
+            # node's own deadline is what stops a slow chain before its lease runs out.
+            deadline=ctx.deadline,
         )
         return result.as_output()
