@@ -18,6 +18,6 @@ from accounts_app.user_cache import user_cache_forget
 def forget_cached_user(*, instance: User, **kwargs: Any) -> None:
     user_id = instance.pk
     user_cache_forget(user_id=user_id)
-    # Again after the commit: a request that read the old row before the commit may have
-    # cached it after the first delete.
+    # Again after the commit: its new generation fences off the entry of any request that
+    # read the old row before the commit, however late that request writes it.
     transaction.on_commit(lambda: user_cache_forget(user_id=user_id))

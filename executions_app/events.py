@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 STREAM_TTL_S = 3600
 STREAM_MAX_LEN = 10_000
+# A Redis stream id: milliseconds, optionally "-" and a sequence number.
+STREAM_ID = re.compile(r"\A([0-9]{1,20})(?:-([0-9]{1,20}))?\Z")
 
 
 def stream_key(execution_id: Any) -> str:
@@ -54,11 +57,23 @@ def emit_after_commit(execution_id: Any, events: list[dict]) -> None:
         transaction.on_commit(lambda: emit_now(execution_id, events))
 
 
-def read(execution_id: Any, after: str, block_ms: int) -> list[tuple[str, dict]]:
-    """Events after stream id `after` ("0" for all), waiting up to block_ms for one."""
-    reply = get_redis_connection("default").xread({stream_key(execution_id): after}, count=500, block=block_ms)
+def is_stream_id(value: str) -> bool:
+    """True for an id XREAD accepts ("1764088000000-0", "0"): both parts fit 64 bits."""
+    match = STREAM_ID.match(value)
+    return bool(match) and all(int(part) < 2**64 for part in match.groups() if part is not None)
+
+
+def read(execution_id: Any, after: str, block_ms: int | None, count: int = 500) -> list[tuple[str, dict]]:
+    """Events after stream id `after` ("0" for all), waiting up to block_ms for one
+    (None: answers at once)."""
+    reply = get_redis_connection("default").xread({stream_key(execution_id): after}, count=count, block=block_ms)
     found: list[tuple[str, dict]] = []
     for _, entries in reply or []:
         for event_id, fields in entries:
             found.append((event_id.decode(), json.loads(fields[b"data"])))
     return found
+
+
+def any_after(execution_id: Any, after: str) -> bool:
+    """Whether the stream holds an event newer than `after` (False when it is gone)."""
+    return bool(read(execution_id, after, None, count=1))

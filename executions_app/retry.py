@@ -14,7 +14,7 @@ from executions_app.engine.complete import Outcome, finish_execution, resolve_ch
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
 from executions_app.services import create_node_runs
-from workflows_app.selectors import graph_for_version
+from workflows_app.selectors import graph_for_version, workflow_get
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
 
@@ -41,11 +41,16 @@ def reusable_nodes(graph: Any, original_runs: dict[str, NodeRun]) -> set[str]:
 
 
 def execution_retry(*, execution: Execution) -> Execution:
+    """A new execution of a failed or canceled one. Refused as a new execution would be:
+    404 when the workflow is archived, 409 workflow_inactive when it is switched off."""
     if execution.status not in RETRYABLE:
         raise Conflict(
             f"Only failed or canceled executions can be retried; this one is {execution.status}.",
             code="not_retryable",
         )
+    workflow = workflow_get(execution.owner_id, execution.workflow_id)  # NotFound once archived
+    if not workflow.is_active:
+        raise Conflict("This workflow is inactive and cannot be run.", code="workflow_inactive")
     graph = graph_for_version(execution.version_id)
     original_runs = {run.node_id: run for run in NodeRun.objects.filter(execution=execution)}
     reuse = reusable_nodes(graph, original_runs)

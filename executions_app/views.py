@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from executions_app import event_stream
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
+from executions_app.models import Execution
 from executions_app.retry import execution_retry
 from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait
 from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
@@ -26,6 +27,8 @@ class ExecutionListCreateApi(generics.ListAPIView):
     filterset_class = ExecutionFilter
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user to filter by
+            return Execution.objects.none()
         return execution_list(user=self.request.user)
 
     @extend_schema(
@@ -63,17 +66,27 @@ class ExecutionLogsApi(generics.ListAPIView):
 
 
 class ExecutionEventsApi(APIView):
-    renderer_classes = [EventStreamRenderer, JSONRenderer]
+    # JSON first: a refused negotiation (406) is answered in JSON, and handle_exception
+    # keeps every other error JSON too, whatever the Accept header asked for.
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
     # A browser's EventSource cannot send an Authorization header: the dashboard's
     # session cookie is accepted here too (a read-only GET, so no CSRF exposure).
     authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
 
-    @extend_schema(responses={(200, "text/event-stream"): str})
-    def get(self, request: Request, pk: str) -> StreamingHttpResponse:
+    def handle_exception(self, exc: Exception) -> Response:
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
+        responses={(200, "text/event-stream"): str, 204: None},
+    )
+    def get(self, request: Request, pk: str) -> HttpResponse:
         execution = execution_get(user=request.user, execution_id=pk)
-        response = StreamingHttpResponse(
-            event_stream.stream(execution, request.headers.get("Last-Event-ID")), content_type="text/event-stream"
-        )
+        after = event_stream.resume_point(request.headers.get("Last-Event-ID"))
+        if event_stream.already_ended_for(execution, after):
+            return HttpResponse(status=204)  # EventSource stops reconnecting on a 204
+        response = StreamingHttpResponse(event_stream.stream(execution, after), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
         return response

@@ -4,21 +4,38 @@ found there and re-published. Re-publishing is always safe: the claim decides.""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from executions_app.engine.complete import fail_execution
-from executions_app.engine.publish import Publish, publish_now
+from executions_app.engine.publish import Publish, publish_for, publish_now
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun, NodeRunStatus
 from workers import heartbeat
 from workflows_app.nodes.base import get_node_class
+from workflows_app.selectors import graph_for_version
 
 logger = logging.getLogger(__name__)
-LIMITS = settings.SWITCHBOARD
+
+
+# A lost lease is re-published at once, then (while nobody claims it: every worker busy,
+# or the message lost again) after 1x, 2x, 4x ... SWEEP_STALE_READY_S, at most this long,
+# so a backlog is not flooded with copies of the same node every sweep.
+LOST_LEASE_MAX_BACKOFF_S = 300
+# Pages of SWEEP_BATCH candidates one sweep looks through for lost leases not in backoff.
+LOST_LEASE_MAX_PAGES = 10
+
+
+def limits() -> dict[str, Any]:
+    # Read per call, not at import: a changed setting (a test's override) takes effect.
+    return settings.SWITCHBOARD
 
 
 def queue_for(node_type: str) -> str:
@@ -26,6 +43,15 @@ def queue_for(node_type: str) -> str:
         return get_node_class(node_type).queue
     except Exception:
         return "nodes"
+
+
+def publish_of(node_run_id: int, node_type: str, node_id: str, version_id: Any) -> Publish:
+    """The same message the engine sends, time limits included (the prefork backstop)."""
+    try:
+        return publish_for(node_run_id, graph_for_version(version_id).nodes[node_id])
+    except Exception:  # the version is unreadable: the claim re-checks everything anyway
+        logger.warning("sweeper: no spec for node run %s; publishing without limits", node_run_id, exc_info=True)
+        return Publish(node_run_id, queue_for(node_type))
 
 
 def sweep() -> dict[str, int]:
@@ -50,41 +76,108 @@ def republish_stale_ready(now: Any) -> int:
     stale = list(
         NodeRun.objects.filter(
             status=NodeRunStatus.PENDING,
-            ready_at__lt=now - timedelta(seconds=LIMITS["SWEEP_STALE_READY_S"]),
+            ready_at__lt=now - timedelta(seconds=limits()["SWEEP_STALE_READY_S"]),
             execution__status__in=ACTIVE_EXECUTION_STATUSES,
-        ).values_list("id", "type")[: LIMITS["SWEEP_BATCH"]]
+        )
+        .order_by("ready_at")
+        .values_list("id", "type", "node_id", "execution__version_id")[: limits()["SWEEP_BATCH"]]
     )
     if not stale:
         return 0
-    NodeRun.objects.filter(id__in=[i for i, _ in stale], status=NodeRunStatus.PENDING).update(ready_at=now)
-    publish_now([Publish(node_run_id, queue_for(node_type)) for node_run_id, node_type in stale])
+    NodeRun.objects.filter(id__in=[row[0] for row in stale], status=NodeRunStatus.PENDING).update(ready_at=now)
+    publish_now([publish_of(*row) for row in stale])
     return len(stale)
 
 
 def republish_lost_leases(now: Any) -> int:
-    """Running nodes whose lease expired or whose worker stopped beating (killed)."""
-    running = list(
-        NodeRun.objects.filter(
-            status=NodeRunStatus.RUNNING, execution__status__in=ACTIVE_EXECUTION_STATUSES
-        ).values_list("id", "type", "claimed_by", "lease_until")[: LIMITS["SWEEP_BATCH"]]
+    """Running nodes whose lease expired or whose worker stopped beating (killed). Only
+    lost rows are read (filtered in SQL), in id order, skipping those in backoff."""
+    holders = set(
+        NodeRun.objects.filter(status=NodeRunStatus.RUNNING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
     )
-    if not running:
+    dead = heartbeat.dead_holders(holders)
+    lost = NodeRun.objects.filter(
+        Q(lease_until__lt=now) | Q(claimed_by__in=dead),
+        status=NodeRunStatus.RUNNING,
+        execution__status__in=ACTIVE_EXECUTION_STATUSES,
+    ).order_by("id")
+    batch = limits()["SWEEP_BATCH"]
+    due: list[tuple] = []
+    after = 0
+    for _ in range(LOST_LEASE_MAX_PAGES):
+        page = list(
+            lost.filter(id__gt=after).values_list("id", "attempts", "type", "node_id", "execution__version_id")[:batch]
+        )
+        if not page:
+            break
+        after = page[-1][0]
+        due += lost_lease_backoff.due(page)
+        if len(due) >= batch or len(page) < batch:
+            break
+    due = due[:batch]
+    if not due:
         return 0
-    dead = heartbeat.dead_holders({holder for _, _, holder, _ in running if holder})
-    lost = [
-        Publish(node_run_id, queue_for(node_type))
-        for node_run_id, node_type, holder, lease_until in running
-        if holder in dead or (lease_until is not None and lease_until < now)
-    ]
-    publish_now(lost)
-    return len(lost)
+    publish_now([publish_of(node_run_id, *rest) for node_run_id, _, *rest in due])
+    lost_lease_backoff.record(due)
+    return len(due)
+
+
+class LostLeaseBackoff:
+    """Per (node run, attempt) in Redis: how often the sweeper re-published this loss and
+    when it may again. A new claim is a new attempt, so a later loss starts over."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # wall time: sweeps may run in different processes
+
+    def key(self, node_run_id: int, attempts: int) -> str:
+        return f"{settings.REDIS_KEY_PREFIX}:sweep:lost:{node_run_id}:{attempts}"
+
+    def interval_s(self, times: int) -> float:
+        return min(LOST_LEASE_MAX_BACKOFF_S, limits()["SWEEP_STALE_READY_S"] * 2 ** (times - 1))
+
+    def due(self, rows: list[tuple]) -> list[tuple]:
+        """The rows (id, attempts, ...) not re-published within their backoff."""
+        try:
+            states = get_redis_connection("default").mget([self.key(row[0], row[1]) for row in rows])
+        except Exception:  # Redis down: re-publishing too often is safe, never at all is not
+            logger.warning("sweeper: lost-lease backoff unreadable; re-publishing all", exc_info=True)
+            return rows
+        wall = self.clock()
+        return [row for row, state in zip(rows, states, strict=True) if state is None or self._next_at(state) <= wall]
+
+    def record(self, rows: Iterable[tuple]) -> None:
+        try:
+            redis = get_redis_connection("default")
+            keys = [self.key(row[0], row[1]) for row in rows]
+            wall = self.clock()
+            pipe = redis.pipeline(transaction=False)
+            for key, state in zip(keys, redis.mget(keys), strict=True):
+                times = self._times(state) + 1
+                pipe.set(key, f"{times}:{wall + self.interval_s(times)}", ex=int(LOST_LEASE_MAX_BACKOFF_S * 4))
+            pipe.execute()
+        except Exception:
+            logger.warning("sweeper: could not record the lost-lease backoff", exc_info=True)
+
+    @staticmethod
+    def _times(state: bytes | None) -> int:
+        return int(state.split(b":")[0]) if state else 0
+
+    @staticmethod
+    def _next_at(state: bytes) -> float:
+        return float(state.split(b":")[1])
+
+
+lost_lease_backoff = LostLeaseBackoff()
 
 
 def fail_overdue_executions(now: Any) -> int:
     overdue = list(
         Execution.objects.filter(status__in=ACTIVE_EXECUTION_STATUSES, deadline_at__lt=now).values_list(
             "id", flat=True
-        )[: LIMITS["SWEEP_BATCH"]]
+        )[: limits()["SWEEP_BATCH"]]
     )
     for execution_id in overdue:
         with transaction.atomic():
@@ -108,7 +201,7 @@ def fail_overdue_executions(now: Any) -> int:
 def prune_old_executions(batch: int = 500) -> int:
     """Retention: executions older than SWITCHBOARD_EXECUTION_RETENTION_DAYS, with their
     node runs and logs, deleted in batches."""
-    cutoff = timezone.now() - timedelta(days=LIMITS["EXECUTION_RETENTION_DAYS"])
+    cutoff = timezone.now() - timedelta(days=limits()["EXECUTION_RETENTION_DAYS"])
     deleted = 0
     while True:
         ids = list(Execution.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch])

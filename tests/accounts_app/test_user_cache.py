@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts_app.models import User
 from accounts_app.services import user_deactivate
-from accounts_app.user_cache import user_cache_key
+from accounts_app.user_cache import cached_user, remember_user, user_cache_key, user_get_for_authentication
 from tests.accounts_app.conftest import ME, api_key_client, bearer_client
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,36 @@ def test_deactivation_invalidates_the_cached_user(jwt_client, user):
     user_deactivate(user=user)
 
     assert jwt_client.get(ME).status_code == 401
+
+
+def test_a_request_that_read_the_user_before_a_deactivation_committed_cannot_cache_it_as_active(
+    user, django_capture_on_commit_callbacks
+):
+    """The interleaving, step by step: a request misses the cache and reads the row while
+    the deactivation is saved but not committed; the commit's invalidation runs; only
+    then does the request write what it read."""
+    before_commit = User.objects.get(pk=user.pk)  # the row as the request read it: active
+    with django_capture_on_commit_callbacks(execute=False) as at_commit:
+        user_deactivate(user=user)  # saved; the receiver's first invalidation has run
+        assert cached_user(user.pk)[0] is None
+        _, generation = cached_user(user.pk)  # the request's cache miss, after that invalidation
+    for callback in at_commit:  # the commit: the second invalidation
+        callback()
+    remember_user(before_commit, generation)  # the request writes its stale copy late
+
+    assert cache.get(user_cache_key(user.pk))["is_active"] is True  # written, but of an old generation
+    assert cached_user(user.pk)[0] is None  # so never served
+    assert user_get_for_authentication(user_id=user.pk).is_active is False
+    assert cached_user(user.pk)[0].is_active is False  # cached again, from the committed row
+
+
+def test_a_request_that_read_the_user_before_any_invalidation_cannot_cache_it_as_active(user):
+    _, generation = cached_user(user.pk)
+    before = User.objects.get(pk=user.pk)
+    user_deactivate(user=user)
+    remember_user(before, generation)
+
+    assert user_get_for_authentication(user_id=user.pk).is_active is False
 
 
 def test_authentication_works_with_redis_stopped_and_the_outage_is_logged(

@@ -116,6 +116,24 @@ def test_retry_of_a_canceled_execution_finishes_it(celery_worker, make_workflow,
     assert nodes_by_id(done)["pause"]["reused_from"] is not None
 
 
+def test_retry_is_refused_like_a_new_execution_for_an_inactive_or_archived_workflow(make_workflow, run, client) -> None:
+    workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
+    execution_id = run(workflow_id, wait=None).json()["id"]  # no worker: it stays queued
+    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
+
+    client.patch(f"/api/workflows/{workflow_id}", {"is_active": False}, format="json")
+    inactive = client.post(f"/api/executions/{execution_id}/retry")
+    assert inactive.status_code == 409
+    assert inactive.json()["error"]["code"] == "workflow_inactive"
+
+    client.patch(f"/api/workflows/{workflow_id}", {"is_active": True}, format="json")
+    assert client.delete(f"/api/workflows/{workflow_id}").status_code == 204
+    archived = client.post(f"/api/executions/{execution_id}/retry")
+    assert archived.status_code == 404
+    assert archived.json()["error"]["code"] == "not_found"
+    assert Execution.objects.filter(retried_from_id=execution_id).count() == 0
+
+
 def test_a_node_past_its_timeout_fails_with_a_clear_error(celery_worker, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [input_node(), node("pause", "WAIT", {"seconds": 5}, timeout_s=0.3), node("result", "OUTPUT", {"value": 1})],

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from django.core.checks.registry import registry
 
 from config.celery import app
+from config.checks import check_visibility_timeout, longest_unacked_s
+from executions_app.engine.publish import NODE_TASK
 from tests.workers_support import ping_workers
 
 
@@ -18,10 +21,35 @@ def test_celery_is_configured_for_durability() -> None:
     assert {q.name for q in conf.task_queues} == {"default", "nodes", "ai"}
 
 
+def test_the_default_visibility_timeout_outlasts_the_longest_node_and_backoff() -> None:
+    assert check_visibility_timeout in registry.get_checks()  # run by manage.py check and at start
+    assert check_visibility_timeout() == []
+    assert app.conf.broker_transport_options["visibility_timeout"] > longest_unacked_s()
+
+
+def test_a_visibility_timeout_below_the_longest_node_and_backoff_fails_the_checks(settings) -> None:
+    limits = settings.SWITCHBOARD
+    # The schema lets a node run as long as the execution and back off up to 3600 s.
+    needed = limits["EXECUTION_TIMEOUT_S"] + limits["LEASE_GRACE_S"] + 3600
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": needed}
+
+    [error] = check_visibility_timeout()
+
+    assert error.id == "config.E001"
+    assert "SWITCHBOARD_VISIBILITY_TIMEOUT_S" in error.hint
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": needed + 1}
+    assert check_visibility_timeout() == []
+
+
 def test_task_names_are_stable() -> None:
     """A rename would strand messages already queued under the old name."""
     app.loader.import_default_modules()
-    assert "workers.ping" in app.tasks
+    for name in ("workers.ping", "workers.node_run", "workers.sweep", "workers.prune_executions"):
+        assert name in app.tasks, name
+        assert app.tasks[name].name == name
+    # What beat and the engine send must be the names the workers register.
+    assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {"workers.sweep", "workers.prune_executions"}
+    assert NODE_TASK == "workers.node_run"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,47 @@
+"""Start-up checks on settings that must agree with each other (registered by the workers
+app, so `manage.py check`, runserver, migrate and the launcher all run them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+
+def longest_backoff_s() -> float:
+    """The largest `retry.max_backoff_s` a definition may set (the schema's bound), or
+    a Retry-After honoured beyond it, whichever is longer."""
+    from workflows_app.definition import _Retry  # the schema owns the bound; read, not copied
+
+    bounds = [getattr(m, "le", None) for m in _Retry.model_fields["max_backoff_s"].metadata]
+    schema_bound = max((b for b in bounds if b is not None), default=0.0)
+    return max(float(schema_bound), float(settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"]))
+
+
+def longest_unacked_s() -> float:
+    """How long a node message can stay unacknowledged: a retry waits its countdown in a
+    worker (max backoff), then runs up to its hard limit (a node's timeout_s, at most the
+    execution's, plus the lease grace)."""
+    limits = settings.SWITCHBOARD
+    longest_timeout = max(limits["EXECUTION_TIMEOUT_S"], limits["DEFAULT_NODE_TIMEOUT_S"])
+    return longest_timeout + limits["LEASE_GRACE_S"] + longest_backoff_s()
+
+
+@register()
+def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The broker redelivers a message still unacknowledged after visibility_timeout: a
+    running or waiting node would then run twice (DESIGN §6)."""
+    visibility = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get("visibility_timeout", 3600)
+    needed = longest_unacked_s()
+    if float(visibility) > needed:
+        return []
+    return [
+        Error(
+            f"The broker's visibility_timeout ({visibility:g} s) is not above the longest node hard limit "
+            f"plus the longest backoff ({needed:g} s): the broker would redeliver messages still in use.",
+            hint=f"Set SWITCHBOARD_VISIBILITY_TIMEOUT_S above {needed:g}, or lower SWITCHBOARD_EXECUTION_TIMEOUT_S, "
+            "SWITCHBOARD_NODE_TIMEOUT_S or SWITCHBOARD_LEASE_GRACE_S.",
+            id="config.E001",
+        )
+    ]

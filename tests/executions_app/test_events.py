@@ -1,0 +1,133 @@
+"""GET /api/executions/{id}/events around its edges: a bad Last-Event-ID, a reconnect
+after the end, keep-alives, the cap, errors as JSON (no worker: events are appended by hand)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+
+from executions_app import event_stream, events
+from executions_app.models import Execution
+from tests.executions_app.conftest import edge, input_node, node
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SSE = "text/event-stream"
+
+
+@pytest.fixture
+def browser(user) -> Client:
+    """Like EventSource: the session cookie, Accept: text/event-stream."""
+    client = Client(HTTP_ACCEPT=SSE)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def execution_id(make_workflow, run) -> str:
+    workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
+    return run(workflow_id, wait=None).json()["id"]  # stays queued: no worker
+
+
+def stream_ids(execution_id: str) -> list[str]:
+    return [event_id for event_id, _ in events.read(execution_id, "0", None)]
+
+
+def finish(execution_id: str) -> str:
+    """Ends the execution as the engine would, final event included; returns its id."""
+    Execution.objects.filter(id=execution_id).update(status="completed")
+    events.emit_now(execution_id, [events.execution_event("completed")])
+    return stream_ids(execution_id)[-1]
+
+
+def events_url(execution_id: str) -> str:
+    return f"/api/executions/{execution_id}/events"
+
+
+def assert_json_error(response, status: int, code: str) -> None:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("bad", ["abc", "1-2-3", "1764088000000-", "-1", "99999999999999999999-0", "١٢٣"])
+def test_a_malformed_last_event_id_is_a_400_in_json(browser, execution_id, bad) -> None:
+    response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=bad)
+
+    assert_json_error(response, 400, "validation_error")
+    assert "Last-Event-ID" in response.json()["error"]["details"]
+
+
+def test_errors_are_json_even_when_the_client_accepts_only_event_streams(execution_id) -> None:
+    from tests.accounts_app.factories import UserFactory
+
+    stranger = Client(HTTP_ACCEPT=SSE)
+    stranger.force_login(UserFactory())
+    assert_json_error(stranger.get(events_url(execution_id)), 404, "not_found")
+    anonymous = Client(HTTP_ACCEPT=SSE).get(events_url(execution_id))
+    assert anonymous["Content-Type"] == "application/json"
+    assert anonymous.status_code in (401, 403)
+    assert_json_error(Client(HTTP_ACCEPT="text/html").get(events_url(execution_id)), 406, "not_acceptable")
+
+
+def test_a_reconnect_after_the_end_is_a_204_so_event_source_stops(browser, execution_id) -> None:
+    final_id = finish(execution_id)
+
+    response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=final_id)
+
+    assert response.status_code == 204
+
+
+def test_a_reconnect_after_the_stream_expired_is_a_204(browser, execution_id, settings) -> None:
+    finish(execution_id)
+    seen = stream_ids(execution_id)[0]
+    events.get_redis_connection("default").delete(events.stream_key(execution_id))
+
+    assert browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=seen).status_code == 204
+
+
+def test_a_reconnect_before_the_end_gets_the_rest_and_the_stream_ends(browser, execution_id) -> None:
+    queued_id = stream_ids(execution_id)[0]
+    final_id = finish(execution_id)
+    started = time.monotonic()
+
+    response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=queued_id)
+    body = b"".join(response.streaming_content).decode()
+
+    assert response.status_code == 200
+    assert f"id: {final_id}\n" in body
+    assert f"id: {queued_id}\n" not in body
+    assert time.monotonic() - started < 5
+
+
+def test_a_stream_whose_final_event_was_lost_ends_with_the_database_status(execution_id, monkeypatch) -> None:
+    monkeypatch.setattr(event_stream, "FINAL_EVENT_GRACE_S", 0.2)
+    queued_id = stream_ids(execution_id)[0]
+    Execution.objects.filter(id=execution_id).update(status="failed")  # its final event never appended
+
+    frames = list(event_stream.stream(Execution.objects.get(id=execution_id), queued_id, max_s=10))
+
+    assert frames[-1].startswith("event: execution\n")  # no id: the client's Last-Event-ID stays put
+    assert '"status":"failed"' in frames[-1]
+
+
+def test_an_idle_stream_sends_keep_alives_and_ends_at_the_configured_cap(
+    browser, execution_id, settings, monkeypatch
+) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
+    monkeypatch.setattr(event_stream, "KEEPALIVE_S", 0.5)
+    started = time.monotonic()
+
+    response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=stream_ids(execution_id)[0])
+    body = b"".join(response.streaming_content).decode()
+
+    assert response.status_code == 200
+    assert body.count(": keep-alive\n\n") >= 2
+    assert 2.5 <= time.monotonic() - started < 6
+
+
+def test_the_default_keep_alive_interval_is_below_15_seconds() -> None:
+    # A loop turn blocks at most BLOCK_MS, so the gap between two lines stays under 15 s.
+    assert event_stream.KEEPALIVE_S + event_stream.BLOCK_MS / 1000 < 15
