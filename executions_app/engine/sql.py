@@ -2,11 +2,15 @@
 
 Every node task runs these; building the same ORM queries each time cost more than the
 database round trips themselves (see bench/RESULTS.md), so they are written once here.
-Values are adapted through Django's own field and backend adapters."""
+Values are adapted through Django's own field and backend adapters. On PostgreSQL they
+run on a server-side-binding cursor as prepared statements: planning a statement cost
+more than executing it (0.24 ms against 0.15 ms for the claim)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +20,10 @@ from executions_app.models import Execution, NodeRun
 
 NODE_RUN = NodeRun._meta.db_table
 EXECUTION = Execution._meta.db_table
+# Statements on one node run find it by primary key. Written plainly, `status = ...` lets
+# the planner choose a status index instead whenever a table has no statistics yet (a new
+# database): it then filters every pending row. The concatenation keeps it on the key.
+_UNINDEXED_STATUS = "(status || '')"
 _JSON_FIELDS = {name: NodeRun._meta.get_field(name) for name in ("output", "error", "attempt_log")}
 
 
@@ -29,6 +37,34 @@ def _uuid(value: Any) -> Any:
 
 def _json_param(field: str, value: Any) -> Any:
     return _JSON_FIELDS[field].get_db_prep_save(value, connection)
+
+
+class _PreparedCursor:
+    """A psycopg cursor on Django's connection (its transaction, its adapters) whose
+    statements the server prepares once per connection and then only executes."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+
+    def execute(self, sql: str, params: list) -> None:
+        self._raw.execute(sql, params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+        yield _PreparedCursor(raw)
 
 
 def _loads(value: Any) -> Any:
@@ -81,7 +117,7 @@ def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
         "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
         f"v.number, e.workflow_id, w.name FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
     )
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [_dt(now), node_run_id])
         found = cursor.fetchone()
     return None if found is None else _node_row(found)
@@ -97,14 +133,14 @@ def claim_ready_and_fetch(
     sql = (
         f"WITH c AS (UPDATE {NODE_RUN} SET status = 'running', attempts = attempts + 1, lease_until = %s, "
         "claimed_by = %s, started_at = COALESCE(started_at, %s) "
-        "WHERE id = %s AND status = 'pending' AND ready_at <= %s AND EXISTS ("
-        f"SELECT 1 FROM {EXECUTION} x WHERE x.id = execution_id AND x.status IN ('queued', 'running')) "
+        f"WHERE id = %s AND {_UNINDEXED_STATUS} = 'pending' AND ready_at <= %s AND ("
+        f"SELECT x.status FROM {EXECUTION} x WHERE x.id = execution_id) IN ('queued', 'running') "
         "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
         "SELECT c.execution_id, c.node_id, c.status, c.attempts, c.attempt_log, c.claimed_by, false, "
         f"e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name FROM c {_joined('c')}"
     )
     params = [_dt(lease_until), holder, _dt(now), node_run_id, _dt(ready_by)]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
     return None if found is None else _node_row(found)
@@ -124,12 +160,12 @@ def claim(
     sql = (
         f"UPDATE {NODE_RUN} SET status = 'running', attempts = attempts + 1, lease_until = %s, claimed_by = %s, "
         "started_at = COALESCE(started_at, %s) "
-        "WHERE id = %s AND attempts = %s AND ((status = 'pending' AND ready_at <= %s) "
-        "OR (status = 'running' AND (lease_until < %s OR claimed_by = %s)))"
+        f"WHERE id = %s AND attempts = %s AND (({_UNINDEXED_STATUS} = 'pending' AND ready_at <= %s) "
+        f"OR ({_UNINDEXED_STATUS} = 'running' AND (lease_until < %s OR claimed_by = %s)))"
     )
     params = [_dt(lease_until), holder, _dt(now), node_run_id, seen_attempts, _dt(ready_by), _dt(now)]
     params.append(dead_holder or "-")  # "-" is never a holder: holders are "host|pid|pid"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
@@ -140,7 +176,7 @@ def upstream_outputs(execution_id: Any, node_ids: tuple[str, ...]) -> dict[str, 
         return {}
     marks = ", ".join(["%s"] * len(node_ids))
     sql = f"SELECT node_id, status, output FROM {NODE_RUN} WHERE execution_id = %s AND node_id IN ({marks})"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [_uuid(execution_id), *node_ids])
         rows = cursor.fetchall()
     return {node_id: _loads(output) if status in ("completed", "failed") else None for node_id, status, output in rows}
@@ -152,7 +188,7 @@ def record_outcome(
     """The fenced completion: only the attempt that holds the claim writes its result."""
     sql = (
         f"UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
-        "lease_until = NULL WHERE id = %s AND status = 'running' AND attempts = %s"
+        f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s"
     )
     params = [
         status,
@@ -163,7 +199,7 @@ def record_outcome(
         node_run_id,
         attempt,
     ]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
@@ -185,7 +221,7 @@ def resolve_edges(
         # than ready_at, whose type SQLite's driver misreads in a RETURNING expression.
         "RETURNING id, node_id, pending_parents, taken_parents, status"
     )
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [count, taken, count, _dt(now), _uuid(execution_id), *targets, count])
         rows = cursor.fetchall()
     return [
@@ -198,7 +234,7 @@ def resolve_edges(
 def count_down_remaining(execution_id: Any) -> tuple[str, int]:
     """Counts a node out and locks the execution's row for the rest of the transaction
     (completions of one execution are serialized): UPDATE … RETURNING."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
             "RETURNING status, remaining_nodes",
@@ -226,7 +262,8 @@ def count_down_and_record(
         f"WITH e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
         "RETURNING status, remaining_nodes), "
         f"n AS (UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
-        "lease_until = NULL WHERE id = %s AND status = 'running' AND attempts = %s AND EXISTS (SELECT 1 FROM e) "
+        f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s "
+        "AND EXISTS (SELECT 1 FROM e) "
         "RETURNING 1) "
         "SELECT e.status, e.remaining_nodes, (SELECT count(*) FROM n) FROM e"
     )
@@ -240,7 +277,7 @@ def count_down_and_record(
         node_run_id,
         attempt,
     ]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
     if found is None:  # the execution was pruned meanwhile
