@@ -315,6 +315,9 @@ SWITCHBOARD = {
     "DEFAULT_NODE_TIMEOUT_S": env_float("SWITCHBOARD_NODE_TIMEOUT_S", 300),
     "EXECUTION_TIMEOUT_S": env_float("SWITCHBOARD_EXECUTION_TIMEOUT_S", 3600),
     "LEASE_GRACE_S": env_float("SWITCHBOARD_LEASE_GRACE_S", 30),
+    # Claims a node may lose to a dying worker before it fails, whatever its retry policy:
+    # a node is re-run after a SIGKILL even with max_attempts 1 (at least once).
+    "WORKER_LOST_MAX_ATTEMPTS": env_int("SWITCHBOARD_WORKER_LOST_MAX_ATTEMPTS", 3),
     "EXECUTION_RETENTION_DAYS": env_int("SWITCHBOARD_EXECUTION_RETENTION_DAYS", 30),
     # Durability (DESIGN §6): worker heartbeats, and how the sweeper finds lost work.
     "HEARTBEAT_INTERVAL_S": env_float("SWITCHBOARD_HEARTBEAT_INTERVAL_S", 2),

@@ -50,7 +50,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         events.emit_now(row["execution_id"], [node_running])
 
     started = time.monotonic()
-    ctx = build_context(row, graph, deadline=started + timeout_s)
+    ctx = build_context(row, graph, deadline=started + node_time_budget(row, timeout_s))
     try:
         output = spec.node.run(ctx)
         if not isinstance(output, DeferredWrite):
@@ -119,7 +119,7 @@ def fetch_and_claim(node_run_id: int) -> tuple[dict, Any, int] | None:
         dead_holder = lease_lost_by(row)
         if dead_holder is None:
             return None  # a live worker holds the lease
-        if row["attempts"] >= spec.retry.max_attempts:
+        if row["attempts"] >= max(spec.retry.max_attempts, LIMITS["WORKER_LOST_MAX_ATTEMPTS"]):
             fail_worker_lost(node_run_id, row, graph)
             return None
     timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
@@ -194,6 +194,15 @@ def mark_execution_running(execution_id: Any, node_events: list[dict]) -> bool:
     return False
 
 
+def node_time_budget(row: dict, timeout_s: float) -> float:
+    """Seconds this attempt may take: the node's timeout, never past the execution's
+    deadline (a node started late gets what is left)."""
+    deadline_at = row.get("execution__deadline_at")
+    if deadline_at is None:
+        return timeout_s
+    return max(0.0, min(timeout_s, (deadline_at - timezone.now()).total_seconds()))
+
+
 def attempt_entries(attempt: int, started: float, ctx: Any, error_code: str | None = None) -> list[dict]:
     """This claim's lines of attempt_log: one per outside call the node reported (an AI
     node's providers), or one for the whole attempt."""
@@ -209,7 +218,10 @@ def attempt_entries(attempt: int, started: float, ctx: Any, error_code: str | No
 
 
 def backoff_delay(retry: Any, attempt: int, retry_after_s: float | None) -> float:
-    """Exponential backoff with jitter, capped; never sooner than a Retry-After."""
+    """Exponential backoff with jitter, capped; never sooner than a Retry-After, which is
+    itself capped so a waiting message stays inside the broker's visibility timeout."""
+    from config.checks import longest_backoff_s
+
     base = min(retry.max_backoff_s, retry.backoff_s * (2 ** (attempt - 1)))
     delay = base * random.uniform(0.5, 1.0)
-    return max(delay, retry_after_s or 0.0)
+    return min(max(delay, retry_after_s or 0.0), longest_backoff_s())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -24,6 +24,7 @@ EXECUTION = Execution._meta.db_table
 # the planner choose a status index instead whenever a table has no statistics yet (a new
 # database): it then filters every pending row. The concatenation keeps it on the key.
 _UNINDEXED_STATUS = "(status || '')"
+_DEADLINE_FIELD = Execution._meta.get_field("deadline_at")
 _JSON_FIELDS = {name: NodeRun._meta.get_field(name) for name in ("output", "error", "attempt_log")}
 
 
@@ -86,6 +87,7 @@ _ROW_KEYS = (
     "execution__version__number",
     "execution__workflow_id",
     "execution__workflow__name",
+    "execution__deadline_at",
 )
 
 
@@ -105,6 +107,10 @@ def _node_row(found: tuple) -> dict:
     row["attempt_log"] = _loads(row["attempt_log"])
     row["execution__inputs"] = _loads(row["execution__inputs"])
     row["lease_expired"] = bool(row["lease_expired"])
+    deadline_at = _DEADLINE_FIELD.to_python(row["execution__deadline_at"])
+    if deadline_at is not None and deadline_at.tzinfo is None:  # SQLite keeps UTC without an offset
+        deadline_at = deadline_at.replace(tzinfo=UTC)
+    row["execution__deadline_at"] = deadline_at
     for key in ("execution_id", "execution__version_id", "execution__workflow_id"):
         row[key] = Execution._meta.pk.to_python(row[key])
     return row
@@ -115,7 +121,7 @@ def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
     sql = (
         "SELECT nr.execution_id, nr.node_id, nr.status, nr.attempts, nr.attempt_log, nr.claimed_by, "
         "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
-        f"v.number, e.workflow_id, w.name FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
+        f"v.number, e.workflow_id, w.name, e.deadline_at FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
     )
     with _cursor() as cursor:
         cursor.execute(sql, [_dt(now), node_run_id])
@@ -137,7 +143,8 @@ def claim_ready_and_fetch(
         f"SELECT x.status FROM {EXECUTION} x WHERE x.id = execution_id) IN ('queued', 'running') "
         "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
         "SELECT c.execution_id, c.node_id, c.status, c.attempts, c.attempt_log, c.claimed_by, false, "
-        f"e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name FROM c {_joined('c')}"
+        "e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name, e.deadline_at "
+        f"FROM c {_joined('c')}"
     )
     params = [_dt(lease_until), holder, _dt(now), node_run_id, _dt(ready_by)]
     with _cursor() as cursor:

@@ -12,6 +12,7 @@ from django_redis import get_redis_connection
 
 from executions_app.engine.sweeper import sweep
 from executions_app.models import Execution, NodeRun
+from executions_app.models_records import Record
 from executions_app.selectors import execution_get
 from tests.executions_app.conftest import edge, input_node, node
 from tests.workers_support import wait_for, worker_process
@@ -81,6 +82,32 @@ def test_sigkill_of_the_whole_worker_mid_node_then_a_new_worker_finishes(slow_ch
     print(f"node re-claimed {reclaim_s:.2f}s after the SIGKILL")  # quoted in the durability notes
 
 
+def test_sigkill_of_the_only_worker_then_a_new_one_finishes_and_writes_once(make_workflow, run, user) -> None:
+    """No retry policy on the node: a killed worker's claim is re-run all the same (at
+    least once), and the DATABASE write after it lands exactly once."""
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("pause", "WAIT", {"seconds": 3}),
+            node("log", "DATABASE", {"operation": "insert", "collection": "crash", "document": {"v": "after"}}),
+            node("result", "OUTPUT", {"value": "{{ nodes.log.output }}"}),
+        ],
+        [edge("start", "pause"), edge("pause", "log"), edge("log", "result")],
+    )
+    with worker_process(concurrency=1) as worker:
+        execution_id = run(workflow_id, wait=None).json()["id"]
+        wait_until_running(execution_id, "pause")
+        worker.kill(signal.SIGKILL)
+    with worker_process(concurrency=1):
+        sweep_until_finished(execution_id)
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.status == "completed", execution.error
+    runs = {r.node_id: r for r in execution.node_runs.all()}
+    assert runs["pause"].attempts == 2
+    assert runs["log"].attempts == 1
+    assert Record.objects.filter(owner=user, collection="crash").count() == 1
+
+
 def test_sigkill_of_a_pool_child_is_recovered(slow_chain, run, user) -> None:
     with worker_process(concurrency=1) as worker:
         execution_id = run(slow_chain, wait=None).json()["id"]
@@ -114,23 +141,25 @@ def test_a_node_whose_worker_keeps_dying_fails_when_attempts_run_out(make_workfl
     workflow_id = make_workflow(
         [
             input_node(),
-            node("pause", "WAIT", {"seconds": 5}, retry={"max_attempts": 2}),
+            node("pause", "WAIT", {"seconds": 5}),
             node("result", "OUTPUT", {"value": 1}),
         ],
         [edge("start", "pause"), edge("pause", "result")],
     )
     execution_id = run(workflow_id, wait=None).json()["id"]
+    # Two lost claims allowed (the default is 3), to keep the test short.
+    allowance = {"SWITCHBOARD_WORKER_LOST_MAX_ATTEMPTS": "2"}
 
     def pause_attempts() -> int:
         sweep()
         return NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts
 
     for attempt in (1, 2):
-        with worker_process(concurrency=1) as worker:
+        with worker_process(concurrency=1, extra_env=allowance) as worker:
             wait_for(lambda n=attempt: pause_attempts() == n, timeout=30, interval=0.5)
             wait_until_running(execution_id, "pause")
             worker.kill(signal.SIGKILL)
-    with worker_process(concurrency=1):
+    with worker_process(concurrency=1, extra_env=allowance):
         sweep_until_finished(execution_id)
     execution = execution_get(user=user, execution_id=execution_id)
     assert execution.status == "failed"
