@@ -12,8 +12,17 @@ from executions_app import events, status_cache
 from executions_app.models import Execution
 
 
-def execution_status_changed(execution_id: Any, status: str, now: Any, node_events: list[dict] | None = None) -> None:
-    """After commit: cache the new status, append the events, count a finished run."""
+def execution_status_changed(
+    execution_id: Any,
+    status: str,
+    now: Any,
+    node_events: list[dict] | None = None,
+    *,
+    finished_row: dict | None = None,
+) -> None:
+    """After commit: cache the new status, append the events, count a finished run.
+    `finished_row` (owner_id, workflow_id, started_at), when the caller has it, saves
+    reading the execution again."""
     finished = status in ("completed", "failed", "canceled")
     state = {"status": status, "finished_at": now.isoformat() if finished else None}
 
@@ -24,7 +33,9 @@ def execution_status_changed(execution_id: Any, status: str, now: Any, node_even
         nodes = node_events or []
         events.emit_now(execution_id, [*nodes, *execution] if finished else [*execution, *nodes])
         if finished:
-            row = Execution.objects.filter(id=execution_id).values("owner_id", "workflow_id", "started_at").first()
+            row = finished_row or (
+                Execution.objects.filter(id=execution_id).values("owner_id", "workflow_id", "started_at").first()
+            )
             if row:
                 started = row["started_at"] or now
                 counters.record_execution_finished(

@@ -208,15 +208,19 @@ def resolve_children(
 
 
 def finish_execution(execution_id: Any, graph: Any, now: Any, node_events: list[dict]) -> None:
-    outputs = dict(
-        NodeRun.objects.filter(
-            execution_id=execution_id, node_id__in=graph.output_node_ids, status=NodeRunStatus.COMPLETED
-        ).values_list("node_id", "output")
-    )
-    Execution.objects.filter(id=execution_id).update(
-        status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
-    )
-    announce.execution_status_changed(execution_id, ExecutionStatus.COMPLETED, now, node_events)
+    if connection.vendor == "postgresql":
+        row = sql.complete_execution(execution_id, graph.output_node_ids, now)
+    else:
+        outputs = dict(
+            NodeRun.objects.filter(
+                execution_id=execution_id, node_id__in=graph.output_node_ids, status=NodeRunStatus.COMPLETED
+            ).values_list("node_id", "output")
+        )
+        Execution.objects.filter(id=execution_id).update(
+            status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
+        )
+        row = None
+    announce.execution_status_changed(execution_id, ExecutionStatus.COMPLETED, now, node_events, finished_row=row)
 
 
 def fail_execution(

@@ -21,7 +21,7 @@ from executions_app.engine.complete import Outcome, check_output_size, finish_no
 from executions_app.engine.context import build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.publish import publish_for
-from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRunStatus
+from executions_app.models import ACTIVE_EXECUTION_STATUSES, ExecutionStatus, NodeRunStatus
 from workers import heartbeat
 from workflows_app.nodes.base import DeferredWrite
 from workflows_app.selectors import graph_for_version
@@ -186,9 +186,7 @@ def fail_worker_lost(node_run_id: int, row: dict, graph: Any) -> None:
 
 def mark_execution_running(execution_id: Any, node_events: list[dict]) -> bool:
     now = timezone.now()
-    if Execution.objects.filter(id=execution_id, status=ExecutionStatus.QUEUED).update(
-        status=ExecutionStatus.RUNNING, started_at=now
-    ):
+    if sql.start_execution(execution_id, now):
         announce.execution_status_changed(execution_id, ExecutionStatus.RUNNING, now, node_events)
         return True
     return False

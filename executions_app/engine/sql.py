@@ -291,3 +291,27 @@ def count_down_and_record(
         return "canceled", 0, False
     execution_status, remaining, written = found
     return execution_status, remaining, written == 1
+
+
+def complete_execution(execution_id: Any, output_node_ids: tuple[str, ...], now: datetime) -> dict | None:
+    """PostgreSQL only: gathers the OUTPUT nodes' results into the execution's outputs and
+    completes it in one statement. Returns what the monitoring counters need."""
+    marks = ", ".join(["%s"] * len(output_node_ids))
+    sql = (
+        f"UPDATE {EXECUTION} SET status = 'completed', remaining_nodes = 0, finished_at = %s, outputs = ("
+        f"SELECT COALESCE(jsonb_object_agg(node_id, output), '{{}}'::jsonb) FROM {NODE_RUN} "
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND status = 'completed') "
+        "WHERE id = %s RETURNING owner_id, workflow_id, started_at"
+    )
+    with _cursor() as cursor:
+        cursor.execute(sql, [_dt(now), _uuid(execution_id), *output_node_ids, _uuid(execution_id)])
+        found = cursor.fetchone()
+    return None if found is None else dict(zip(("owner_id", "workflow_id", "started_at"), found, strict=True))
+
+
+def start_execution(execution_id: Any, now: datetime) -> bool:
+    """Marks a queued execution running; False when another root node got there first."""
+    sql = f"UPDATE {EXECUTION} SET status = 'running', started_at = %s WHERE id = %s AND status = 'queued'"
+    with _cursor() as cursor:
+        cursor.execute(sql, [_dt(now), _uuid(execution_id)])
+        return cursor.rowcount == 1
