@@ -6,8 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.log import log_response
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -77,7 +82,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a server error: Django's handler500 answers it as JSON
+        # Not an API error. Without DEBUG, Django's handler400 / handler500 answer it as
+        # JSON; with DEBUG, Django would answer with its HTML debug page instead.
+        return _unhandled_under_debug(exc, context["request"]._request) if settings.DEBUG else None
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     if isinstance(exc, exceptions.ValidationError):
         message, details = "The request is not valid.", exc.detail
@@ -87,6 +94,27 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             details = {"retry_after_s": int(exc.wait + 0.999)}
     response.data = error_body(code, message, details)
     return response
+
+
+def _unhandled_under_debug(exc: Exception, request: HttpRequest) -> JsonResponse:
+    """What Django does for an exception a view let through (signal, log with the
+    traceback), answered with the JSON error shape instead of the debug page."""
+    if isinstance(exc, SuspiciousOperation):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, say
+        response = json_400(request)
+        security_logger = logging.getLogger(f"django.security.{type(exc).__name__}")
+        log_response(str(exc), exception=exc, request=request, response=response, level="error", logger=security_logger)
+        return response
+    signals.got_request_exception.send(sender=None, request=request)
+    response = json_500(request)
+    log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request, exception=exc)
+    return response
+
+
+@csrf_exempt  # an unknown path is a 404 for every method, never a CSRF failure page
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Answers every /api/ path no route matches. A route and not handler404 alone: with
+    DEBUG on, Django answers an unmatched URL with its debug page, never the handler."""
+    return json_404(request)
 
 
 def json_400(request, exception=None) -> JsonResponse:

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +13,8 @@ urlpatterns = [
     path("api/dashboard/", include("ai_providers.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Last of the API's routes: an unknown /api/ path is the JSON 404, DEBUG on or off.
+    re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),
     path("", include("dashboard_app.pages")),
 ]
 

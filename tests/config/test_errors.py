@@ -1,11 +1,17 @@
-"""Every error on /api/ is the JSON error shape with a stable code, never an HTML page."""
+"""Every error on /api/ is the JSON error shape with a stable code, never an HTML page,
+DEBUG on or off."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.accounts_app.factories import UserFactory
+from tests.config.failing_urls import INTERNAL_DETAIL
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +53,79 @@ def test_a_body_nested_past_the_recursion_limit_is_a_400_not_a_500(client) -> No
 
 def test_unauthenticated_is_a_json_401() -> None:
     assert_error(APIClient().get("/api/executions"), 401, "not_authenticated")
+
+
+def browser() -> Client:
+    """A client that gets the response a real client would, not the view's exception, and
+    that is held to the CSRF check as a browser is."""
+    return Client(raise_request_exception=False, enforce_csrf_checks=True)
+
+
+def assert_server_error(response) -> None:
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": {"code": "server_error", "message": "Internal server error.", "details": None}}
+    assert INTERNAL_DETAIL not in response.content.decode()
+
+
+@pytest.mark.urls("tests.config.failing_urls")
+def test_an_unexpected_error_in_an_api_view_is_the_json_500_and_logged_with_its_traceback(caplog) -> None:
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = browser().get("/api/test-failures/drf")
+    assert_server_error(response)
+    logged = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert logged and INTERNAL_DETAIL in str(logged[0].exc_info[1])
+
+
+@pytest.mark.urls("tests.config.failing_urls")
+def test_an_unexpected_error_outside_drf_is_the_json_500_of_handler500() -> None:
+    assert_server_error(browser().get("/api/test-failures/plain"))
+
+
+def test_a_body_over_the_size_limit_is_a_json_400(client, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"name": "' + "x" * 2000 + '"}'
+    assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "bad_request")
+
+
+def test_an_unknown_path_is_a_json_404_for_a_post_too_not_a_csrf_page() -> None:
+    assert_error(browser().post("/api/nothing-here", {"a": "b"}), 404, "not_found")
+    assert_error(browser().get("/api"), 404, "not_found")
+
+
+class TestWithDebugOn:
+    """DEBUG=1 (development) changes nothing on /api/: Django's debug pages are HTML."""
+
+    @pytest.fixture(autouse=True)
+    def _debug(self, settings) -> None:
+        settings.DEBUG = True
+
+    def test_an_unknown_path_is_a_json_404(self) -> None:
+        assert_error(browser().get("/api/nothing-here"), 404, "not_found")
+        assert_error(browser().post("/api/nothing/here", {"a": "b"}), 404, "not_found")
+
+    def test_a_missing_object_is_a_json_404(self, client) -> None:
+        assert_error(client.get(f"/api/workflows/{uuid.uuid4()}"), 404, "not_found")
+
+    def test_wrong_method_is_a_json_405(self, client) -> None:
+        assert_error(client.put("/api/executions", {}, format="json"), 405, "method_not_allowed")
+
+    @pytest.mark.urls("tests.config.failing_urls")
+    def test_an_unexpected_error_is_the_json_500_and_logged_with_its_traceback(self, caplog) -> None:
+        with caplog.at_level(logging.ERROR, logger="django.request"):
+            response = browser().get("/api/test-failures/drf")
+        assert_server_error(response)
+        logged = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+        assert logged and INTERNAL_DETAIL in str(logged[0].exc_info[1])
+
+    @pytest.mark.urls("tests.config.failing_urls")
+    def test_the_test_client_still_sees_the_exception(self) -> None:
+        # Django's got_request_exception is still sent: test clients and error reporters
+        # that listen to it get the exception, not only the 500.
+        with pytest.raises(RuntimeError, match=INTERNAL_DETAIL):
+            Client().get("/api/test-failures/drf")
+
+    def test_a_body_over_the_size_limit_is_a_json_400(self, client, settings) -> None:
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+        body = '{"name": "' + "x" * 2000 + '"}'
+        assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "bad_request")

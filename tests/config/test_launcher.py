@@ -20,6 +20,7 @@ import psutil
 import pytest
 import redis
 from celery import Celery
+from prometheus_client.parser import text_string_to_metric_families
 
 from config.embedded_redis import free_port
 from config.launcher_after_start import allow_demo_endpoint
@@ -50,6 +51,40 @@ def banner_value(output: str, pattern: str) -> re.Match[str]:
     match = re.search(pattern, output)
     assert match, f"banner line {pattern!r} missing from:\n{output[-3000:]}"
     return match
+
+
+def banner_urls(output: str) -> set[str]:
+    """Every http URL the banner prints (from its title line to the blank line after it)."""
+    start = output.index("Switchboard (make run)")
+    block = output[start : output.index("\n\n", start)]
+    return {url.rstrip(".,)") for url in re.findall(r"https?://\S+", block)}
+
+
+def metric_sample(metrics_text: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+def check_account_tour(web: str) -> None:
+    """README's quickstart: register, log in, make an API key, and be known by that key."""
+    with httpx.Client(base_url=web, timeout=20) as api:
+        username, password = f"tour{secrets.token_hex(3)}", secrets.token_urlsafe(16)
+        registered = api.post(
+            "/api/auth/register", json={"username": username, "email": f"{username}@example.com", "password": password}
+        )
+        assert registered.status_code == 201, registered.text
+        login = api.post("/api/auth/login", json={"username": username, "password": password})
+        assert login.status_code == 200, login.text
+        bearer = {"Authorization": f"Bearer {login.json()['access']}"}
+        created = api.post("/api/auth/api-keys", json={"name": "launcher test"}, headers=bearer)
+        assert created.status_code == 201, created.text
+        me = api.get("/api/auth/me", headers={"Authorization": f"Api-Key {created.json()['key']}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == username
+        assert api.get("/api/auth/me", headers={"Authorization": "Api-Key sb_wrong.key"}).status_code == 401
 
 
 def ping_through_broker(redis_url: str, queue: str, timeout_s: float = 60) -> None:
@@ -131,6 +166,7 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
             start_new_session=True,  # its own process group, as a terminal gives `make run`
         )
     tree = ProcessTree(launcher.pid)
+    admin_session = httpx.Client(base_url=web, timeout=10)  # a browser logged in to the admin
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -157,8 +193,29 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         # The generated SECRET_KEY is kept for the next run, readable by its owner only.
         assert stat.S_IMODE((var_dir / "secret_key").stat().st_mode) == 0o600
 
-        # Flower refuses anyone without the credentials the banner printed.
+        # Every URL of the banner answers as it says; each needs its own check below.
         flower = f"http://127.0.0.1:{flower_port}/"
+        emulator = banner_value(output, r"emulated by the provider emulator at (http://127\.0\.0\.1:\d+)")[1]
+        pages = {f"{web}/api/docs", f"{web}/admin/", f"{web}/dashboard/", f"{web}/metrics", flower, emulator}
+        assert banner_urls(output) == pages
+        docs = httpx.get(f"{web}/api/docs", timeout=10)
+        # Swagger UI comes from this server (drf-spectacular-sidecar), not from a CDN.
+        bundle = banner_value(docs.text, r'src="(/static/[^"]*swagger-ui-bundle\.js)"')[1]
+        assert httpx.get(web + bundle, timeout=10).status_code == 200
+        assert httpx.get(f"{emulator}/_emulator/health", timeout=10).status_code == 200
+        for page, login_page in (
+            ("/admin/", "/admin/login/?next=/admin/"),
+            ("/dashboard/", "/dashboard/login?next=/dashboard/"),
+        ):
+            anonymous = httpx.get(web + page, timeout=10)
+            assert (anonymous.status_code, anonymous.headers["location"]) == (302, login_page)
+        metrics = httpx.get(f"{web}/metrics", timeout=10)
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+        assert metric_sample(metrics.text, "switchboard_workers_online") is not None
+
+        check_account_tour(web)
+
+        # Flower refuses anyone without the credentials the banner printed.
         wait_for(lambda: answers(flower), timeout=60)  # Flower may start after the web
         assert httpx.get(flower, timeout=10).status_code == 401
         assert httpx.get(flower, auth=("flower", "wrong"), timeout=10).status_code == 401
@@ -166,19 +223,23 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
 
         # The printed admin password logs in over plain http (secure cookies are off here:
         # a browser never sends Secure cookies back over http, and the CSRF check would fail).
-        with httpx.Client(base_url=web, timeout=10) as browser:
-            browser.get("/admin/login/")
-            answer = browser.post(
-                "/admin/login/?next=/admin/",
-                data={
-                    "csrfmiddlewaretoken": browser.cookies["csrftoken"],
-                    "username": "admin",
-                    "password": admin_password,
-                    "next": "/admin/",
-                },
-            )
-            assert answer.status_code == 302, answer.text[:500]
-            assert answer.headers["location"] == "/admin/"
+        admin_session.get("/admin/login/")
+        answer = admin_session.post(
+            "/admin/login/?next=/admin/",
+            data={
+                "csrfmiddlewaretoken": admin_session.cookies["csrftoken"],
+                "username": "admin",
+                "password": admin_password,
+                "next": "/admin/",
+            },
+        )
+        assert answer.status_code == 302, answer.text[:500]
+        assert answer.headers["location"] == "/admin/"
+        admin_index = admin_session.get("/admin/")
+        assert admin_index.status_code == 200 and 'href="/admin/executions_app/execution/"' in admin_index.text
+        # The same session opens the dashboard, which links to Flower.
+        dashboard = admin_session.get("/dashboard/")
+        assert dashboard.status_code == 200 and f'href="{flower.rstrip("/")}' in dashboard.text
 
         # Both kinds of worker consume from the embedded broker.
         ping_through_broker(redis_url, "default")
@@ -190,12 +251,28 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         )
         wait_for(lambda: execution_status(var_dir, demo_id) == "completed", timeout=60)
 
+        # ... and it shows where the launcher says: the dashboard (staff see the platform),
+        # the admin's execution list, and the Prometheus counters.
+        seen_on = banner_value(log_path.read_text(), r"demo: see it on (\S+) and (\S+)")
+        assert seen_on.groups() == (f"{web}/dashboard/", f"{web}/admin/executions_app/execution/")
+        overview = admin_session.get("/api/dashboard/overview").json()
+        assert overview["scope"] == "platform"
+        assert overview["executions"]["last_hour"]["completed"] >= 1, overview["executions"]
+        assert demo_id in admin_session.get(seen_on[2]).text
+
+        def completed_in_metrics() -> float:
+            scrape = httpx.get(f"{web}/metrics", timeout=10).text
+            return metric_sample(scrape, "switchboard_executions_total", status="completed") or 0
+
+        wait_for(lambda: completed_in_metrics() >= 1, timeout=10)
+
         tree.record()
         running = " | ".join(tree.command_lines())
         programs = ("redis-server", "provider_emulator", "gunicorn", "config worker", "config beat", "config flower")
         for program in programs:
             assert program in running, f"{program} is not running under the launcher"
     finally:
+        admin_session.close()
         tree.record()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
