@@ -50,6 +50,10 @@ class Emulator:
             return counts["providers"].get(provider, 0)
         return counts["total"]
 
+    def clear_faults(self) -> None:
+        """Every provider answers normally again; the call counters are kept."""
+        self.http.delete("/_emulator/faults").raise_for_status()
+
     def reset(self) -> None:
         self.http.post("/_emulator/reset").raise_for_status()
 

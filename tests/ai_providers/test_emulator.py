@@ -3,7 +3,9 @@ management command, and answers that always say they are emulated."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -132,3 +134,21 @@ def test_answers_are_deterministic(emulator):
     second = client.chat.completions.create(model="llama3.2", messages=messages)
     assert first.choices[0].message.content == second.choices[0].message.content
     assert first.choices[0].message.content.startswith("[emulated llama3.2]")
+
+
+def test_the_emulator_sends_each_answer_in_one_piece(emulator):
+    """Headers and body leave in one write. Split into two small writes on a kept-alive
+    connection, the body waits for the client's delayed ACK: ~40 ms added to every SDK call."""
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = (
+        b"POST /openrouter/v1/chat/completions HTTP/1.1\r\nHost: emulator\r\nAuthorization: Bearer k\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with socket.create_connection(emulator.server.server_address[:2], timeout=5) as sock:
+        for _ in range(5):  # the stall shows on the later requests of a connection
+            sock.sendall(request)
+            head, _, payload = sock.recv(65536).partition(b"\r\n\r\n")  # one read: what arrived together
+            assert head.startswith(b"HTTP/1.1 200 ")
+            length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+            assert len(payload) == length
+            assert json.loads(payload)["choices"][0]["message"]["content"].startswith("[emulated m]")

@@ -4,10 +4,8 @@ retry, whatever the SDK raised; a classifier routed another task hands over to t
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 
-import openai
 import pytest
 from django_redis import get_redis_connection
 
@@ -105,14 +103,3 @@ def test_a_classifier_asked_for_another_task_falls_back_without_opening_its_circ
     assert status_of("huggingface")["circuits"][CLASSIFIER] == "closed"
     assert call(task_type="sentiment_analysis").provider == "huggingface"  # still serves sentiment
     assert emulator.calls("huggingface") == 1  # refused before any request went out
-
-
-def test_the_emulator_answers_without_a_delayed_ack_stall(emulator):
-    """Headers and body in one write: an SDK call takes a few ms, not ~40."""
-    client = openai.OpenAI(api_key="k", base_url=f"{emulator.url}/openrouter/v1", max_retries=0)
-    timings = []
-    for _ in range(12):
-        started = time.perf_counter()
-        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings[2:]) < 0.025

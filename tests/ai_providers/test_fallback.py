@@ -23,6 +23,8 @@ CHAINS = {
         "gemini",
         "gemini-2.5-flash",
     ),
+    "math_reasoning": ("openrouter", "z-ai/glm-4.5-air", "openrouter", "qwen/qwen-2.5-72b-instruct"),
+    "long_context": ("openrouter", "moonshotai/kimi-dev-72b", "gemini", "gemini-2.5-flash"),
 }
 FAULTS = {
     "server_error": {"status": 500},
@@ -43,11 +45,20 @@ def call(task_type: str, attempts: list[dict], **request: object):
     )
 
 
-@pytest.mark.parametrize("task_type", CHAINS)
-@pytest.mark.parametrize("error_code", FAULTS)
+# A spent quota is the vendor account's: it cools every model of that provider, so a backup
+# on the same provider is not a way round it (see the test after this one).
+HAND_OVERS = [
+    pytest.param(task_type, error_code, id=f"{task_type}-{error_code}")
+    for task_type, (primary, _, backup, _) in CHAINS.items()
+    for error_code in FAULTS
+    if not (error_code == "quota_exhausted" and primary == backup)
+]
+
+
+@pytest.mark.parametrize(("task_type", "error_code"), HAND_OVERS)
 def test_a_failing_primary_hands_over_to_the_backup(ai_settings, emulator, task_type, error_code):
     primary, primary_model, backup, backup_model = CHAINS[task_type]
-    emulator.fault(provider=primary, **FAULTS[error_code])
+    emulator.fault(provider=primary, model=primary_model, **FAULTS[error_code])
     attempts: list[dict] = []
 
     result = call(task_type, attempts)
@@ -59,8 +70,22 @@ def test_a_failing_primary_hands_over_to_the_backup(ai_settings, emulator, task_
         (2, backup, backup_model, None),
     ]
     assert all(isinstance(a["latency_ms"], int) for a in attempts)
-    assert emulator.calls(primary) == 1
+    assert emulator.calls(primary, primary_model) == 1
     assert emulator.calls(backup, backup_model) == 1
+
+
+def test_a_spent_account_quota_also_keeps_the_backup_on_the_same_provider_waiting(ai_settings, emulator):
+    _, primary_model, _, backup_model = CHAINS["math_reasoning"]
+    emulator.fault(provider="openrouter", model=primary_model, quota=True)
+    attempts: list[dict] = []
+    with pytest.raises(AllProvidersUnavailable) as caught:
+        call("math_reasoning", attempts, prompt="What is 6 * 7?")
+    assert [(a["model"], a["error_code"], a.get("skipped", False)) for a in attempts] == [
+        (primary_model, "quota_exhausted", False),
+        (backup_model, "cooling", True),
+    ]
+    assert emulator.calls("openrouter") == 1
+    assert caught.value.retryable is True
 
 
 def test_a_timeout_gives_up_on_the_client_deadline_not_the_providers(ai_settings, emulator):

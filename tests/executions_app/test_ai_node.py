@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
+from itertools import pairwise
 
 import pytest
 
 from ai_providers.registry import provider_names
+from tests.ai_providers.conftest import FAKE_KEYS
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
+from tests.workers_support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ai_pipeline(make_workflow, steps: dict[str, dict], **node_extra: object) -> str:
+    """start -> each AI_PROCESSOR step in turn -> an OUTPUT of the last step's text."""
+    ids = list(steps)
+    nodes = [
+        input_node(topic={"type": "string"}),
+        *(node(i, "AI_PROCESSOR", c, **node_extra) for i, c in steps.items()),
+    ]
+    nodes.append(node("result", "OUTPUT", {"value": f"{{{{ nodes.{ids[-1]}.output.text }}}}"}))
+    chain = ["start", *ids, "result"]
+    return make_workflow(nodes, [edge(a, b) for a, b in pairwise(chain)])
+
+
+def calls_by_provider(execution: dict, node_id: str) -> list[tuple[str, str | None, bool]]:
+    """(provider, error_code, skipped) per line of a node run's attempt_log."""
+    log = nodes_by_id(execution)[node_id]["attempt_log"]
+    return [(e["provider"], e.get("error_code"), e.get("skipped", False)) for e in log]
+
+
+def ai_status(client) -> dict[str, dict]:
+    """GET /api/dashboard/ai-status, by provider: circuits, quota left, today's counters."""
+    response = client.get("/api/dashboard/ai-status")
+    assert response.status_code == 200, response.content
+    return {p["provider"]: p for p in response.json()["providers"]}
+
+
+def node_events(client, execution_id: str) -> list[dict]:
+    """The node events of GET /api/executions/{id}/events, in order (the execution has ended)."""
+    response = client.get(f"/api/executions/{execution_id}/events", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    found = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    return [e for e in found if e["kind"] == "node"]
 
 
 def triage_workflow(make_workflow) -> str:
@@ -92,13 +131,10 @@ def test_primary_failure_falls_back_within_the_same_attempt(
     assert called[-1] == ("openrouter", None)
 
 
-def test_whole_chain_down_retries_then_fails_listing_every_attempt(
-    celery_worker,
-    ai_settings,
-    emulator,
-    make_workflow,
-    run,
+def test_whole_chain_down_retries_after_its_countdown_then_fails_listing_every_attempt(
+    celery_worker, ai_settings, emulator, make_workflow, run, client
 ) -> None:
+    ai_settings["ALL_DOWN_RETRY_S"] = 1.0  # what the chain asks for when no vendor says when
     emulator.fault(provider="gemini", status=503)
     emulator.fault(provider="openrouter", status=503)
     workflow_id = make_workflow(
@@ -120,10 +156,22 @@ def test_whole_chain_down_retries_then_fails_listing_every_attempt(
     assert write["status"] == "failed"
     assert write["attempts"] == 2
     assert write["error"]["code"] == "ai_providers_unavailable"
-    claims = {entry["n"] for entry in write["attempt_log"]}
-    assert claims == {1, 2}
-    providers = {entry["provider"] for entry in write["attempt_log"]}
-    assert {"gemini", "openrouter"} <= providers
+    assert [(e["n"], e["provider"], e.get("error_code")) for e in write["attempt_log"]] == [
+        (1, "gemini", "server_error"),
+        (1, "openrouter", "server_error"),
+        (2, "gemini", "server_error"),
+        (2, "openrouter", "server_error"),
+    ]
+    assert (emulator.calls("gemini"), emulator.calls("openrouter")) == (2, 2)
+
+    # The retry went back to the broker with the chain's countdown (not the node's 0.1 s
+    # backoff), and the second claim came no sooner than that countdown.
+    write_events = [e for e in node_events(client, execution["id"]) if e["node_id"] == "write"]
+    claims = [e for e in write_events if e["status"] == "running"]
+    retries = [e for e in write_events if e["status"] == "pending" and "retry_in_s" in e]
+    assert [e["attempt"] for e in claims] == [1, 2]
+    assert [e["retry_in_s"] for e in retries] == [ai_settings["ALL_DOWN_RETRY_S"]]
+    assert claims[1]["at"] - claims[0]["at"] >= retries[0]["retry_in_s"]
 
 
 def test_a_slow_chain_fails_the_node_at_its_timeout_not_after_every_provider(
@@ -156,3 +204,194 @@ def test_a_slow_chain_fails_the_node_at_its_timeout_not_after_every_provider(
     assert [(e["provider"], e.get("error_code")) for e in write["attempt_log"]] == [("gemini", "timeout")]
     assert emulator.calls("openrouter") == 0
     assert elapsed < 3.5  # about the node's 1 s (plus the engine's own work), not the chain's 4 s
+
+
+def test_a_primary_whose_quota_is_spent_is_skipped_without_a_call_and_the_backup_answers(
+    celery_worker, ai_settings, emulator, make_workflow, run, client
+) -> None:
+    ai_settings["PROVIDERS"]["gemini"]["quotas"]["rpd"] = 1  # the day's window: no minute boundary to race
+    workflow_id = ai_pipeline(
+        make_workflow,
+        {
+            "draft": {"task_type": "content_generation", "prompt": "Draft a note about {{ inputs.topic }}"},
+            "polish": {"task_type": "content_generation", "prompt": "Polish: {{ nodes.draft.output.text }}"},
+        },
+    )
+    execution = run(workflow_id, {"topic": "queues"}).json()
+    assert execution["status"] == "completed", execution
+    runs = nodes_by_id(execution)
+    assert runs["draft"]["output"]["provider"] == "gemini"
+    assert runs["polish"]["output"]["provider"] == "openrouter"
+    assert runs["polish"]["output"]["fallback_used"] is True
+    assert calls_by_provider(execution, "polish") == [("gemini", "quota_rpd", True), ("openrouter", None, False)]
+    assert emulator.calls("gemini") == 1  # skipped before any request went out
+    gemini = ai_status(client)["gemini"]
+    assert gemini["quota_left"]["rpd"] == 0
+    assert gemini["skipped"] == {"quota_rpd": 1}
+
+
+def test_an_open_circuit_keeps_calls_off_the_primary_until_its_cooldown(
+    celery_worker, ai_settings, emulator, make_workflow, run, client
+) -> None:
+    ai_settings.update(BREAKER_THRESHOLD=2, BREAKER_COOLDOWN_S=2.0)
+    emulator.fault(provider="gemini", status=500)
+    write = {"task_type": "content_generation", "prompt": "Write about {{ inputs.topic }}"}
+    three = ai_pipeline(make_workflow, {"a": write, "b": write, "c": write})
+    execution = run(three, {"topic": "circuits"}).json()
+    assert execution["status"] == "completed", execution
+    assert calls_by_provider(execution, "a") == [("gemini", "server_error", False), ("openrouter", None, False)]
+    assert calls_by_provider(execution, "b") == [("gemini", "server_error", False), ("openrouter", None, False)]
+    assert calls_by_provider(execution, "c") == [("gemini", "circuit_open", True), ("openrouter", None, False)]
+    assert emulator.calls("gemini") == 2
+    assert ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] == "open"
+
+    # Gemini is healthy again, but until the cooldown ends nobody asks it.
+    emulator.clear_faults()
+    one = ai_pipeline(make_workflow, {"write": write})
+    execution = run(one, {"topic": "circuits"}).json()
+    assert calls_by_provider(execution, "write") == [("gemini", "circuit_open", True), ("openrouter", None, False)]
+    assert emulator.calls("gemini") == 2
+
+    wait_for(lambda: ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] != "open", timeout=10, interval=0.1)
+    execution = run(one, {"topic": "circuits"}).json()
+    assert calls_by_provider(execution, "write") == [("gemini", None, False)]  # the probe answered
+    assert emulator.calls("gemini") == 3
+    assert ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] == "closed"
+
+
+def test_a_user_past_their_daily_ai_calls_gets_a_node_error_saying_so(
+    celery_worker, ai_settings, emulator, make_workflow, run
+) -> None:
+    ai_settings["USER_CALLS_PER_DAY"] = 1
+    workflow_id = ai_pipeline(
+        make_workflow,
+        {
+            "mood": {"task_type": "sentiment_analysis", "prompt": "{{ inputs.topic }}"},
+            "reply": {"task_type": "content_generation", "prompt": "Answer: {{ inputs.topic }}"},
+        },
+    )
+    execution = run(workflow_id, {"topic": "The parcel is late and broken"}).json()
+    assert execution["status"] == "failed", execution
+    runs = nodes_by_id(execution)
+    assert runs["mood"]["status"] == "completed"
+    reply = runs["reply"]
+    assert reply["status"] == "failed"
+    assert reply["attempts"] == 1  # not retried: the quota resets tomorrow, not in a minute
+    assert reply["error"]["code"] == "ai_user_quota_exceeded"
+    assert "1 AI calls for today" in reply["error"]["message"]
+    assert execution["error"]["node_id"] == "reply"
+    assert execution["error"]["code"] == "ai_user_quota_exceeded"
+    assert emulator.calls() == 1
+
+
+def test_a_bad_request_fails_the_node_at_once_without_the_backup(
+    celery_worker, ai_settings, emulator, make_workflow, run
+) -> None:
+    emulator.fault(provider="gemini", status=400, message="Invalid value at 'generation_config.temperature'")
+    workflow_id = ai_pipeline(
+        make_workflow,
+        {"write": {"task_type": "content_generation", "prompt": "hello", "temperature": 1.9}},
+        retry={"max_attempts": 3, "backoff_s": 0.1},
+    )
+    execution = run(workflow_id).json()
+    assert execution["status"] == "failed", execution
+    write = nodes_by_id(execution)["write"]
+    assert write["attempts"] == 1
+    assert write["error"]["code"] == "bad_request"
+    assert "generation_config.temperature" in write["error"]["message"]
+    assert calls_by_provider(execution, "write") == [("gemini", "bad_request", False)]
+    assert emulator.calls("openrouter") == 0
+
+
+def test_json_answers_are_parsed_and_every_call_records_its_tokens_and_cost(
+    celery_worker, ai_settings, emulator, make_workflow, run, client
+) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(review={"type": "string", "required": True}),
+            node(
+                "extract",
+                "AI_PROCESSOR",
+                {
+                    "task_type": "content_generation",
+                    "prompt": "Give the review's sentiment as JSON: {{ inputs.review }}",
+                    "response_format": "json",
+                },
+            ),
+            node("total", "AI_PROCESSOR", {"task_type": "math_reasoning", "prompt": "What is 12 * 7?"}),
+            node(
+                "result",
+                "OUTPUT",
+                {
+                    "value": {
+                        "sentiment": "{{ nodes.extract.output.json.sentiment }}",
+                        "sum": "{{ nodes.total.output.text }}",
+                    }
+                },
+            ),
+        ],
+        [edge("start", "extract"), edge("extract", "total"), edge("total", "result")],
+    )
+    execution = run(workflow_id, {"review": "Great product, fast delivery, I love it"}).json()
+    assert execution["status"] == "completed", execution
+    runs = nodes_by_id(execution)
+    extract, total = runs["extract"]["output"], runs["total"]["output"]
+    assert extract["json"]["sentiment"] == "positive"
+    assert extract["json"]["emulated"] is True
+    assert execution["outputs"]["result"]["sentiment"] == "positive"
+    assert total["text"].endswith("The answer is 84.")
+    assert (total["provider"], total["model"]) == ("openrouter", "z-ai/glm-4.5-air")
+
+    status = ai_status(client)
+    for output in (extract, total):
+        usage = output["usage"]
+        assert usage["input_tokens"] > 0
+        assert usage["output_tokens"] > 0
+        price_in, price_out = ai_settings["PRICES"][f"{output['provider']}/{output['model']}"]
+        cost = (usage["input_tokens"] * price_in + usage["output_tokens"] * price_out) / 1_000_000
+        assert output["cost_usd"] == pytest.approx(cost)
+        counters = status[output["provider"]]
+        assert counters["calls_by_model"] == {output["model"]: 1}
+        assert (counters["input_tokens"], counters["output_tokens"]) == (usage["input_tokens"], usage["output_tokens"])
+        assert counters["cost_usd"] == pytest.approx(cost, abs=1e-6)
+        assert counters["cost_usd"] > 0
+
+
+def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
+    celery_worker, ai_settings, emulator, make_workflow, run, client, caplog
+) -> None:
+    """Three vendors echo the caller's key in their error messages; the in-process worker
+    logs through this process, so caplog holds the worker's log lines too."""
+    caplog.set_level(logging.DEBUG)
+    emulator.fault(provider="gemini", status=401, message=f"API key not valid: {FAKE_KEYS['gemini']}", times=1)
+    emulator.fault(provider="groq", status=503, message=f"Overloaded (key {FAKE_KEYS['groq']})")
+    hf_key = FAKE_KEYS["huggingface"]
+    emulator.fault(provider="huggingface", status=400, message=f"Bad input. Authorization: Bearer {hf_key}")
+    workflow_id = ai_pipeline(
+        make_workflow,
+        {
+            "draft": {"task_type": "content_generation", "prompt": "Draft about {{ inputs.topic }}"},
+            "decide": {"task_type": "quick_decision", "prompt": "Ship it? {{ nodes.draft.output.text }}"},
+            "mood": {"task_type": "sentiment_analysis", "prompt": "{{ nodes.draft.output.text }}"},
+        },
+    )
+    execution = run(workflow_id, {"topic": "secrets"}).json()
+    assert execution["status"] == "failed", execution
+    assert calls_by_provider(execution, "draft") == [("gemini", "auth_failed", False), ("openrouter", None, False)]
+    assert calls_by_provider(execution, "decide") == [("groq", "server_error", False), ("gemini", None, False)]
+    assert nodes_by_id(execution)["mood"]["error"]["code"] == "bad_request"
+    assert "[redacted]" in nodes_by_id(execution)["mood"]["error"]["message"]
+    assert "AI attempt" in caplog.text  # the worker's failures were logged here
+
+    seen = [
+        json.dumps(execution),
+        client.get(f"/api/executions/{execution['id']}").content.decode(),
+        client.get(f"/api/executions/{execution['id']}/logs").content.decode(),
+        json.dumps(node_events(client, execution["id"])),
+        json.dumps(ai_status(client)),
+        caplog.text,
+    ]
+    for key in FAKE_KEYS.values():
+        for text in seen:
+            assert key not in text
+            assert key[6:18] not in text  # not even a slice of it
