@@ -328,6 +328,8 @@ SWITCHBOARD = {
     "ENGINE_SYNCHRONOUS_COMMIT": env_bool("SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT", False),
     # Longest life of one GET /api/executions/{id}/events stream; the client resumes after.
     "EVENTS_MAX_S": env_float("SWITCHBOARD_EVENTS_MAX_S", 300),
+    # Event streams one user may hold open at once (each holds a gunicorn thread); 0: no cap.
+    "EVENTS_MAX_STREAMS_PER_USER": env_int("SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER", 4),
     # Outside calls and records (README "Reaching outside"). Allowed hosts are `host:port`
     # entries opened even when they resolve to non-global addresses.
     "HTTP_ALLOWED_HOSTS": env_list("SWITCHBOARD_HTTP_ALLOWED_HOSTS"),

@@ -6,20 +6,26 @@ Last-Event-ID resumes after that event. EventSource reconnects even after a clea
 reconnect to a finished execution with nothing newer than its Last-Event-ID is answered
 204, which makes EventSource stop. While nothing happens a comment line goes out every
 KEEPALIVE_S. Each open stream holds one gunicorn thread, so the gthread workers keep
-serving other requests beside it."""
+serving other requests beside it; a user may hold at most
+settings.SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"] streams at once (429 past that), so
+one client cannot take every thread. If Redis fails mid-stream the stream ends with a
+comment (or the final status from the database) instead of breaking off."""
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 from rest_framework.renderers import BaseRenderer
 
-from config.api import ValidationFailed
+from config.api import AppError, ValidationFailed
 from executions_app import events
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 
@@ -33,6 +39,134 @@ BLOCK_MS = 800
 # The final event is appended just after the commit that ended the execution: a stream
 # that sees the end in the database waits this long for it, then says it without an id.
 FINAL_EVENT_GRACE_S = 2.0
+# A stream's slot is a lease, renewed while the stream runs: a web process killed
+# mid-stream stops renewing and its slots free themselves within this many seconds.
+SLOT_LEASE_S = 30.0
+# Redis failed mid-stream: the client's EventSource waits this long before reconnecting.
+REDIS_LOST_RETRY_MS = 10_000
+
+
+class TooManyStreams(AppError):
+    status_code = 429
+    code = "too_many_streams"
+
+
+# Both scripts take the time from Redis, so web processes with skewed clocks agree on
+# which leases ran out. KEYS[1] is the user's slots; ARGV: [cap,] lease in ms, token.
+_ACQUIRE_SLOT = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+_RENEW_SLOT = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def slots_key(user_id: Any) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:event-streams:{user_id}"
+
+
+class StreamSlot:
+    """One of a user's open event streams: a member of a Redis sorted set scored by the
+    end of its lease. The stream renews the lease while it runs and removes it when it
+    ends. With Redis unreachable at the start the stream is let through uncounted (it
+    ends soon anyway: it reads its events from Redis)."""
+
+    def __init__(self, key: str | None, token: str):
+        self.key, self.token = key, token
+        self.renewed_at = time.monotonic()
+
+    @classmethod
+    def acquire(cls, user_id: Any) -> StreamSlot:
+        """TooManyStreams (429) when the user already holds EVENTS_MAX_STREAMS_PER_USER
+        live slots (0: no cap)."""
+        cap = settings.SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"]
+        token = secrets.token_hex(8)
+        if cap <= 0:
+            return cls(None, token)
+        key = slots_key(user_id)
+        try:
+            redis = get_redis_connection("default")
+            taken = redis.register_script(_ACQUIRE_SLOT)(keys=[key], args=[cap, _lease_ms(), token])
+        except RedisError:
+            logger.warning("could not count open event streams; this one goes uncounted", exc_info=True)
+            return cls(None, token)
+        if not taken:
+            raise TooManyStreams(
+                f"You already have {cap} live event streams open, the most allowed at once. "
+                "Close one (or wait for one to end) and try again.",
+                details={"max_streams": cap},
+            )
+        return cls(key, token)
+
+    def renew(self) -> None:
+        """Extends the lease, at most every third of it."""
+        if self.key is None or time.monotonic() - self.renewed_at < SLOT_LEASE_S / 3:
+            return
+        self.renewed_at = time.monotonic()
+        try:
+            redis = get_redis_connection("default")
+            redis.register_script(_RENEW_SLOT)(keys=[self.key], args=[_lease_ms(), self.token])
+        except RedisError:
+            logger.warning("could not renew an event stream's slot", exc_info=True)
+
+    def release(self) -> None:
+        """Idempotent; a release that cannot reach Redis is left to the lease."""
+        key, self.key = self.key, None
+        if key is None:
+            return
+        try:
+            get_redis_connection("default").zrem(key, self.token)
+        except RedisError:
+            logger.warning("could not release an event stream's slot", exc_info=True)
+
+
+def _lease_ms() -> int:
+    return int(SLOT_LEASE_S * 1000)
+
+
+class HeldStream:
+    """A stream's frames holding its slot. The slot goes back when the frames run out or
+    when the server closes the response: gunicorn does so when a write to a departed
+    client fails, and Django's StreamingHttpResponse passes the close on even if
+    iteration never started (a generator's own `finally` would not run then)."""
+
+    def __init__(self, frames: Iterator[str], slot: StreamSlot):
+        self.frames, self.slot = frames, slot
+
+    def __iter__(self) -> HeldStream:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self.frames)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.frames.close()  # GeneratorExit inside stream()
+        finally:
+            self.slot.release()
+
+
+def open_stream(*, user_id: Any, execution: Execution, after: str | None) -> HeldStream:
+    """The stream of `execution` after `after`, counted against the user's cap
+    (TooManyStreams, 429, past it)."""
+    slot = StreamSlot.acquire(user_id)
+    return HeldStream(stream(execution, after, slot=slot), slot)
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -85,9 +219,22 @@ def snapshot(execution: Execution) -> Iterator[str]:
     yield frame("0-0", events.execution_event(execution.status))
 
 
-def stream(execution: Execution, after: str | None, max_s: float | None = None) -> Iterator[str]:
+def redis_lost(execution: Execution) -> Iterator[str]:
+    """The last frame of a stream whose Redis failed: the final status if the database has
+    it, else a comment and a longer reconnect delay (Last-Event-ID stays where it was)."""
+    status = Execution.objects.filter(id=execution.id).values_list("status", flat=True).first()
+    if status in FINISHED_EXECUTION_STATUSES:
+        yield frame(None, events.execution_event(status))
+    else:
+        yield f"retry: {REDIS_LOST_RETRY_MS}\n: live events are unavailable for now, reconnect later\n\n"
+
+
+def stream(
+    execution: Execution, after: str | None, max_s: float | None = None, slot: StreamSlot | None = None
+) -> Iterator[str]:
     """Events after stream id `after` (validated by resume_point) until the execution's
-    final event, or max_s (default settings.SWITCHBOARD["EVENTS_MAX_S"])."""
+    final event, or max_s (default settings.SWITCHBOARD["EVENTS_MAX_S"]). `slot` is
+    renewed while it runs."""
     if max_s is None:
         max_s = settings.SWITCHBOARD["EVENTS_MAX_S"]
     yield "retry: 2000\n\n"
@@ -96,7 +243,14 @@ def stream(execution: Execution, after: str | None, max_s: float | None = None) 
     last_sent = time.monotonic()
     finished_seen: float | None = None
     while time.monotonic() < deadline:
-        batch = events.read(execution.id, after, BLOCK_MS)
+        if slot is not None:
+            slot.renew()
+        try:
+            batch = events.read(execution.id, after, BLOCK_MS)
+        except RedisError:
+            logger.warning("live events stream lost Redis; ending it", exc_info=True)
+            yield from redis_lost(execution)
+            return
         for event_id, event in batch:
             after = event_id
             yield frame(event_id, event)

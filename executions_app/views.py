@@ -86,7 +86,8 @@ class ExecutionEventsApi(APIView):
         after = event_stream.resume_point(request.headers.get("Last-Event-ID"))
         if event_stream.already_ended_for(execution, after):
             return HttpResponse(status=204)  # EventSource stops reconnecting on a 204
-        response = StreamingHttpResponse(event_stream.stream(execution, after), content_type="text/event-stream")
+        frames = event_stream.open_stream(user_id=request.user.pk, execution=execution, after=after)  # 429 past the cap
+        response = StreamingHttpResponse(frames, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
         return response

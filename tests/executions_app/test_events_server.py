@@ -1,0 +1,349 @@
+"""GET /api/executions/{id}/events under the real web server: the Procfile's gunicorn
+(gthread) keeps answering other requests while streams are open, a user past
+SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER gets a 429, a departed client's slot comes back;
+and, in-process, a slot outlives neither a killed process nor a Redis failure mid-stream.
+No worker runs: the executions stay queued, so their streams stay open."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from django.db import connection
+from django.test import Client
+from honcho.environ import parse_procfile
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rest_framework.test import APIClient
+
+from config.embedded_redis import free_port
+from executions_app import event_stream, events
+from executions_app.models import Execution
+from tests.accounts_app.factories import DEFAULT_PASSWORD, ApiKeyFactory, UserFactory
+from tests.executions_app.conftest import edge, input_node, node
+from tests.workers_support import ROOT, wait_for
+from tests.workers_support import test_database_url as session_database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SSE = "text/event-stream"
+CAP = 3  # the server's SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER
+PROMPT_S = 2.0  # an ordinary request answers in tens of milliseconds; a blocked one never
+
+
+def queued_execution(user) -> str:
+    """An execution of `user` that stays queued (no worker runs here)."""
+    api = APIClient()
+    api.force_authenticate(user)
+    definition = {"nodes": [input_node(), node("result", "OUTPUT", {"value": 1})], "edges": [edge("start", "result")]}
+    workflow = api.post("/api/workflows", {"name": "wf", "definition": definition}, format="json")
+    assert workflow.status_code == 201, workflow.content
+    execution = api.post("/api/executions", {"workflow_id": workflow.json()["id"], "inputs": {}}, format="json")
+    assert execution.status_code == 202, execution.content
+    return execution.json()["id"]
+
+
+def events_url(execution_id: str) -> str:
+    return f"/api/executions/{execution_id}/events"
+
+
+# --- the real web server ---------------------------------------------------------------
+
+
+def procfile_web() -> str:
+    return dict(parse_procfile((ROOT / "Procfile").read_text()).processes)["web"]
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def web(transactional_db) -> Iterator[str]:
+    """The Procfile's web entry, run as honcho runs it (`sh -c`), on a free port and this
+    session's test database; every process of it stopped at the end."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": session_database_url(),
+        "SWITCHBOARD_BIND": "127.0.0.1",
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER": str(CAP),
+        "SWITCHBOARD_EVENTS_MAX_S": "60",  # a stream left behind by a failed test ends anyway
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    log_path = ROOT / "var" / f"test-web-{secrets.token_hex(3)}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            ["sh", "-c", procfile_web()],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        assert server.poll() is None, "gunicorn exited:\n" + log_path.read_text(errors="replace")[-5000:]
+        try:
+            httpx.get(f"{base}/api/auth/me", timeout=2)
+        except httpx.TransportError:
+            return False
+        return True
+
+    try:
+        wait_for(answering, timeout=20, interval=0.1)
+        yield base
+    except BaseException:
+        sys.stderr.write(log_path.read_text(errors="replace")[-5000:])
+        raise
+    finally:
+        # SIGINT is gunicorn's quick shutdown, but a worker still waits for its stream threads,
+        # which notice a departed client only at their next write (a keep-alive, up to 10 s).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=3)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        wait_for(lambda: not group_alive(server.pid), timeout=10, interval=0.1)
+
+
+class EventStream:
+    """One client's open GET …/events, read line by line."""
+
+    def __init__(self, base: str, headers: dict[str, str], execution_id: str):
+        self.client = httpx.Client(base_url=base, headers={**headers, "Accept": SSE}, timeout=5)
+        self.response = self.client.send(self.client.build_request("GET", events_url(execution_id)), stream=True)
+        self.status = self.response.status_code
+        if self.status == 200:
+            self.lines = self.response.iter_lines()
+            assert next(self.lines) == "retry: 2000"  # the server's thread is in the stream
+        else:
+            self.response.read()
+
+    def receives(self, marker: str) -> bool:
+        """Reads on (past the replay of earlier events) until an event carrying `marker`."""
+        for line in self.lines:
+            if line.startswith("data: ") and marker in line:
+                return True
+        raise AssertionError("the stream ended")
+
+    def close(self) -> None:
+        self.response.close()
+        self.client.close()
+
+
+def login(base: str, user) -> dict[str, str]:
+    answer = httpx.post(f"{base}/api/auth/login", json={"username": user.username, "password": DEFAULT_PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access']}"}
+
+
+def me_answers_promptly(base: str, headers: dict[str, str], username: str) -> None:
+    started = time.monotonic()
+    answer = httpx.get(f"{base}/api/auth/me", headers=headers, timeout=10)  # a new connection each time
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["username"] == username
+    assert elapsed < PROMPT_S, f"GET /api/auth/me took {elapsed:.2f}s beside the open streams"
+
+
+@pytest.mark.worker_process
+@pytest.mark.timeout(90)
+def test_gunicorn_answers_other_requests_beside_open_streams_and_caps_them_per_user(web: str) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    alice_execution, bob_execution = queued_execution(alice), queued_execution(bob)
+    alice_auth = login(web, alice)  # a JWT from this server
+    _, bob_key = ApiKeyFactory.create_with_key(user=bob)
+    bob_auth = {"Authorization": f"Api-Key {bob_key}"}
+
+    with contextlib.ExitStack() as open_streams:
+
+        def open_one(headers: dict[str, str], execution_id: str) -> EventStream:
+            return open_streams.enter_context(contextlib.closing(EventStream(web, headers, execution_id)))
+
+        alice_streams = [open_one(alice_auth, alice_execution) for _ in range(CAP)]
+        assert [s.status for s in alice_streams] == [200] * CAP
+
+        # One more than the cap: refused at once, in the JSON error shape.
+        refused = open_one(alice_auth, alice_execution)
+        assert refused.status == 429
+        assert refused.response.headers["content-type"] == "application/json"
+        error = refused.response.json()["error"]
+        assert error["code"] == "too_many_streams"
+        assert f"already have {CAP} live event streams open" in error["message"]
+
+        # The cap is per user: Bob still gets his streams.
+        bob_streams = [open_one(bob_auth, bob_execution) for _ in range(CAP)]
+        assert [s.status for s in bob_streams] == [200] * CAP
+
+        # 2 x CAP streams hold threads of 2 gthread workers; everything else is still served
+        # (sync workers would have stopped answering after the second stream).
+        for _ in range(4):
+            me_answers_promptly(web, alice_auth, alice.username)
+            me_answers_promptly(web, bob_auth, bob.username)
+
+        # And the streams are live: an event reaches each of Alice's streams right away.
+        events.emit_now(alice_execution, [events.node_event("probe", "running")])
+        assert all(s.receives('"node_id":"probe"') for s in alice_streams)
+
+        # A client that leaves gives its slot back: gunicorn notices on the next writes.
+        alice_streams.pop().close()
+
+        def reopened() -> EventStream | None:
+            events.emit_now(alice_execution, [events.node_event("start", "running")])
+            time.sleep(0.1)
+            again = open_one(alice_auth, alice_execution)
+            return again if again.status == 200 else None
+
+        assert wait_for(reopened, timeout=10, interval=0.2).status == 200
+        me_answers_promptly(web, alice_auth, alice.username)
+
+
+# --- in-process: the slot's lease and a Redis failure mid-stream -----------------------
+
+
+@pytest.fixture
+def alice() -> object:
+    return UserFactory()
+
+
+@pytest.fixture
+def browser(alice) -> Client:
+    """Like EventSource: the session cookie, Accept: text/event-stream."""
+    client = Client(HTTP_ACCEPT=SSE)
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def one_stream_each(settings) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 1}
+
+
+def dead_redis() -> redis.Redis:
+    """A client of a port nothing listens on: every command fails as in an outage (at
+    once: without redis-py's retries and their backoff)."""
+    return redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+
+
+def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, alice, one_stream_each) -> None:
+    execution_id = queued_execution(alice)
+
+    first = browser.get(events_url(execution_id))
+    assert first.status_code == 200
+    assert browser.get(events_url(execution_id)).status_code == 429
+    first.close()  # what the server does when the client is gone
+
+    second = browser.get(events_url(execution_id))
+    assert second.status_code == 200
+    second.close()
+
+
+def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
+    browser, alice, settings, monkeypatch
+) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 2}
+    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
+    execution_id = queued_execution(alice)
+    opened_at = time.monotonic()
+    browser.get(events_url(execution_id))  # never closed nor renewed: its process "died"
+    time.sleep(0.5)
+    live = browser.get(events_url(execution_id))
+    assert live.status_code == 200
+    assert browser.get(events_url(execution_id)).status_code == 429
+
+    time.sleep(max(0.0, opened_at + 1.3 - time.monotonic()))  # the dead one's lease is over, not the live one's
+    reopened = browser.get(events_url(execution_id))
+    assert reopened.status_code == 200
+    reopened.close()
+    live.close()
+
+
+def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
+    browser, alice, one_stream_each, settings, monkeypatch
+) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
+    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
+    execution_id = queued_execution(alice)
+    response = browser.get(events_url(execution_id))
+
+    def read_to_the_end() -> None:
+        try:
+            b"".join(response.streaming_content)
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=read_to_the_end)
+    reader.start()
+    time.sleep(1.6)  # past the first lease: only renewals keep the slot
+    assert browser.get(events_url(execution_id)).status_code == 429
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+
+    after_the_end = browser.get(events_url(execution_id))
+    assert after_the_end.status_code == 200
+    after_the_end.close()
+
+
+def test_a_stream_whose_redis_fails_ends_cleanly_and_gives_its_slot_back(
+    browser, alice, one_stream_each, monkeypatch
+) -> None:
+    execution_id = queued_execution(alice)
+    real_read, reads = events.read, []
+
+    def read_then_fail(*args, **kwargs):
+        reads.append(1)
+        if len(reads) > 1:
+            monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(events, "read", read_then_fail)
+    started = time.monotonic()
+
+    response = browser.get(events_url(execution_id))
+    body = b"".join(response.streaming_content).decode()  # raises if the stream breaks off
+
+    assert response.status_code == 200
+    assert time.monotonic() - started < 5
+    assert body.startswith("retry: 2000\n\n")
+    assert body.endswith(
+        f"retry: {event_stream.REDIS_LOST_RETRY_MS}\n: live events are unavailable for now, reconnect later\n\n"
+    )
+    response.close()
+    monkeypatch.undo()  # Redis is back
+    again = browser.get(events_url(execution_id))  # the slot came back
+    assert again.status_code == 200
+    again.close()
+
+
+def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(browser, alice, monkeypatch) -> None:
+    execution_id = queued_execution(alice)
+    Execution.objects.filter(id=execution_id).update(status="failed")
+    monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
+    monkeypatch.setattr(event_stream, "get_redis_connection", lambda alias: dead_redis())
+
+    response = browser.get(events_url(execution_id))
+    body = b"".join(response.streaming_content).decode()
+
+    assert response.status_code == 200  # the cap is not counted while Redis is down
+    assert body.endswith('event: execution\ndata: {"kind":"execution","status":"failed"}\n\n')
