@@ -45,7 +45,8 @@ def emit_now(execution_id: Any, events: list[dict]) -> None:
         pipe = get_redis_connection("default").pipeline(transaction=False)
         at = time.time()
         for event in events:
-            pipe.xadd(key, {"data": json.dumps({**event, "at": at})}, maxlen=STREAM_MAX_LEN, approximate=True)
+            # An event that carries its own `at` (sent later than it happened) keeps it.
+            pipe.xadd(key, {"data": json.dumps({"at": at, **event})}, maxlen=STREAM_MAX_LEN, approximate=True)
         pipe.expire(key, STREAM_TTL_S)
         pipe.execute()
     except Exception:

@@ -71,13 +71,15 @@ def execution_retry(*, execution: Execution) -> Execution:
         by_node = {run.node_id: run for run in runs}
         node_of_run = {run.pk: run.node_id for run in runs}
         to_publish = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)
-        publish_on_commit(to_publish)
         ExecutionLog.objects.create(
             execution=retry,
             level="info",
             message=f"Retry of {execution.id}: {len(reuse)} node(s) reused, the rest run again.",
         )
+        # Announced before the publish (on-commit hooks run in order), so the execution's
+        # event precedes its nodes'.
         announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now)
+        publish_on_commit(to_publish)
     retry.refresh_from_db()
     return retry
 

@@ -90,8 +90,10 @@ def _create_rows(
     )
     runs = create_node_runs(execution, graph, now)
     roots = [run for run in runs if run.ready_at is not None]
-    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
+    # Announce before publishing (on-commit hooks run in order): a worker's `running` event
+    # must never reach the stream ahead of the execution's `queued`.
     announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now)
+    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
     return execution
 
 

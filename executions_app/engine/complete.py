@@ -89,10 +89,12 @@ def finish_node(
     node_id: str,
     outcome: Outcome,
     on_write_error: Callable[[Exception], Outcome] | None = None,
+    started_events: list[dict] | None = None,
 ) -> bool:
     """Records the outcome of attempt `attempt`. Returns False when the attempt lost its
     claim (a newer attempt owns the node) and nothing was written; a deferred write
-    is then rolled back with the rest."""
+    is then rolled back with the rest. `started_events` (the node's `running`, held back
+    for an in-process node) go out first, with the rest."""
     now = timezone.now()
     with transaction.atomic():
         status, remaining, written, outcome = _count_down_and_record(
@@ -101,7 +103,7 @@ def finish_node(
         if not written:
             transaction.set_rollback(True)
             return False
-        node_events = [events.node_event(node_id, outcome.status)]
+        node_events = [*(started_events or []), events.node_event(node_id, outcome.status)]
         if status not in ACTIVE_EXECUTION_STATUSES:
             # Canceled or failed meanwhile: the result is kept, nothing more starts.
             events.emit_after_commit(execution_id, node_events)
@@ -274,8 +276,8 @@ def schedule_retry(
             ready_at=now + timedelta(seconds=delay_s),
         )
         if written:
-            publish_on_commit([replace(publish, countdown=delay_s)])
             events.emit_after_commit(
                 execution_id, [events.node_event(node_id, NodeRunStatus.PENDING, retry_in_s=delay_s)]
             )
+            publish_on_commit([replace(publish, countdown=delay_s)])
     return bool(written)

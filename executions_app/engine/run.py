@@ -45,9 +45,13 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
     row, graph, attempt = claimed
     spec = graph.nodes[row["node_id"]]
     timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
-    node_running = events.node_event(row["node_id"], NodeRunStatus.RUNNING, attempt=attempt)
+    node_running = events.node_event(row["node_id"], NodeRunStatus.RUNNING, attempt=attempt, at=time.time())
+    started_events: list[dict] = []  # sent with the result: see Node.in_process
     if graph.parents(row["node_id"]) or not mark_execution_running(row["execution_id"], [node_running]):
-        events.emit_now(row["execution_id"], [node_running])
+        if spec.node.in_process:
+            started_events = [node_running]
+        else:
+            events.emit_now(row["execution_id"], [node_running])
 
     started = time.monotonic()
     ctx = build_context(row, graph, deadline=started + node_time_budget(row, timeout_s))
@@ -60,6 +64,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         error = classify(exc)
         entries = attempt_entries(attempt, started, ctx, error_code=error.code)
         if error.retryable and attempt < spec.retry.max_attempts:
+            events.emit_now(row["execution_id"], started_events)
             schedule_retry(
                 execution_id=row["execution_id"],
                 node_id=row["node_id"],
@@ -89,6 +94,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         node_id=row["node_id"],
         outcome=outcome,
         on_write_error=on_write_error,
+        started_events=started_events,
     )
 
 

@@ -173,6 +173,9 @@ class Node(Generic[ConfigT]):
     default_max_attempts: ClassVar[int] = 1
     # Top-level config fields where `secrets.<name>` may appear (DESIGN §5, §10).
     secret_fields: ClassVar[frozenset[str]] = frozenset()
+    # A type that only computes in-process (no I/O, no waiting) finishes within a
+    # millisecond: its `running` event goes out with its result, in one Redis round trip.
+    in_process: ClassVar[bool] = False
 
     def __init__(self, node_id: str, config: ConfigT):
         self.id = node_id

@@ -11,5 +11,7 @@ class ConditionConfig(NodeConfig):
 class Condition(Node[ConditionConfig]):
     """Chooses the branch: outgoing edges carry branch "true" or "false"."""
 
+    in_process = True
+
     def run(self, ctx: NodeContext) -> dict:
         return {"result": bool(ctx.evaluate(self.config.expression))}

@@ -62,5 +62,7 @@ class InputConfig(NodeConfig):
 class Input(Node[InputConfig]):
     """The start of every workflow; its output is the validated inputs."""
 
+    in_process = True
+
     def run(self, ctx: NodeContext) -> dict:
         return dict(ctx.inputs)

@@ -13,5 +13,7 @@ class OutputConfig(NodeConfig):
 class Output(Node[OutputConfig]):
     """A result of the workflow: becomes `outputs.<node id>` of the execution."""
 
+    in_process = True
+
     def run(self, ctx: NodeContext) -> Any:
         return ctx.render(self.config.value)

@@ -13,5 +13,7 @@ class TransformConfig(NodeConfig):
 class Transform(Node[TransformConfig]):
     """Builds a value from templates: any JSON whose strings are templates."""
 
+    in_process = True
+
     def run(self, ctx: NodeContext) -> Any:
         return ctx.render(self.config.value)
