@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from executions_app import events
-from executions_app.engine import announce, sql
+from executions_app.engine import announce, sql, sql_postgres
 from executions_app.engine.errors import NodeFailure
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
@@ -135,30 +135,18 @@ def _count_down_and_record(
     """Counts the node out of its execution (locking the execution's row first) and
     writes its result, fenced by the attempt. A node with a database effect applies it in
     between, inside the same transaction; without one, PostgreSQL does both in one trip."""
+
+    def recorded(outcome: Outcome) -> dict:
+        entries = [*attempt_log, *outcome.attempt_entries]
+        return {"status": outcome.status, "output": outcome.output, "error": outcome.error, "attempt_log": entries}
+
     if not isinstance(outcome.output, DeferredWrite) and connection.vendor == "postgresql":
-        found = sql.count_down_and_record(
-            execution_id,
-            node_run_id,
-            attempt,
-            status=outcome.status,
-            output=outcome.output,
-            error=outcome.error,
-            attempt_log=[*attempt_log, *outcome.attempt_entries],
-            now=now,
-        )
+        found = sql_postgres.count_down_and_record(execution_id, node_run_id, attempt, now=now, **recorded(outcome))
         return (*found, outcome)
     status, remaining = sql.count_down_remaining(execution_id)
     if isinstance(outcome.output, DeferredWrite):
         outcome = apply_deferred_write(outcome, on_write_error)
-    written = sql.record_outcome(
-        node_run_id,
-        attempt,
-        status=outcome.status,
-        output=outcome.output,
-        error=outcome.error,
-        attempt_log=[*attempt_log, *outcome.attempt_entries],
-        now=now,
-    )
+    written = sql.record_outcome(node_run_id, attempt, now=now, **recorded(outcome))
     return status, remaining, written, outcome
 
 
@@ -211,7 +199,7 @@ def resolve_children(
 
 def finish_execution(execution_id: Any, graph: Any, now: Any, node_events: list[dict]) -> None:
     if connection.vendor == "postgresql":
-        row = sql.complete_execution(execution_id, graph.output_node_ids, now)
+        row = sql_postgres.complete_execution(execution_id, graph.output_node_ids, now)
     else:
         outputs = dict(
             NodeRun.objects.filter(

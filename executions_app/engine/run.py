@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from executions_app import events
-from executions_app.engine import announce, sql
+from executions_app.engine import announce, sql, sql_postgres
 from executions_app.engine.complete import Outcome, check_output_size, finish_node, schedule_retry
 from executions_app.engine.context import build_context
 from executions_app.engine.errors import NodeError, classify
@@ -100,7 +100,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
 
 def claim_ready_node(node_run_id: int, lease_s: float) -> tuple[dict, Any, int] | None:
     now = timezone.now()
-    row = sql.claim_ready_and_fetch(
+    row = sql_postgres.claim_ready_and_fetch(
         node_run_id,
         now=now,
         ready_by=now + READY_TOLERANCE,

@@ -129,30 +129,6 @@ def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
     return None if found is None else _node_row(found)
 
 
-def claim_ready_and_fetch(
-    node_run_id: int, *, now: datetime, ready_by: datetime, lease_until: datetime, holder: str
-) -> dict | None:
-    """PostgreSQL only: the claim of a ready pending node of an active execution and the
-    fetch of fetch_node_row, in one statement (one round trip instead of two). None when
-    the node is anything else (running, finished, not ready, execution over): the caller
-    then takes the general path, which reads first and decides."""
-    sql = (
-        f"WITH c AS (UPDATE {NODE_RUN} SET status = 'running', attempts = attempts + 1, lease_until = %s, "
-        "claimed_by = %s, started_at = COALESCE(started_at, %s) "
-        f"WHERE id = %s AND {_UNINDEXED_STATUS} = 'pending' AND ready_at <= %s AND ("
-        f"SELECT x.status FROM {EXECUTION} x WHERE x.id = execution_id) IN ('queued', 'running') "
-        "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
-        "SELECT c.execution_id, c.node_id, c.status, c.attempts, c.attempt_log, c.claimed_by, false, "
-        "e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name, e.deadline_at "
-        f"FROM c {_joined('c')}"
-    )
-    params = [_dt(lease_until), holder, _dt(now), node_run_id, _dt(ready_by)]
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchone()
-    return None if found is None else _node_row(found)
-
-
 def claim(
     node_run_id: int,
     seen_attempts: int,
@@ -189,15 +165,17 @@ def upstream_outputs(execution_id: Any, node_ids: tuple[str, ...]) -> dict[str, 
     return {node_id: _loads(output) if status in ("completed", "failed") else None for node_id, status, output in rows}
 
 
-def record_outcome(
-    node_run_id: int, attempt: int, *, status: str, output: Any, error: Any, attempt_log: list, now: datetime
-) -> bool:
-    """The fenced completion: only the attempt that holds the claim writes its result."""
-    sql = (
-        f"UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
-        f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s"
-    )
-    params = [
+# The fenced completion of a node run: written only by the attempt that holds the claim.
+_RECORD_OUTCOME = (
+    f"UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
+    f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s"
+)
+
+
+def _outcome_params(
+    node_run_id: int, attempt: int, status: str, output: Any, error: Any, attempt_log: list, now: datetime
+) -> list:
+    return [
         status,
         _json_param("output", output),
         _json_param("error", error),
@@ -206,8 +184,15 @@ def record_outcome(
         node_run_id,
         attempt,
     ]
+
+
+def record_outcome(
+    node_run_id: int, attempt: int, *, status: str, output: Any, error: Any, attempt_log: list, now: datetime
+) -> bool:
+    """The fenced completion: only the attempt that holds the claim writes its result."""
+    params = _outcome_params(node_run_id, attempt, status, output, error, attempt_log, now)
     with _cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_RECORD_OUTCOME, params)
         return cursor.rowcount == 1
 
 
@@ -249,64 +234,6 @@ def count_down_remaining(execution_id: Any) -> tuple[str, int]:
         )
         status, remaining = cursor.fetchone()
     return status, remaining
-
-
-def count_down_and_record(
-    execution_id: Any,
-    node_run_id: int,
-    attempt: int,
-    *,
-    status: str,
-    output: Any,
-    error: Any,
-    attempt_log: list,
-    now: datetime,
-) -> tuple[str, int, bool]:
-    """PostgreSQL only: count_down_remaining and record_outcome in one statement. The node
-    update reads the execution update's result, so the execution row is always locked
-    first, in the same order as every other completion."""
-    sql = (
-        f"WITH e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
-        "RETURNING status, remaining_nodes), "
-        f"n AS (UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
-        f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s "
-        "AND EXISTS (SELECT 1 FROM e) "
-        "RETURNING 1) "
-        "SELECT e.status, e.remaining_nodes, (SELECT count(*) FROM n) FROM e"
-    )
-    params = [
-        _uuid(execution_id),
-        status,
-        _json_param("output", output),
-        _json_param("error", error),
-        _json_param("attempt_log", attempt_log),
-        _dt(now),
-        node_run_id,
-        attempt,
-    ]
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchone()
-    if found is None:  # the execution was pruned meanwhile
-        return "canceled", 0, False
-    execution_status, remaining, written = found
-    return execution_status, remaining, written == 1
-
-
-def complete_execution(execution_id: Any, output_node_ids: tuple[str, ...], now: datetime) -> dict | None:
-    """PostgreSQL only: gathers the OUTPUT nodes' results into the execution's outputs and
-    completes it in one statement. Returns what the monitoring counters need."""
-    marks = ", ".join(["%s"] * len(output_node_ids))
-    sql = (
-        f"UPDATE {EXECUTION} SET status = 'completed', remaining_nodes = 0, finished_at = %s, outputs = ("
-        f"SELECT COALESCE(jsonb_object_agg(node_id, output), '{{}}'::jsonb) FROM {NODE_RUN} "
-        f"WHERE execution_id = %s AND node_id IN ({marks}) AND status = 'completed') "
-        "WHERE id = %s RETURNING owner_id, workflow_id, started_at"
-    )
-    with _cursor() as cursor:
-        cursor.execute(sql, [_dt(now), _uuid(execution_id), *output_node_ids, _uuid(execution_id)])
-        found = cursor.fetchone()
-    return None if found is None else dict(zip(("owner_id", "workflow_id", "started_at"), found, strict=True))
 
 
 def start_execution(execution_id: Any, now: datetime) -> bool:
