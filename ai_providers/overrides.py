@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from ai_providers.local_memo import LocalMemo
 from config.resilient_cache import cache_delete, cache_get, cache_set
 
 OVERRIDES_CACHE_KEY = "ai:provider_overrides"
@@ -52,7 +53,7 @@ def _read_overrides() -> dict:
     return {"prices": prices, "quotas": quotas}
 
 
-def admin_overrides() -> Overrides:
+def _shared_overrides() -> Overrides:
     """The current snapshot: from the cache, or read from the database and cached."""
     snapshot = cache_get(OVERRIDES_CACHE_KEY)
     if snapshot is None:
@@ -61,7 +62,21 @@ def admin_overrides() -> Overrides:
     return Overrides(prices=snapshot["prices"], quotas=snapshot["quotas"])
 
 
+_memo = LocalMemo(_shared_overrides)
+
+
+def admin_overrides() -> Overrides:
+    """The current snapshot, kept in this process for LOCAL_CACHE_S (see local_memo)."""
+    return _memo.get()
+
+
 def forget_admin_overrides() -> None:
-    """After the current transaction commits, every worker reads the new rows at its next call
-    (forgetting before the commit could let a reader cache the old rows again)."""
-    transaction.on_commit(lambda: cache_delete(OVERRIDES_CACHE_KEY))
+    """After the current transaction commits, this process at once and every worker within
+    LOCAL_CACHE_S reads the new rows (forgetting before the commit could let a reader cache
+    the old rows again)."""
+
+    def forget() -> None:
+        _memo.forget()
+        cache_delete(OVERRIDES_CACHE_KEY)
+
+    transaction.on_commit(forget)

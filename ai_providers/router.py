@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from ai_providers.base import TASK_TYPES
+from ai_providers.local_memo import LocalMemo
 from ai_providers.registry import get_provider, provider_names
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ def parse_chain(entries: object) -> list[ChainLink]:
 
 
 def admin_routes() -> dict[str, list[str]]:
+    """The enabled admin routes, kept in this process for LOCAL_CACHE_S (see local_memo)."""
+    return _routes_memo.get()
+
+
+def _shared_admin_routes() -> dict[str, list[str]]:
     """The enabled admin routes, cached (a node does not query them on every call)."""
     try:
         routes = cache.get(ROUTES_CACHE_KEY)
@@ -67,8 +73,13 @@ def admin_routes() -> dict[str, list[str]]:
     return routes
 
 
+_routes_memo = LocalMemo(_shared_admin_routes)
+
+
 def forget_admin_routes() -> None:
-    """Called after an admin edit so every worker sees it at the next call."""
+    """Called after an admin edit: this process sees it at its next call, every worker
+    within LOCAL_CACHE_S."""
+    _routes_memo.forget()
     try:
         cache.delete(ROUTES_CACHE_KEY)
     except Exception:

@@ -418,6 +418,8 @@ AI_PROVIDERS = {
     "DEFAULT_MAX_TOKENS": env_int("SWITCHBOARD_AI_DEFAULT_MAX_TOKENS", 1_024),
     "RESPONSE_CACHE_TTL_S": env_int("SWITCHBOARD_AI_RESPONSE_CACHE_TTL_S", 0),  # 0 = off; temperature-0 calls only
     "ROUTES_CACHE_TTL_S": env_int("SWITCHBOARD_AI_ROUTES_CACHE_TTL_S", 60),
+    # A worker keeps admin routes, prices and quotas this long in process (ai_providers/local_memo.py).
+    "LOCAL_CACHE_S": env_float("SWITCHBOARD_AI_LOCAL_CACHE_S", 2),
     "LATENCY_SAMPLES": 1_000,  # kept per provider per day for p50/p95
 }
 

@@ -42,6 +42,10 @@ def _release_test_database(django_db_setup: None, django_db_blocker: object) -> 
 def _clear_cache_and_throttles() -> None:
     from django.core.cache import cache
 
+    from ai_providers import local_memo
+
+    local_memo.forget_all()
+
     # Messages a test left queued (executions it never ran) must not reach the next
     # test's workers: only this session's queues, never another session's.
     get_redis_connection("default").delete(*(f"{settings.REDIS_KEY_PREFIX}:{q}" for q in ("default", "nodes", "ai")))
