@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -164,15 +166,25 @@ def admit(link: ChainLink, estimated_tokens: int) -> Admission:
     return Admission(allowed=False, code=status, retry_after_s=max(0.001, int(wait_ms) / 1000))
 
 
-def settle(link: ChainLink, admission: Admission, *, outcome: str, used_tokens: int = 0) -> None:
+def settle(
+    link: ChainLink,
+    admission: Admission,
+    *,
+    outcome: str,
+    used_tokens: int = 0,
+    then: Callable[[Any], None] | None = None,
+) -> None:
     """After a call: reconcile reserved tokens with `used_tokens` and move the breaker.
     outcome: "success" closes it, "failure" counts towards opening it, "neutral" (rate
-    limits, quota, bad requests: not the provider's health) only frees a probe."""
+    limits, quota, bad requests: not the provider's health) only frees a probe.
+    `then(pipe)` adds more commands (the usage counters) to the same round trip."""
     conf = settings.AI_PROVIDERS
     failures, opened, probe = breaker_keys(link)
     try:
         redis = redis_connection()
         pipe = redis.pipeline(transaction=False)
+        if then is not None:
+            then(pipe)
         if admission.keys and used_tokens != admission.estimate:
             pipe.incrby(admission.keys[1], used_tokens - admission.estimate)
             pipe.incrby(admission.keys[3], used_tokens - admission.estimate)

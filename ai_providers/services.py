@@ -197,22 +197,49 @@ class _FallbackRun:
         latency_ms = int((time.monotonic() - started) * 1000)
         used = result.usage.input_tokens + result.usage.output_tokens
         result.cost_usd = usage.cost_usd(link.provider, link.model, result.usage)
-        guards.settle(link, admission, outcome="success", used_tokens=used)
+        # One round trip: the breaker, the token reconciliation and the usage counters.
+        settle = self._settle_answered
         try:
             result = interpreted(result, request)
         except InvalidModelResponse as exc:
+            settle(link, admission, result, used, latency_ms, error_code=exc.code)
             self._log(link, latency_ms=latency_ms, error_code=exc.code)
-            usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code, usage=result.usage)
             self.invalid_answers += 1
             if self.invalid_answers >= 2:
                 exc.details = {"attempts": self.attempt_log[self.first_entry :]}
                 raise exc from None
             return _AGAIN_IF_LAST
+        except BaseException:
+            guards.settle(link, admission, outcome="neutral")  # frees a probe lock and the reserved tokens
+            raise
+        settle(link, admission, result, used, latency_ms)
         self._log(link, latency_ms=latency_ms)
-        usage.record_call(link.provider, link.model, latency_ms=latency_ms, usage=result.usage, cost=result.cost_usd)
         result.latency_ms, result.fallback_used = latency_ms, link != self.chain[0]
         store_response(link, request, result)
         return result
+
+    @staticmethod
+    def _settle_answered(
+        link: ChainLink,
+        admission: guards.Admission,
+        result: CompletionResult,
+        used: int,
+        latency_ms: int,
+        error_code: str | None = None,
+    ) -> None:
+        def count(pipe: object) -> None:
+            cost = 0.0 if error_code else result.cost_usd
+            usage.queue_call(
+                pipe,
+                link.provider,
+                link.model,
+                latency_ms=latency_ms,
+                error_code=error_code,
+                usage=result.usage,
+                cost=cost,
+            )
+
+        guards.settle(link, admission, outcome="success", used_tokens=used, then=count)
 
     def _failed(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -48,27 +49,41 @@ def record_call(
     cost: float = 0.0,
 ) -> None:
     """One real call to a provider (answered or failed)."""
-    day = today()
-    key, samples = stats_key(provider, day), latency_key(provider, day)
     try:
         pipe = redis_connection().pipeline(transaction=False)
-        pipe.hincrby(key, "calls", 1)
-        pipe.hincrby(key, f"calls:{model}", 1)
-        if error_code:
-            pipe.hincrby(key, "errors", 1)
-            pipe.hincrby(key, f"error:{error_code}", 1)
-        if usage:
-            pipe.hincrby(key, "input_tokens", usage.input_tokens)
-            pipe.hincrby(key, "output_tokens", usage.output_tokens)
-        if cost:
-            pipe.hincrbyfloat(key, "cost_usd", cost)
-        pipe.lpush(samples, latency_ms)
-        pipe.ltrim(samples, 0, settings.AI_PROVIDERS["LATENCY_SAMPLES"] - 1)
-        pipe.expire(key, KEEP_DAYS_S)
-        pipe.expire(samples, KEEP_DAYS_S)
+        queue_call(pipe, provider, model, latency_ms=latency_ms, error_code=error_code, usage=usage, cost=cost)
         pipe.execute()
     except RedisError:
         logger.warning("redis unavailable; usage of %s not recorded", provider)
+
+
+def queue_call(
+    pipe: Any,
+    provider: str,
+    model: str,
+    *,
+    latency_ms: int,
+    error_code: str | None = None,
+    usage: Usage | None = None,
+    cost: float = 0.0,
+) -> None:
+    """record_call's commands, added to a pipeline the caller executes."""
+    day = today()
+    key, samples = stats_key(provider, day), latency_key(provider, day)
+    pipe.hincrby(key, "calls", 1)
+    pipe.hincrby(key, f"calls:{model}", 1)
+    if error_code:
+        pipe.hincrby(key, "errors", 1)
+        pipe.hincrby(key, f"error:{error_code}", 1)
+    if usage:
+        pipe.hincrby(key, "input_tokens", usage.input_tokens)
+        pipe.hincrby(key, "output_tokens", usage.output_tokens)
+    if cost:
+        pipe.hincrbyfloat(key, "cost_usd", cost)
+    pipe.lpush(samples, latency_ms)
+    pipe.ltrim(samples, 0, settings.AI_PROVIDERS["LATENCY_SAMPLES"] - 1)
+    pipe.expire(key, KEEP_DAYS_S)
+    pipe.expire(samples, KEEP_DAYS_S)
 
 
 def record_skip(provider: str, code: str) -> None:
