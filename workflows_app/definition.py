@@ -6,19 +6,19 @@ path such as `nodes[2].config.prompt`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
-from django.conf import settings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
+from workflows_app.definition_limits import check_definition_limits
 from workflows_app.expressions import Expression, Template
 from workflows_app.graph import EdgeSpec, Graph, NodeSpec, RetryPolicy
 from workflows_app.inputs import NUL_MESSAGE, nul_paths, validate_inputs
+from workflows_app.node_options import _NodeOptions, _Retry
 from workflows_app.nodes.base import get_node_class, node_types
-from workflows_app.problems import DefinitionInvalid, Problems, single_problem
+from workflows_app.problems import DefinitionInvalid, Problems
 
 __all__ = ["DefinitionInvalid", "EdgeSpec", "Graph", "NodeSpec", "RetryPolicy", "parse_definition", "validate_inputs"]
 
@@ -26,72 +26,6 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TOP_KEYS = ("nodes", "edges")
 _NODE_KEYS = ("id", "type", "config", "retry", "timeout_s", "on_error")
 _EDGE_KEYS = ("source", "target", "branch")
-
-
-class _Retry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    max_attempts: int = Field(1, ge=1, le=10)
-    backoff_s: float = Field(1.0, ge=0, le=3600)
-    max_backoff_s: float = Field(60.0, ge=0, le=3600)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> _Retry:
-        if self.max_backoff_s < self.backoff_s:
-            raise ValueError("max_backoff_s must not be below backoff_s")
-        return self
-
-
-class _NodeOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    retry: _Retry | None = None
-    timeout_s: float | None = Field(None, gt=0)
-    on_error: Literal["fail", "continue"] = "fail"
-
-    @field_validator("timeout_s")
-    @classmethod
-    def _within_execution(cls, value: float | None) -> float | None:
-        limit = settings.SWITCHBOARD["EXECUTION_TIMEOUT_S"]
-        if value is not None and value > limit:
-            raise ValueError(f"timeout_s may be at most {limit:g} (the execution's own limit)")
-        return value
-
-
-def _json_depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
-def _check_limits(definition: Any) -> None:
-    limits = settings.SWITCHBOARD
-    if not isinstance(definition, dict):
-        raise DefinitionInvalid(
-            [single_problem("", "invalid_type", "the definition must be an object with nodes and edges")]
-        )
-    if _json_depth(definition) > limits["MAX_JSON_DEPTH"]:
-        raise DefinitionInvalid(
-            [single_problem("", "too_deep", f"the definition nests deeper than {limits['MAX_JSON_DEPTH']}")]
-        )
-    try:
-        size = len(json.dumps(definition, ensure_ascii=False, allow_nan=False).encode())
-    except (TypeError, ValueError):
-        raise DefinitionInvalid([single_problem("", "invalid_type", "the definition must be plain JSON")]) from None
-    if size > limits["MAX_DEFINITION_BYTES"]:
-        raise DefinitionInvalid(
-            [single_problem("", "too_large", f"the definition is over {limits['MAX_DEFINITION_BYTES']} bytes")]
-        )
-    for key, limit, code in (("nodes", "MAX_NODES", "too_many_nodes"), ("edges", "MAX_EDGES", "too_many_edges")):
-        items = definition.get(key)
-        if isinstance(items, list) and len(items) > limits[limit]:
-            raise DefinitionInvalid([single_problem(key, code, f"a workflow has at most {limits[limit]} {key}")])
 
 
 def _list_of(definition: dict, key: str, problems: Problems, *, required: bool) -> list:
@@ -336,5 +270,5 @@ class _Parser:
 
 def parse_definition(definition: Any) -> Graph:
     """The frozen Graph of a definition; raises DefinitionInvalid listing every problem."""
-    _check_limits(definition)
+    check_definition_limits(definition)
     return _Parser(definition).parse()

@@ -1,4 +1,4 @@
-"""Templates and expressions: one module, used by validation and by the engine (DESIGN §5).
+"""Templates and expressions, compiled and evaluated for validation and the engine (DESIGN §5).
 
 - A *template* is a string that may hold `{{ expression }}` parts. A string that is exactly
   one `{{ expr }}` keeps the value's own type; any other string renders to text, with null
@@ -17,18 +17,22 @@ grows with every upstream output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from jinja2 import nodes as ast
-from jinja2.exceptions import TemplateSyntaxError
-from jinja2.lexer import TokenStream
-from jinja2.parser import Parser
 
 from workflows_app.expression_filters import FILTERS
-from workflows_app.expression_sandbox import build_environment
+from workflows_app.expression_parse import (
+    ENVIRONMENT,
+    ROOT_NAMES,
+    check_tree,
+    compile_tree,
+    has_template,
+    parse_source,
+    switchboard_limit,
+)
 from workflows_app.expression_values import ExpressionError, SizeBudget, join_text, plain_result, to_text
 
 __all__ = [
@@ -45,145 +49,6 @@ __all__ = [
     "render_value",
     "to_text",
 ]
-
-ROOT_NAMES = ("inputs", "nodes", "secrets", "execution", "workflow")
-_TEMPLATE_MARKERS = ("{{", "{%", "{#")
-_OPENING = {"(", "[", "{"}
-_CLOSING = {")", "]", "}"}
-_ENV = build_environment()
-
-
-def _limit(name: str) -> int:
-    return settings.SWITCHBOARD[name]
-
-
-def has_template(text: str) -> bool:
-    return any(marker in text for marker in _TEMPLATE_MARKERS)
-
-
-class _TrackedTokens:
-    """The raw token stream for the parser: remembers where the last token was (for error
-    positions), refuses `{% %}` blocks and enforces the size and bracket-depth caps while
-    lexing, before the recursive parser sees anything."""
-
-    def __init__(self, source: str, state: str | None):
-        self.source, self.state = source, state
-        self.cursor, self.line, self.column = 0, 1, 1
-
-    def __iter__(self) -> Iterator[tuple[int, str, str]]:
-        max_chars, max_depth = _limit("MAX_EXPRESSION_CHARS"), _limit("MAX_EXPRESSION_DEPTH")
-        inside, chars, depth = self.state == "variable", 0, 0
-        for lineno, kind, value in self._lexed():
-            self._locate(lineno, value)
-            if kind in ("block_begin", "raw_begin", "linestatement_begin"):
-                raise self.error("{% %} blocks are not allowed; use {{ expression }}")
-            if kind == "variable_begin":
-                inside = True
-            elif kind == "variable_end":
-                inside = False
-            elif inside:
-                chars += len(value)
-                if chars > max_chars:
-                    raise self.error(f"expressions are longer than the limit of {max_chars} characters")
-                if kind == "operator" and value in _OPENING:
-                    depth += 1
-                    if depth > max_depth:
-                        raise self.error(f"brackets nest deeper than the limit of {max_depth}")
-                elif kind == "operator" and value in _CLOSING:
-                    depth -= 1
-            yield lineno, kind, value
-
-    def _lexed(self) -> Iterator[tuple[int, str, str]]:
-        try:
-            yield from _ENV.lexer.tokeniter(self.source, None, None, self.state)
-        except TemplateSyntaxError as exc:
-            # The lexer fails on the character after the last good token.
-            rest = self.source[self.cursor :]
-            self._locate(exc.lineno, rest.lstrip(" \t")[:1])
-            raise self.error(exc.message or "syntax error") from None
-
-    def _locate(self, lineno: int, value: str) -> None:
-        found = self.source.find(value, self.cursor) if value else -1
-        if found >= 0:
-            self.cursor = found + len(value)
-            self.column = found - self.source.rfind("\n", 0, found)
-        self.line = lineno
-
-    def error(self, message: str) -> ExpressionError:
-        return ExpressionError(message, line=self.line, column=self.column)
-
-
-def _parse(source: str, *, bare: bool) -> ast.Template:
-    """Parses to a Jinja AST; a bare expression becomes `result = <expr>`."""
-    tokens = _TrackedTokens(source, "variable" if bare else None)
-    try:
-        parser = Parser(_ENV, "", state="variable" if bare else None)
-        parser.stream = TokenStream(_ENV.lexer.wrap(iter(tokens)), None, None)
-        if bare:
-            expression = parser.parse_expression()
-            if parser.stream.current.type != "eof":
-                raise tokens.error(f"unexpected {parser.stream.current.value!r} after the expression")
-            tree = ast.Template([ast.Assign(ast.Name("result", "store"), expression)], lineno=1)
-        else:
-            tree = parser.parse()
-    except TemplateSyntaxError as exc:
-        raise tokens.error(exc.message or "syntax error") from None
-    except RecursionError:
-        raise tokens.error("the expression nests too deeply") from None
-    tree.set_environment(_ENV)
-    return tree
-
-
-def _check(tree: ast.Template) -> tuple[frozenset[str], frozenset[str]]:
-    """Refuses what the sandbox must never see and lists the referenced nodes and secrets.
-    Walks iteratively: a deep tree is refused before anything recurses over it."""
-    max_nodes, max_depth = _limit("MAX_EXPRESSION_NODES"), _limit("MAX_EXPRESSION_DEPTH")
-    node_refs: set[str] = set()
-    secret_refs: set[str] = set()
-    keyed_roots: set[int] = set()
-    roots: list[ast.Name] = []
-    stack: list[tuple[ast.Node, int]] = [(tree, 0)]
-    count = 0
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        line = getattr(node, "lineno", None)
-        if count > max_nodes:
-            raise ExpressionError(f"the expression has more than {max_nodes} parts", line=line)
-        if depth > max_depth:
-            raise ExpressionError(f"the expression nests deeper than the limit of {max_depth}", line=line)
-        if isinstance(node, ast.Call):
-            raise ExpressionError("calls are not allowed in expressions; use filters, e.g. x | lower", line=line)
-        if isinstance(node, ast.Filter) and node.name not in FILTERS:
-            raise ExpressionError(f"unknown filter {node.name!r}; filters are: {', '.join(FILTERS)}", line=line)
-        if isinstance(node, ast.Test) and node.name not in _ENV.tests:
-            raise ExpressionError(f"unknown test {node.name!r}", line=line)
-        if isinstance(node, ast.Getattr | ast.Getitem):
-            key = node.attr if isinstance(node, ast.Getattr) else getattr(node.arg, "value", None)
-            if isinstance(key, str) and key.startswith("__"):
-                raise ExpressionError(f"names starting with '__' are not allowed: {key!r}", line=line)
-            if isinstance(node.node, ast.Name) and node.node.name in ("nodes", "secrets") and isinstance(key, str):
-                (node_refs if node.node.name == "nodes" else secret_refs).add(key)
-                keyed_roots.add(id(node.node))
-        if isinstance(node, ast.Name) and node.ctx == "load":
-            if node.name not in ROOT_NAMES:
-                raise ExpressionError(f"unknown name {node.name!r}; names are: {', '.join(ROOT_NAMES)}", line=line)
-            roots.append(node)
-        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
-    for name in roots:
-        if name.name in ("nodes", "secrets") and id(name) not in keyed_roots:
-            example = "nodes.<id>.output" if name.name == "nodes" else "secrets.<name>"
-            raise ExpressionError(f"refer to {name.name} by name, as {example}", line=name.lineno)
-    return frozenset(node_refs), frozenset(secret_refs)
-
-
-def _compile(tree: ast.Template) -> Any:
-    try:
-        return _ENV.from_string(tree)
-    except TemplateSyntaxError as exc:
-        raise ExpressionError(exc.message or "the expression does not compile", line=exc.lineno) from None
-    except RecursionError:
-        raise ExpressionError("the expression nests too deeply") from None
 
 
 def _run_for_value(compiled: Any, context: Mapping[str, Any], source: str) -> Any:
@@ -265,14 +130,15 @@ def compile_expression(source: str) -> Expression:
     """Parses and checks a bare expression once; raises ExpressionError with its position."""
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("the expression is empty")
-    if len(source) > _limit("MAX_EXPRESSION_CHARS"):
-        raise ExpressionError(f"the expression is longer than the limit of {_limit('MAX_EXPRESSION_CHARS')} characters")
+    max_chars = switchboard_limit("MAX_EXPRESSION_CHARS")
+    if len(source) > max_chars:
+        raise ExpressionError(f"the expression is longer than the limit of {max_chars} characters")
     stripped = source.strip()
     if stripped.startswith("{{") and stripped.endswith("}}") and "{{" not in stripped[2:-2]:
         stripped = stripped[2:-2]
-    tree = _parse(stripped, bare=True)
-    node_refs, secret_refs = _check(tree)
-    return Expression(source, _compile(tree), node_refs, secret_refs)
+    tree = parse_source(stripped, bare=True)
+    node_refs, secret_refs = check_tree(tree)
+    return Expression(source, compile_tree(tree), node_refs, secret_refs)
 
 
 @lru_cache(maxsize=4096)
@@ -280,16 +146,16 @@ def compile_template(source: str) -> Template:
     """Parses and checks a template string once; text without `{{` stays plain text."""
     if not has_template(source):
         return Template(source)
-    tree = _parse(source, bare=False)
-    node_refs, secret_refs = _check(tree)
+    tree = parse_source(source, bare=False)
+    node_refs, secret_refs = check_tree(tree)
     outputs = [node for node in tree.body if isinstance(node, ast.Output)]
     parts = [part for output in outputs for part in output.nodes]
     if len(parts) == 1 and not isinstance(parts[0], ast.TemplateData):
         # Exactly one {{ expr }}: evaluated for its value, not its text.
         value_tree = ast.Template([ast.Assign(ast.Name("result", "store"), parts[0])], lineno=1)
-        value_tree.set_environment(_ENV)
-        return Template(source, _compile(value_tree), True, node_refs, secret_refs)
-    return Template(source, _compile(tree), False, node_refs, secret_refs)
+        value_tree.set_environment(ENVIRONMENT)
+        return Template(source, compile_tree(value_tree), True, node_refs, secret_refs)
+    return Template(source, compile_tree(tree), False, node_refs, secret_refs)
 
 
 def compile_value(value: Any, at: tuple = ()) -> tuple[Any, list[tuple[tuple, ExpressionError]]]:

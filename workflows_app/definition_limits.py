@@ -1,0 +1,48 @@
+"""The size, depth and count limits a workflow definition must be within before it is parsed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from workflows_app.problems import DefinitionInvalid, single_problem
+
+__all__ = ["check_definition_limits", "json_depth"]
+
+
+def json_depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def check_definition_limits(definition: Any) -> None:
+    limits = settings.SWITCHBOARD
+    if not isinstance(definition, dict):
+        raise DefinitionInvalid(
+            [single_problem("", "invalid_type", "the definition must be an object with nodes and edges")]
+        )
+    if json_depth(definition) > limits["MAX_JSON_DEPTH"]:
+        raise DefinitionInvalid(
+            [single_problem("", "too_deep", f"the definition nests deeper than {limits['MAX_JSON_DEPTH']}")]
+        )
+    try:
+        size = len(json.dumps(definition, ensure_ascii=False, allow_nan=False).encode())
+    except (TypeError, ValueError):
+        raise DefinitionInvalid([single_problem("", "invalid_type", "the definition must be plain JSON")]) from None
+    if size > limits["MAX_DEFINITION_BYTES"]:
+        raise DefinitionInvalid(
+            [single_problem("", "too_large", f"the definition is over {limits['MAX_DEFINITION_BYTES']} bytes")]
+        )
+    for key, limit, code in (("nodes", "MAX_NODES", "too_many_nodes"), ("edges", "MAX_EDGES", "too_many_edges")):
+        items = definition.get(key)
+        if isinstance(items, list) and len(items) > limits[limit]:
+            raise DefinitionInvalid([single_problem(key, code, f"a workflow has at most {limits[limit]} {key}")])
