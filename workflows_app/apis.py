@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from workflows_app.definition import parse_definition
 from workflows_app.filters import WorkflowFilter
 from workflows_app.models import Workflow, WorkflowVersion
+from workflows_app.nodes.base import node_types
 from workflows_app.selectors import (
     version_for_number,
     version_list,
@@ -25,6 +26,7 @@ from workflows_app.selectors import (
 from workflows_app.serializers import (
     DefinitionInput,
     ExportOutput,
+    NodeTypeListOutput,
     ValidOutput,
     VersionOutput,
     VersionSummaryOutput,
@@ -143,3 +145,11 @@ class WorkflowImportApi(APIView):
     def post(self, request: Request) -> Response:
         workflow = workflow_import(owner=request.user, document=request.data)
         return Response(WorkflowOutput(workflow).data, status=201)
+
+
+class NodeTypeListApi(APIView):
+    """The node-type registry: each type's config schema and output shape, in registry order."""
+
+    @extend_schema(responses=NodeTypeListOutput)
+    def get(self, request: Request) -> Response:
+        return Response(NodeTypeListOutput({"results": list(node_types().values())}).data)

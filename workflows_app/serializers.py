@@ -69,3 +69,24 @@ class ExportOutput(serializers.Serializer):
     version = serializers.IntegerField()
     exported_at = serializers.DateTimeField()
     definition = serializers.JSONField()
+
+
+class NodeTypeOutput(serializers.Serializer):
+    """One registered node type: how it runs, its config's JSON Schema and its output's."""
+
+    type = serializers.CharField(source="type_name")
+    queue = serializers.CharField()
+    default_max_attempts = serializers.IntegerField()
+    secret_fields = serializers.SerializerMethodField()
+    config_schema = serializers.SerializerMethodField()
+    output_schema = serializers.JSONField()
+
+    def get_secret_fields(self, node_class: Any) -> list[str]:
+        return sorted(node_class.secret_fields)
+
+    def get_config_schema(self, node_class: Any) -> dict:
+        return node_class.config_model.model_json_schema()
+
+
+class NodeTypeListOutput(serializers.Serializer):
+    results = NodeTypeOutput(many=True)

@@ -31,6 +31,29 @@ class AiProcessor(Node[AiProcessorConfig]):
     # When every provider is failing or cooling, the node is retried later (a new message
     # with a countdown, not a worker held in a sleep) until its attempts run out.
     default_max_attempts = 3
+    # CompletionResult.as_output(): `json` for response_format "json", `label` and `score`
+    # for sentiment (score is null when a chat model answered).
+    output_schema = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "json": {"description": "The parsed answer, for response_format json."},
+            "provider": {"type": "string"},
+            "model": {"type": "string"},
+            "usage": {
+                "type": "object",
+                "properties": {"input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"}},
+                "required": ["input_tokens", "output_tokens"],
+            },
+            "cost_usd": {"type": "number"},
+            "latency_ms": {"type": "integer"},
+            "fallback_used": {"type": "boolean"},
+            "emulated": {"type": "boolean"},
+            "label": {"type": "string"},
+            "score": {"type": ["number", "null"]},
+        },
+        "required": ["text", "provider", "model", "usage", "cost_usd", "latency_ms", "fallback_used", "emulated"],
+    }
 
     def run(self, ctx: NodeContext) -> Any:
         from ai_providers.base import Completion

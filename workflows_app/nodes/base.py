@@ -95,13 +95,14 @@ def _to_template_object(value: Any) -> Any:
 
 
 # A string that may hold {{ }} templates, compiled when the config is validated.
-TemplateText = Annotated[Template, PlainValidator(_to_template)]
+# json_schema_input_type: what a client sends, for the config schema of GET /api/workflows/node-types.
+TemplateText = Annotated[Template, PlainValidator(_to_template, json_schema_input_type=str)]
 # A bare expression (CONDITION), compiled when the config is validated.
-ExpressionText = Annotated[Expression, PlainValidator(_to_expression)]
+ExpressionText = Annotated[Expression, PlainValidator(_to_expression, json_schema_input_type=str)]
 # Any JSON value whose strings are templates.
 TemplateValue = Annotated[Any, PlainValidator(_to_template_value)]
 # A JSON object whose strings are templates.
-TemplateObject = Annotated[Any, PlainValidator(_to_template_object)]
+TemplateObject = Annotated[Any, PlainValidator(_to_template_object, json_schema_input_type=dict | None)]
 
 
 # --- the context -----------------------------------------------------------------------
@@ -176,6 +177,8 @@ class Node(Generic[ConfigT]):
     # A type that only computes in-process (no I/O, no waiting) finishes within a
     # millisecond: its `running` event goes out with its result, in one Redis round trip.
     in_process: ClassVar[bool] = False
+    # A JSON Schema of what run() returns (DESIGN §5); {} means any JSON value.
+    output_schema: ClassVar[dict] = {}
 
     def __init__(self, node_id: str, config: ConfigT):
         self.id = node_id

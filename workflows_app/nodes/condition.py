@@ -12,6 +12,7 @@ class Condition(Node[ConditionConfig]):
     """Chooses the branch: outgoing edges carry branch "true" or "false"."""
 
     in_process = True
+    output_schema = {"type": "object", "properties": {"result": {"type": "boolean"}}, "required": ["result"]}
 
     def run(self, ctx: NodeContext) -> dict:
         return {"result": bool(ctx.evaluate(self.config.expression))}

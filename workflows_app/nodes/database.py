@@ -70,6 +70,22 @@ class DatabaseConfig(NodeConfig):
 class Database(Node[DatabaseConfig]):
     """Reads and writes the owner's record collections in the platform database."""
 
+    # One shape per operation: find, find_one, count, insert, update, delete.
+    output_schema = {
+        "type": "object",
+        "oneOf": [
+            {"properties": {"records": {"type": "array", "items": {"type": "object"}}}, "required": ["records"]},
+            {"properties": {"record": {"type": ["object", "null"]}}, "required": ["record"]},
+            {"properties": {"count": {"type": "integer"}}, "required": ["count"]},
+            {"properties": {"inserted_id": {"type": "integer"}}, "required": ["inserted_id"]},
+            {
+                "properties": {"matched": {"type": "integer"}, "modified": {"type": "integer"}},
+                "required": ["matched", "modified"],
+            },
+            {"properties": {"deleted": {"type": "integer"}}, "required": ["deleted"]},
+        ],
+    }
+
     def run(self, ctx: NodeContext) -> Any:
         from executions_app import records
 

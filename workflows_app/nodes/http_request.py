@@ -86,6 +86,18 @@ class HttpRequest(Node[HttpRequestConfig]):
     """Calls a URL through the guarded client (DESIGN §10)."""
 
     secret_fields = frozenset({"headers", "query", "json", "body"})
+    # `json` when the response is JSON and parses, `text` otherwise; secrets are redacted.
+    output_schema = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "integer"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "json": {"description": "The parsed JSON body."},
+            "text": {"type": "string"},
+        },
+        "required": ["status", "headers"],
+        "oneOf": [{"required": ["json"]}, {"required": ["text"]}],
+    }
 
     def run(self, ctx: NodeContext) -> Any:
         from executions_app.http import HttpCallError

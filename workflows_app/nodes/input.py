@@ -63,6 +63,10 @@ class Input(Node[InputConfig]):
     """The start of every workflow; its output is the validated inputs."""
 
     in_process = True
+    output_schema = {
+        "type": "object",
+        "description": "The validated inputs, keyed by field name, defaults filled in.",
+    }
 
     def run(self, ctx: NodeContext) -> dict:
         return dict(ctx.inputs)

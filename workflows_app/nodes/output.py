@@ -14,6 +14,7 @@ class Output(Node[OutputConfig]):
     """A result of the workflow: becomes `outputs.<node id>` of the execution."""
 
     in_process = True
+    output_schema = {"description": "The rendered value: any JSON; becomes outputs.<node id>."}
 
     def run(self, ctx: NodeContext) -> Any:
         return ctx.render(self.config.value)

@@ -14,6 +14,7 @@ class Transform(Node[TransformConfig]):
     """Builds a value from templates: any JSON whose strings are templates."""
 
     in_process = True
+    output_schema = {"description": "The rendered value: any JSON."}
 
     def run(self, ctx: NodeContext) -> Any:
         return ctx.render(self.config.value)

@@ -21,6 +21,8 @@ class Wait(Node[WaitConfig]):
     """Pauses the branch (pacing calls to a rate-limited API, a grace period). It holds a
     worker slot while it waits, so keep waits short; a wait past the node's deadline fails."""
 
+    output_schema = {"type": "object", "properties": {"waited_s": {"type": "number"}}, "required": ["waited_s"]}
+
     def run(self, ctx: NodeContext) -> dict:
         seconds = self.config.seconds
         left = ctx.time_left()
