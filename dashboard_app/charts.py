@@ -1,10 +1,17 @@
-"""Small SVG charts drawn on the server (DESIGN §9): no chart library, no script in the
-image, every label escaped."""
+"""The dashboard's SVG charts, rendered on the server by pygal (DESIGN §9).
+
+The SVG is served as an image, so it carries no script: pygal's JS tooltips are off
+(`js=[]`) and its inline config `<script>` is dropped by an XML filter. Labels go through
+pygal's ElementTree output, which escapes them; every bar keeps a `<title>` naming its
+label, series and value."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from xml.sax.saxutils import escape, quoteattr
+from xml.etree.ElementTree import Element
+
+import pygal
+from pygal.style import Style
 
 STATUS_COLORS = {
     "completed": "#2e9d57",
@@ -14,48 +21,43 @@ STATUS_COLORS = {
     "queued": "#e0a526",
 }
 BAR_COLOR = "#3b7dd8"
-FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="#444"'
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 10, 24, 34
+FONT_FAMILY = "system-ui, sans-serif"
 
 
-def _nice_max(value: float) -> float:
-    """A round top for the y axis (1, 2 or 5 times a power of 10) at or above `value`."""
-    if value <= 0:
-        return 1
-    step = 1.0
-    while step * 10 <= value:
-        step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10
+def _without_scripts(root: Element) -> Element:
+    """Remove every <script> pygal adds (its config block lives in <defs>)."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
 
 
-def _frame(width: int, height: int, title: str, body: list[str]) -> str:
-    return "\n".join(
-        [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
-            f"<title>{escape(title)}</title>",
-            '<rect width="100%" height="100%" fill="#fff"/>',
-            f'<text x="{MARGIN_LEFT}" y="15" {FONT} font-weight="600">{escape(title)}</text>',
-            *body,
-            "</svg>",
-        ]
+def _style(colors: Sequence[str]) -> Style:
+    return Style(
+        background="#fff",
+        plot_background="#fff",
+        foreground="#444",
+        foreground_strong="#222",
+        foreground_subtle="#eee",
+        font_family=FONT_FAMILY,
+        title_font_family=FONT_FAMILY,
+        label_font_family=FONT_FAMILY,
+        major_label_font_family=FONT_FAMILY,
+        legend_font_family=FONT_FAMILY,
+        title_font_size=12,
+        label_font_size=11,
+        major_label_font_size=11,
+        legend_font_size=11,
+        no_data_font_size=14,
+        opacity="1",
+        opacity_hover="1",
+        guide_stroke_color="#eee",
+        guide_stroke_dasharray="0",
+        major_guide_stroke_color="#eee",
+        major_guide_stroke_dasharray="0",
+        colors=tuple(colors) or (BAR_COLOR,),
     )
-
-
-def _y_axis(top: float, width: int, height: int) -> list[str]:
-    plot_bottom = height - MARGIN_BOTTOM
-    plot_height = plot_bottom - MARGIN_TOP
-    lines = []
-    for i in range(5):
-        value = top * i / 4
-        y = plot_bottom - plot_height * i / 4
-        label = f"{value:g}" if value < 10_000 else f"{value / 1000:g}k"
-        lines.append(f'<line x1="{MARGIN_LEFT}" x2="{width - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        lines.append(f'<text x="{MARGIN_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{escape(label)}</text>')
-    return lines
 
 
 def stacked_bars(
@@ -70,39 +72,38 @@ def stacked_bars(
 ) -> str:
     """One bar per label, stacked by series (in the order given), with a legend."""
     colors = colors or STATUS_COLORS
-    totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0))
-    plot_width = width - MARGIN_LEFT - MARGIN_RIGHT
-    plot_bottom = height - MARGIN_BOTTOM
-    plot_height = plot_bottom - MARGIN_TOP
-    slot = plot_width / max(1, len(labels))
-    body = _y_axis(top, width, height)
-    for i, label in enumerate(labels):
-        x = MARGIN_LEFT + i * slot + slot * 0.15
-        y = plot_bottom
-        for name, values in series.items():
-            value = values[i]
-            if not value:
-                continue
-            bar = plot_height * value / top
-            y -= bar
-            body.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{bar:.1f}" '
-                f'fill="{colors.get(name, BAR_COLOR)}"><title>{escape(f"{label} {name}: {value:g}")}</title></rect>'
-            )
-        if i % label_every == 0:
-            body.append(
-                f'<text x="{x + slot * 0.35:.1f}" y="{plot_bottom + 14}" text-anchor="middle" {FONT}>'
-                f"{escape(label)}</text>"
-            )
-    legend_x = MARGIN_LEFT
-    for name in series if legend else ():
-        body.append(
-            f'<rect x="{legend_x}" y="{height - 12}" width="10" height="10" fill="{colors.get(name, BAR_COLOR)}"/>'
+    chart = pygal.StackedBar(
+        title=title,
+        width=width,
+        height=height,
+        explicit_size=True,
+        style=_style([colors.get(name, BAR_COLOR) for name in series]),
+        js=[],
+        disable_xml_declaration=True,
+        show_legend=legend,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=max(1, len(series)),
+        legend_box_size=10,
+        x_labels=list(labels),
+        x_labels_major_every=max(1, label_every),
+        show_minor_x_labels=False,
+        truncate_label=-1,
+        truncate_legend=-1,
+        min_scale=1,
+        max_scale=5,
+        margin=8,
+    )
+    chart.add_xml_filter(_without_scripts)
+    for name, values in series.items():
+        chart.add(
+            name,
+            [
+                # A zero draws nothing (None), like an empty slot.
+                {"value": value, "tooltip": f"{label} {name}: {value:g}"} if value else None
+                for label, value in zip(labels, values, strict=True)
+            ],
         )
-        body.append(f'<text x="{legend_x + 14}" y="{height - 3}" {FONT}>{escape(name)}</text>')
-        legend_x += 14 + 8 * len(name) + 16
-    return _frame(width, height, title, body)
+    return chart.render(is_unicode=True)
 
 
 def bars(title: str, labels: Sequence[str], values: Sequence[float], width: int = 600, height: int = 240) -> str:
