@@ -136,6 +136,12 @@ def test_config_fails_its_schema(node_id, change, path, code):
     assert_problem(definition, node_id=node_id, path=path, code=code)
 
 
+def test_input_field_names_with_a_trailing_newline_are_refused():
+    definition = echo_definition()
+    definition["nodes"][0]["config"]["fields"]["text\n"] = {"type": "string"}
+    assert_problem(definition, node_id="start", path="nodes[0].config.fields", code="invalid_config")
+
+
 def test_missing_required_config_field():
     definition = support_triage()
     del node(definition, "mood")["config"]["prompt"]
@@ -161,6 +167,13 @@ def test_http_request_schema():
         http_definition({"url": "file:///etc/passwd"}),
         node_id="call",
         path="nodes[1].config.url",
+        code="invalid_config",
+    )
+    # A name with a trailing newline would let a client smuggle a header line.
+    assert_problem(
+        http_definition({"url": "https://x.example", "headers": {"X-Trace\n": "1"}}),
+        node_id="call",
+        path="nodes[1].config.headers",
         code="invalid_config",
     )
     assert_problem(

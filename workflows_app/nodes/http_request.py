@@ -58,7 +58,7 @@ class HttpRequestConfig(NodeConfig):
     @classmethod
     def _header_names(cls, headers: dict | None) -> dict | None:
         for name in headers or {}:
-            if not HEADER_NAME.match(name):
+            if not HEADER_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid header name")
             if name.lower() in FRAMING_HEADERS or name.lower().startswith("proxy-"):
                 raise ValueError(f"the {name} header is set by the client, not by the node")

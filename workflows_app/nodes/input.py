@@ -52,7 +52,7 @@ class InputConfig(NodeConfig):
     @field_validator("fields")
     @classmethod
     def _names(cls, fields: dict[str, InputField]) -> dict[str, InputField]:
-        bad = [name for name in fields if not FIELD_NAME.match(name)]
+        bad = [name for name in fields if not FIELD_NAME.fullmatch(name)]
         if bad:
             raise ValueError(f"field names must match {FIELD_NAME.pattern}: {', '.join(map(repr, bad))}")
         return fields
