@@ -17,7 +17,7 @@ from executions_app.engine.complete import end_execution
 from executions_app.engine.publish import publish_for, publish_on_commit
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun
 from workflows_app.definition import validate_inputs
-from workflows_app.selectors import graph_for_version, workflow_get
+from workflows_app.selectors import graph_for_version, workflow_to_run
 
 LIMITS = settings.SWITCHBOARD
 
@@ -55,7 +55,7 @@ def execution_create(
         existing = _idempotent_match(user, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
-    workflow = workflow_get(user=user, workflow_id=workflow_id)
+    workflow = workflow_to_run(user, workflow_id)
     if not workflow.is_active:
         raise Conflict("This workflow is inactive and cannot be run.", code="workflow_inactive")
     graph = graph_for_version(workflow.current_version_id)

@@ -41,6 +41,19 @@ def workflow_get(user: Any, workflow_id: Any) -> Workflow:
         raise NotFound("Workflow not found.") from None
 
 
+def workflow_to_run(user: Any, workflow_id: Any) -> Workflow:
+    """workflow_get for starting an execution: only the columns a run needs, without the
+    current version's definition (the run takes its Graph from the process cache)."""
+    try:
+        return (
+            Workflow.objects.filter(owner=user, archived_at__isnull=True)
+            .only("id", "owner_id", "name", "is_active", "current_version_id")
+            .get(pk=workflow_id)
+        )
+    except (Workflow.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("Workflow not found.") from None
+
+
 def version_list(*, user: Any, workflow_id: Any) -> QuerySet[WorkflowVersion]:
     """The history of one of the user's workflows, newest first (definitions not loaded)."""
     workflow = workflow_get(user, workflow_id)
