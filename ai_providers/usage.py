@@ -39,19 +39,11 @@ def latency_key(provider: str, day: str) -> str:
     return redis_key("latency", provider, day)
 
 
-def record_call(
-    provider: str,
-    model: str,
-    *,
-    latency_ms: int,
-    error_code: str | None = None,
-    usage: Usage | None = None,
-    cost: float = 0.0,
-) -> None:
-    """One real call to a provider (answered or failed)."""
+def record_call(provider: str, model: str, **counts: Any) -> None:
+    """One real call to a provider (answered or failed); `counts` are queue_call's keywords."""
     try:
         pipe = redis_connection().pipeline(transaction=False)
-        queue_call(pipe, provider, model, latency_ms=latency_ms, error_code=error_code, usage=usage, cost=cost)
+        queue_call(pipe, provider, model, **counts)
         pipe.execute()
     except RedisError:
         logger.warning("redis unavailable; usage of %s not recorded", provider)
