@@ -42,6 +42,7 @@ class Graph:
     output_node_ids: tuple[str, ...]
     _parents: dict[str, tuple[EdgeSpec, ...]] = field(init=False, repr=False)
     _children: dict[str, tuple[EdgeSpec, ...]] = field(init=False, repr=False)
+    _straight: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         parents: dict[str, list[EdgeSpec]] = {node_id: [] for node_id in self.nodes}
@@ -51,12 +52,24 @@ class Graph:
             children[edge.source].append(edge)
         object.__setattr__(self, "_parents", {key: tuple(value) for key, value in parents.items()})
         object.__setattr__(self, "_children", {key: tuple(value) for key, value in children.items()})
+        straight = {
+            node_id: tuple(edge.target for edge in edges)
+            for node_id, edges in children.items()
+            if edges and all(edge.branch is None and len(parents[edge.target]) == 1 for edge in edges)
+        }
+        object.__setattr__(self, "_straight", straight)
 
     def parents(self, node_id: str) -> tuple[EdgeSpec, ...]:
         return self._parents[node_id]
 
     def children(self, node_id: str) -> tuple[EdgeSpec, ...]:
         return self._children[node_id]
+
+    def straight_children(self, node_id: str) -> tuple[str, ...]:
+        """The node's children when every edge out of it is unbranched and its target's
+        only parent: completing the node then makes each of them ready, and the execution
+        cannot end with it. Empty for any other node (branches, joins, no children)."""
+        return self._straight.get(node_id, ())
 
     def roots(self) -> tuple[str, ...]:
         """Nodes without parents: the INPUT (validation allows no other)."""

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -96,6 +95,10 @@ def finish_node(
     is then rolled back with the rest. `started_events` (the node's `running`, held back
     for an in-process node) go out first, with the rest."""
     now = timezone.now()
+    if _straight_through(graph, node_id, outcome):
+        return _finish_straight(
+            node_run_id, execution_id, attempt, attempt_log, graph, node_id, outcome, now, started_events
+        )
     with transaction.atomic():
         status, remaining, written, outcome = _count_down_and_record(
             execution_id, node_run_id, attempt, attempt_log, outcome, now, on_write_error
@@ -123,6 +126,50 @@ def finish_node(
     return True
 
 
+def _straight_through(graph: Any, node_id: str, outcome: Outcome) -> bool:
+    """A completed node of a chain or fan-out, with no database effect of its own, on
+    PostgreSQL: its whole completion is one statement (sql_postgres.record_and_release)."""
+    return (
+        outcome.status == NodeRunStatus.COMPLETED
+        and not isinstance(outcome.output, DeferredWrite)
+        and connection.vendor == "postgresql"
+        and bool(graph.straight_children(node_id))
+    )
+
+
+def _finish_straight(
+    node_run_id: int,
+    execution_id: Any,
+    attempt: int,
+    attempt_log: list,
+    graph: Any,
+    node_id: str,
+    outcome: Outcome,
+    now: Any,
+    started_events: list[dict] | None,
+) -> bool:
+    status, remaining, written, ready = sql_postgres.record_and_release(
+        execution_id, node_run_id, attempt, graph.straight_children(node_id), now=now, **_recorded(attempt_log, outcome)
+    )
+    if not written:
+        return False
+    node_events = [*(started_events or []), events.node_event(node_id, outcome.status)]
+    if remaining <= 0 and status in ACTIVE_EXECUTION_STATUSES:
+        # Cannot happen while the children are pending; an execution whose counters
+        # disagree with its rows is finished rather than left running.
+        with transaction.atomic():
+            finish_execution(execution_id, graph, now, node_events)
+        return True
+    events.emit_after_commit(execution_id, node_events)
+    publish_on_commit([publish_for(run_id, graph.nodes[child_id]) for run_id, child_id in ready])
+    return True
+
+
+def _recorded(attempt_log: list, outcome: Outcome) -> dict:
+    entries = [*attempt_log, *outcome.attempt_entries]
+    return {"status": outcome.status, "output": outcome.output, "error": outcome.error, "attempt_log": entries}
+
+
 def _count_down_and_record(
     execution_id: Any,
     node_run_id: int,
@@ -136,17 +183,14 @@ def _count_down_and_record(
     writes its result, fenced by the attempt. A node with a database effect applies it in
     between, inside the same transaction; without one, PostgreSQL does both in one trip."""
 
-    def recorded(outcome: Outcome) -> dict:
-        entries = [*attempt_log, *outcome.attempt_entries]
-        return {"status": outcome.status, "output": outcome.output, "error": outcome.error, "attempt_log": entries}
-
     if not isinstance(outcome.output, DeferredWrite) and connection.vendor == "postgresql":
-        found = sql_postgres.count_down_and_record(execution_id, node_run_id, attempt, now=now, **recorded(outcome))
+        recorded = _recorded(attempt_log, outcome)
+        found = sql_postgres.count_down_and_record(execution_id, node_run_id, attempt, now=now, **recorded)
         return (*found, outcome)
     status, remaining = sql.count_down_remaining(execution_id)
     if isinstance(outcome.output, DeferredWrite):
         outcome = apply_deferred_write(outcome, on_write_error)
-    written = sql.record_outcome(node_run_id, attempt, now=now, **recorded(outcome))
+    written = sql.record_outcome(node_run_id, attempt, now=now, **_recorded(attempt_log, outcome))
     return status, remaining, written, outcome
 
 
@@ -238,34 +282,3 @@ def end_execution(
     node_events = [*(node_events or []), *(events.node_event(n, NodeRunStatus.CANCELED) for n in canceled)]
     announce.execution_status_changed(execution_id, status, now, node_events)
     return True
-
-
-def schedule_retry(
-    *,
-    execution_id: Any,
-    node_id: str,
-    node_run_id: int,
-    attempt: int,
-    attempt_log: list,
-    entries: list[dict],
-    error: dict,
-    delay_s: float,
-    publish: Publish,
-) -> bool:
-    """Puts a failed attempt back to pending, due after its backoff. The sweeper finds it
-    by ready_at if the delayed message is lost."""
-    now = timezone.now()
-    with transaction.atomic():
-        written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
-            status=NodeRunStatus.PENDING,
-            attempt_log=[*attempt_log, *entries],
-            error=error,
-            lease_until=None,
-            ready_at=now + timedelta(seconds=delay_s),
-        )
-        if written:
-            events.emit_after_commit(
-                execution_id, [events.node_event(node_id, NodeRunStatus.PENDING, retry_in_s=delay_s)]
-            )
-            publish_on_commit([replace(publish, countdown=delay_s)])
-    return bool(written)

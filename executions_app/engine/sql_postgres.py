@@ -75,6 +75,58 @@ def count_down_and_record(
     return execution_status, remaining, written == 1
 
 
+def record_and_release(
+    execution_id: Any,
+    node_run_id: int,
+    attempt: int,
+    children: tuple[str, ...],
+    *,
+    status: str,
+    output: Any,
+    error: Any,
+    attempt_log: list,
+    now: datetime,
+) -> tuple[str, int, bool, list[tuple[int, str]]]:
+    """PostgreSQL only, for a completed node whose children each have it as their only
+    parent through an unbranched edge (Graph.straight_children): the whole completion in
+    one statement, no transaction around it. Locks the execution's row first (as every
+    completion does), writes the fenced result, counts the node out only when the result
+    was written, and makes the children ready while the execution is active. Returns the
+    execution's status and remaining count, whether the result was written, and the
+    children made ready as (node run id, node id)."""
+    marks = ", ".join(["%s"] * len(children))
+    sql = (
+        f"WITH x AS (SELECT status FROM {EXECUTION} WHERE id = %s FOR UPDATE), "
+        f"n AS ({_RECORD_OUTCOME} AND EXISTS (SELECT 1 FROM x) RETURNING 1), "
+        f"e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
+        "AND EXISTS (SELECT 1 FROM n) RETURNING status, remaining_nodes), "
+        f"r AS (UPDATE {NODE_RUN} SET pending_parents = 0, taken_parents = taken_parents + 1, ready_at = %s "
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents = 1 "
+        f"AND {_UNINDEXED_STATUS} = 'pending' AND EXISTS (SELECT 1 FROM e WHERE e.status IN ('queued', 'running')) "
+        "RETURNING id, node_id) "
+        "SELECT x.status, e.status, e.remaining_nodes, r.id, r.node_id FROM x "
+        "LEFT JOIN e ON true LEFT JOIN r ON true"
+    )
+    execution = _uuid(execution_id)
+    params = [
+        execution,
+        *_outcome_params(node_run_id, attempt, status, output, error, attempt_log, now),
+        execution,
+        _dt(now),
+        execution,
+        *children,
+    ]
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:  # the execution was pruned meanwhile
+        return "canceled", 0, False, []
+    seen_status, execution_status, remaining, _, _ = rows[0]
+    if execution_status is None:  # the attempt lost its claim: nothing was written
+        return seen_status, 0, False, []
+    return execution_status, remaining, True, [(run_id, node_id) for *_, run_id, node_id in rows if run_id]
+
+
 def complete_execution(execution_id: Any, output_node_ids: tuple[str, ...], now: datetime) -> dict | None:
     """PostgreSQL only: gathers the OUTPUT nodes' results into the execution's outputs and
     completes it in one statement. Returns what the monitoring counters need."""

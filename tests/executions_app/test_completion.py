@@ -1,0 +1,100 @@
+"""The completion of a node in a fan-out, driven directly (no worker: what it publishes is
+captured). On PostgreSQL it is the one-statement path, on SQLite the transaction; both
+must fence a stale attempt and release the children exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from executions_app.engine import publish
+from executions_app.engine.complete import Outcome, finish_node
+from executions_app.engine.publish import Publish
+from executions_app.models import Execution, NodeRun
+from tests.executions_app.conftest import edge, input_node, node
+from workflows_app.selectors import graph_for_version
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[Publish]:
+    sent: list[Publish] = []
+    monkeypatch.setattr(publish, "publish_now", lambda items: sent.extend(items))
+    return sent
+
+
+@pytest.fixture
+def fan_out(make_workflow, run) -> Execution:
+    """start → a → (b, c) → d → result, left pending with `a` claimed by attempt 2."""
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            *(node(n, "TRANSFORM", {"value": n}) for n in "abcd"),
+            node("result", "OUTPUT", {"value": "{{ nodes.d.output }}"}),
+        ],
+        [edge("start", "a"), edge("a", "b"), edge("a", "c"), edge("b", "d"), edge("c", "d"), edge("d", "result")],
+    )
+    execution = Execution.objects.get(id=run(workflow_id, wait=None).json()["id"])
+    NodeRun.objects.filter(execution=execution, node_id="start").update(status="completed")
+    NodeRun.objects.filter(execution=execution, node_id="a").update(status="running", attempts=2, pending_parents=0)
+    Execution.objects.filter(id=execution.id).update(status="running", remaining_nodes=5)
+    return execution
+
+
+def complete_a(execution: Execution, attempt: int) -> bool:
+    row = NodeRun.objects.get(execution=execution, node_id="a")
+    return finish_node(
+        node_run_id=row.id,
+        execution_id=execution.id,
+        attempt=attempt,
+        attempt_log=[],
+        graph=graph_for_version(execution.version_id),
+        node_id="a",
+        outcome=Outcome("completed", output="A", attempt_entries=[{"n": attempt, "latency_ms": 1.0}]),
+    )
+
+
+def states(execution: Execution) -> dict[str, tuple[Any, ...]]:
+    rows = NodeRun.objects.filter(execution=execution).values_list("node_id", "status", "pending_parents", "output")
+    return {node_id: tuple(rest) for node_id, *rest in rows}
+
+
+def test_a_stale_attempt_writes_nothing_counts_nothing_and_releases_nothing(fan_out, published) -> None:
+    before = states(fan_out)
+
+    assert complete_a(fan_out, attempt=1) is False
+
+    assert states(fan_out) == before
+    assert Execution.objects.get(id=fan_out.id).remaining_nodes == 5
+    assert published == []
+
+
+def test_the_holding_attempt_records_its_result_and_releases_each_child_once(fan_out, published) -> None:
+    assert complete_a(fan_out, attempt=2) is True
+
+    after = states(fan_out)
+    assert after["a"] == ("completed", 0, "A")
+    assert after["b"][:2] == after["c"][:2] == ("pending", 0)
+    assert after["d"][:2] == ("pending", 2)  # the join still waits for both
+    assert Execution.objects.get(id=fan_out.id).remaining_nodes == 4
+    ids = dict(NodeRun.objects.filter(execution=fan_out).values_list("node_id", "id"))
+    assert sorted(p.node_run_id for p in published) == sorted([ids["b"], ids["c"]])
+    assert all(p.queue == "nodes" and p.time_limit for p in published)
+
+    # The same message delivered again: the result is already written, nothing moves.
+    assert complete_a(fan_out, attempt=2) is False
+    assert states(fan_out) == after
+    assert len(published) == 2
+
+
+def test_a_canceled_execution_keeps_the_result_and_starts_nothing(fan_out, published) -> None:
+    Execution.objects.filter(id=fan_out.id).update(status="canceled")
+
+    assert complete_a(fan_out, attempt=2) is True
+
+    after = states(fan_out)
+    assert after["a"][0] == "completed"
+    assert after["b"][:2] == after["c"][:2] == ("pending", 1)
+    assert published == []
