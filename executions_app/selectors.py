@@ -6,10 +6,15 @@ import time
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from redis.exceptions import RedisError
 
 from config.api import NotFound
-from executions_app import status_cache
+from executions_app import events, status_cache
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
+
+# A wait blocks on the event stream in slices shorter than the Redis client's 1 s socket
+# timeout (settings: SOCKET_TIMEOUT).
+WAIT_BLOCK_MS = 800
 
 
 def execution_list(*, user: Any) -> QuerySet[Execution]:
@@ -40,11 +45,25 @@ def execution_status(execution_id: Any) -> str | None:
 
 
 def execution_wait(execution_id: Any, timeout_s: float, poll_s: float = 0.02) -> bool:
-    """Waits until the execution has finished or the timeout runs out; True if finished."""
+    """Waits until the execution has finished or the timeout runs out; True if finished.
+    Blocks on the execution's event stream, whose final event wakes the waiter at once
+    (polling would answer up to a poll interval late and cost a read per interval), and
+    checks the committed status between blocks; polls every poll_s while Redis fails."""
     deadline = time.monotonic() + timeout_s
+    after = "0"
     while True:
         if execution_status(execution_id) in FINISHED_EXECUTION_STATUSES:
             return True
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+        try:
+            # Blocks stay below the Redis client's socket timeout; 0 would block forever.
+            batch = events.read(execution_id, after, max(1, min(WAIT_BLOCK_MS, int(left * 1000))))
+        except RedisError:
+            time.sleep(min(poll_s, left))
+            continue
+        for event_id, event in batch:
+            after = event_id
+            if event["kind"] == "execution" and event["status"] in FINISHED_EXECUTION_STATUSES:
+                return True
