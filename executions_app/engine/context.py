@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from executions_app.credentials import secrets_for
@@ -9,8 +10,10 @@ from executions_app.engine import sql
 from workflows_app.definition import _compiled_parts as compiled_parts
 from workflows_app.nodes.base import NodeContext
 
-# Versions are immutable, so the nodes a node's config reads are listed once per process.
+# Versions are immutable, so what a node's config reads is worked out once per process.
 _READS: dict[tuple[Any, str], tuple[str, ...]] = {}
+_MENTIONS_WORKFLOW: dict[tuple[Any, str], bool] = {}
+_WORKFLOW_WORD = re.compile(r"\bworkflow\b")
 
 
 def upstream_reads(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]:
@@ -28,20 +31,34 @@ def upstream_reads(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]
     return found
 
 
+def mentions_workflow(graph: Any, version_id: Any, node_id: str) -> bool:
+    """Whether one of the node's templates or expressions names `workflow` (it can then
+    read its name and version). A plain word match: a false positive costs one query,
+    never a wrong value."""
+    key = (version_id, node_id)
+    found = _MENTIONS_WORKFLOW.get(key)
+    if found is None:
+        config = graph.nodes[node_id].node.config
+        found = any(_WORKFLOW_WORD.search(part.source) for _, part in compiled_parts(config, ()))
+        if len(_MENTIONS_WORKFLOW) > 50_000:
+            _MENTIONS_WORKFLOW.clear()
+        _MENTIONS_WORKFLOW[key] = found
+    return found
+
+
 def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
     version_id = row["execution__version_id"]
     secret_refs = graph.nodes[row["node_id"]].secret_refs
     # Only what the node references, decrypted for this run; a missing one is reported by the node.
     secrets = secrets_for(owner_id=row["execution__owner_id"], names=secret_refs) if secret_refs else {}
+    workflow = {"id": str(row["execution__workflow_id"]), "name": None, "version": None}
+    if mentions_workflow(graph, version_id, row["node_id"]):
+        workflow["name"], workflow["version"] = sql.workflow_identity(row["execution__workflow_id"], version_id)
     return NodeContext(
         inputs=row["execution__inputs"],
         nodes=sql.upstream_outputs(row["execution_id"], upstream_reads(graph, version_id, row["node_id"])),
         execution_id=str(row["execution_id"]),
-        workflow={
-            "id": str(row["execution__workflow_id"]),
-            "name": row["execution__workflow__name"],
-            "version": row["execution__version__number"],
-        },
+        workflow=workflow,
         deadline=deadline,
         owner_id=row["execution__owner_id"],
         secrets=secrets,

@@ -84,22 +84,29 @@ _ROW_KEYS = (
     "execution__owner_id",
     "execution__inputs",
     "execution__version_id",
-    "execution__version__number",
     "execution__workflow_id",
-    "execution__workflow__name",
     "execution__deadline_at",
 )
 
 
 def _joined(node_alias: str) -> str:
-    """The execution, version and workflow of node run `node_alias`, for FROM clauses."""
+    """The execution of node run `node_alias`, for FROM clauses. The workflow's name and
+    the version's number are read only by a node that mentions them (workflow_identity):
+    two more relations in the claim cost about 0.2 ms per node."""
+    return f"JOIN {EXECUTION} e ON e.id = {node_alias}.execution_id"
+
+
+def workflow_identity(workflow_id: Any, version_id: Any) -> tuple[str | None, int | None]:
+    """The workflow's current name and the version's number."""
     from workflows_app.models import Workflow, WorkflowVersion
 
-    return (
-        f"JOIN {EXECUTION} e ON e.id = {node_alias}.execution_id "
-        f"JOIN {WorkflowVersion._meta.db_table} v ON v.id = e.version_id "
-        f"JOIN {Workflow._meta.db_table} w ON w.id = e.workflow_id"
+    sql = (
+        f"SELECT (SELECT name FROM {Workflow._meta.db_table} WHERE id = %s), "
+        f"(SELECT number FROM {WorkflowVersion._meta.db_table} WHERE id = %s)"
     )
+    with _cursor() as cursor:
+        cursor.execute(sql, [_uuid(workflow_id), _uuid(version_id)])
+        return cursor.fetchone()
 
 
 def _node_row(found: tuple) -> dict:
@@ -121,7 +128,7 @@ def fetch_node_row(node_run_id: int, now: datetime) -> dict | None:
     sql = (
         "SELECT nr.execution_id, nr.node_id, nr.status, nr.attempts, nr.attempt_log, nr.claimed_by, "
         "(nr.lease_until IS NOT NULL AND nr.lease_until < %s), e.status, e.owner_id, e.inputs, e.version_id, "
-        f"v.number, e.workflow_id, w.name, e.deadline_at FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
+        f"e.workflow_id, e.deadline_at FROM {NODE_RUN} nr {_joined('nr')} WHERE nr.id = %s"
     )
     with _cursor() as cursor:
         cursor.execute(sql, [_dt(now), node_run_id])

@@ -35,7 +35,7 @@ def claim_ready_and_fetch(
         f"SELECT x.status FROM {EXECUTION} x WHERE x.id = execution_id) IN ('queued', 'running') "
         "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
         "SELECT c.execution_id, c.node_id, c.status, c.attempts, c.attempt_log, c.claimed_by, false, "
-        "e.status, e.owner_id, e.inputs, e.version_id, v.number, e.workflow_id, w.name, e.deadline_at "
+        "e.status, e.owner_id, e.inputs, e.version_id, e.workflow_id, e.deadline_at "
         f"FROM c {_joined('c')}"
     )
     params = [_dt(lease_until), holder, _dt(now), node_run_id, _dt(ready_by)]

@@ -21,16 +21,25 @@ def test_linear_workflow_passes_values_down_the_chain(celery_worker, make_workfl
             node("greet", "TRANSFORM", {"value": {"text": "Hello {{ inputs.name }}", "n": "{{ inputs.times }}"}}),
             node("shout", "TRANSFORM", {"value": "{{ nodes.greet.output.text | upper }}"}),
             node(
-                "result", "OUTPUT", {"value": {"text": "{{ nodes.shout.output }}", "n": "{{ nodes.greet.output.n }}"}}
+                "result",
+                "OUTPUT",
+                {
+                    "value": {
+                        "text": "{{ nodes.shout.output }}",
+                        "n": "{{ nodes.greet.output.n }}",
+                        "by": "{{ workflow.name }} v{{ workflow.version }}",
+                    }
+                },
             ),
         ],
         [edge("start", "greet"), edge("greet", "shout"), edge("shout", "result")],
+        name="Greeter",
     )
     response = run(workflow_id, {"name": "Ada"})
     assert response.status_code == 200, response.content
     execution = response.json()
     assert execution["status"] == "completed"
-    assert execution["outputs"] == {"result": {"text": "HELLO ADA", "n": 2}}
+    assert execution["outputs"] == {"result": {"text": "HELLO ADA", "n": 2, "by": "Greeter v1"}}
     assert execution["inputs"] == {"name": "Ada", "times": 2}
     runs = nodes_by_id(execution)
     assert [runs[n]["status"] for n in ("start", "greet", "shout", "result")] == ["completed"] * 4
