@@ -2,7 +2,8 @@
 cooling after a long Retry-After, the circuit breaker per provider and model, and the
 quotas per provider (rpm, tpm, rpd, tpd) and per user (AI calls per day).
 
-`admit` checks all of them and reserves the quota in one Lua script (one round trip);
+`admit` checks all of them and reserves the quota in one Lua script (one round trip),
+the user's daily call included on a node call's first admission;
 `settle` reconciles tokens and moves the breaker after the call. A Redis outage fails
 open: the call goes ahead unguarded and the outage is logged."""
 
@@ -24,6 +25,13 @@ from ai_providers.router import ChainLink
 logger = logging.getLogger(__name__)
 
 _ADMIT = """
+if ARGV[12] then
+  -- the user's daily call rides along with the first admission of a node's call
+  local used = tonumber(redis.call('GET', KEYS[9]) or '0')
+  local limit = tonumber(ARGV[12])
+  if limit > 0 and used >= limit then return {'user_quota', -1} end
+  if redis.call('INCR', KEYS[9]) == 1 then redis.call('EXPIRE', KEYS[9], ARGV[13]) end
+end
 local cooling = redis.call('PTTL', KEYS[1])
 if cooling > 0 then return {'cooling', cooling} end
 local open = redis.call('PTTL', KEYS[3])
@@ -83,6 +91,10 @@ def redis_connection():
     return get_redis_connection("default")
 
 
+def _script(source: str) -> Any:
+    return redis_connection().register_script(source)
+
+
 @dataclass(frozen=True)
 class Windows:
     minute: int
@@ -133,9 +145,12 @@ class Admission:
     probe: bool = False
     estimate: int = 0
     keys: list[str] = field(default_factory=list)  # the quota windows reserved, to reconcile
+    # With user_id: True when the user's call was counted, None when Redis could not count it.
+    user_reserved: bool | None = False
 
 
-def admit(link: ChainLink, estimated_tokens: int) -> Admission:
+def admit(link: ChainLink, estimated_tokens: int, user_id: object = None) -> Admission:
+    """`user_id` also counts that user's daily call first (code "user_quota" when spent)."""
     conf = settings.AI_PROVIDERS
     quotas = admin_overrides().quota_limits(link.provider)  # the admin's, else the settings'
     windows = Windows.now()
@@ -152,18 +167,22 @@ def admit(link: ChainLink, estimated_tokens: int) -> Admission:
         windows.minute_left_ms,
         windows.day_left_ms,
     ]
+    all_keys = [cooling_key(link.provider), failures, opened, probe, *keys]
+    if user_id is not None:
+        all_keys.append(user_calls_key(user_id, windows))
+        arguments += [conf["USER_CALLS_PER_DAY"], windows.day_left_ms // 1000 + 60]
     try:
-        redis = redis_connection()
-        status, wait_ms = redis.register_script(_ADMIT)(
-            keys=[cooling_key(link.provider), failures, opened, probe, *keys], args=arguments
-        )
+        status, wait_ms = _script(_ADMIT)(keys=all_keys, args=arguments)
     except RedisError:
         logger.warning("redis unavailable; calling %s without quota or breaker checks", link.provider)
-        return Admission(allowed=True)
+        return Admission(allowed=True, user_reserved=None if user_id is not None else False)
     status = status.decode() if isinstance(status, bytes) else status
+    counted = user_id is not None and status != "user_quota"
     if status in ("ok", "probe"):
-        return Admission(allowed=True, probe=status == "probe", estimate=estimated_tokens, keys=keys)
-    return Admission(allowed=False, code=status, retry_after_s=max(0.001, int(wait_ms) / 1000))
+        return Admission(
+            allowed=True, probe=status == "probe", estimate=estimated_tokens, keys=keys, user_reserved=counted
+        )
+    return Admission(allowed=False, code=status, retry_after_s=max(0.001, int(wait_ms) / 1000), user_reserved=counted)
 
 
 def settle(
@@ -210,14 +229,17 @@ def cool(provider: str, seconds: float) -> None:
         logger.warning("redis unavailable; %s not marked cooling", provider)
 
 
+def user_calls_key(user_id: object, windows: Windows) -> str:
+    return redis_key("user_calls", user_id, windows.day)
+
+
 def reserve_user_call(user_id: object) -> int | None:
     """Counts one AI call for the user today; -1 when the day's quota is spent, None when unguarded."""
     limit = settings.AI_PROVIDERS["USER_CALLS_PER_DAY"]
     windows = Windows.now()
     try:
-        redis = redis_connection()
-        key = redis_key("user_calls", user_id, windows.day)
-        return int(redis.register_script(_USER_CALL)(keys=[key], args=[limit, windows.day_left_ms // 1000 + 60]))
+        key = user_calls_key(user_id, windows)
+        return int(_script(_USER_CALL)(keys=[key], args=[limit, windows.day_left_ms // 1000 + 60]))
     except RedisError:
         logger.warning("redis unavailable; user AI quota not checked")
         return None
@@ -225,6 +247,6 @@ def reserve_user_call(user_id: object) -> int | None:
 
 def refund_user_call(user_id: object) -> None:
     try:
-        redis_connection().decr(redis_key("user_calls", user_id, Windows.now().day))
+        redis_connection().decr(user_calls_key(user_id, Windows.now()))
     except RedisError:
         logger.warning("redis unavailable; user AI call not refunded")

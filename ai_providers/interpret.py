@@ -1,11 +1,19 @@
 """Reading what a model answered: JSON out of text, a sentiment label out of a word or a
-classifier's label, and the instructions that ask a chat model for either."""
+classifier's label, and the instructions that ask a chat model for either (the request
+as each provider gets it, and the answer as the node returns it)."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ai_providers.errors import InvalidJsonResponse, InvalidSentimentResponse
+
+if TYPE_CHECKING:
+    from ai_providers.base import Completion, CompletionResult, Provider
+    from ai_providers.router import ChainLink
 
 JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else."
 SENTIMENT_INSTRUCTION = (
@@ -63,3 +71,35 @@ def sentiment_from_chat_answer(text: str) -> str | None:
     if len(found) == 1:
         return found.pop()
     return None
+
+
+def prepared_for(request: Completion, provider: Provider, link: ChainLink) -> Completion:
+    """The request as this provider/model gets it: its model, and the instruction that
+    makes a chat model answer a sentiment word or a JSON object."""
+    prepared = replace(request, model=link.model)
+    if request.task_type == "sentiment_analysis":
+        if provider.classifies(link.model):
+            return prepared
+        system = "\n\n".join(filter(None, [SENTIMENT_INSTRUCTION, request.system]))
+        return replace(prepared, system=system)
+    if request.response_format == "json":
+        return replace(prepared, system="\n\n".join(filter(None, [request.system, JSON_INSTRUCTION])))
+    return prepared
+
+
+def interpreted(result: CompletionResult, request: Completion) -> CompletionResult:
+    """Adds `json` or the sentiment `label`; raises InvalidModelResponse when the answer has neither."""
+    if request.task_type == "sentiment_analysis":
+        if result.label is None:  # a chat model answered: map its word, no score
+            result.label, result.score = sentiment_from_chat_answer(result.text), None
+        if result.label is None:
+            raise InvalidSentimentResponse(result.provider, model=result.model)
+        if request.response_format == "json":
+            result.json = {"label": result.label, "score": result.score}
+        return result
+    if request.response_format == "json":
+        try:
+            result.json = parse_json_answer(result.text)
+        except NotJson:
+            raise InvalidJsonResponse(result.provider, model=result.model) from None
+    return result

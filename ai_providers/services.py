@@ -18,9 +18,7 @@ from ai_providers.base import Completion, CompletionResult, Provider
 from ai_providers.errors import (
     AllProvidersUnavailable,
     BadRequest,
-    InvalidJsonResponse,
     InvalidModelResponse,
-    InvalidSentimentResponse,
     ModelUnsuitable,
     NodeDeadlineReached,
     ProviderError,
@@ -29,13 +27,7 @@ from ai_providers.errors import (
     Retryable,
     UserQuotaExceeded,
 )
-from ai_providers.interpret import (
-    JSON_INSTRUCTION,
-    SENTIMENT_INSTRUCTION,
-    NotJson,
-    parse_json_answer,
-    sentiment_from_chat_answer,
-)
+from ai_providers.interpret import interpreted, prepared_for
 from ai_providers.registry import get_provider
 from ai_providers.response_cache import cached_response, store_response
 from ai_providers.router import ChainLink, provider_chain_for
@@ -70,13 +62,11 @@ def complete_with_fallback(
     except ValueError as exc:
         raise BadRequest("router", str(exc), code="invalid_providers") from None
     request = replace(request, task_type=task_type)
-    reserved = user_id is not None and guards.reserve_user_call(user_id)
-    if reserved == -1:
-        raise UserQuotaExceeded(settings.AI_PROVIDERS["USER_CALLS_PER_DAY"])
+    fallback = _FallbackRun(chain, request, attempt_log, deadline, user_id)
     try:
-        return _FallbackRun(chain, request, attempt_log, deadline).run()
+        return fallback.run()
     except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached):
-        if reserved:
+        if fallback.user_counted:
             guards.refund_user_call(user_id)  # nobody answered: the call does not count
         raise
 
@@ -86,41 +76,19 @@ def estimate_tokens(request: Completion) -> int:
     return len(request.all_text()) // 4 + 1 + (request.max_tokens or settings.AI_PROVIDERS["DEFAULT_MAX_TOKENS"])
 
 
-def prepared_for(request: Completion, provider: Provider, link: ChainLink) -> Completion:
-    """The request as this provider/model gets it: its model, and the instruction that
-    makes a chat model answer a sentiment word or a JSON object."""
-    prepared = replace(request, model=link.model)
-    if request.task_type == "sentiment_analysis":
-        if provider.classifies(link.model):
-            return prepared
-        system = "\n\n".join(filter(None, [SENTIMENT_INSTRUCTION, request.system]))
-        return replace(prepared, system=system)
-    if request.response_format == "json":
-        return replace(prepared, system="\n\n".join(filter(None, [request.system, JSON_INSTRUCTION])))
-    return prepared
-
-
-def interpreted(result: CompletionResult, request: Completion) -> CompletionResult:
-    """Adds `json` or the sentiment `label`; raises InvalidModelResponse when the answer has neither."""
-    if request.task_type == "sentiment_analysis":
-        if result.label is None:  # a chat model answered: map its word, no score
-            result.label, result.score = sentiment_from_chat_answer(result.text), None
-        if result.label is None:
-            raise InvalidSentimentResponse(result.provider, model=result.model)
-        if request.response_format == "json":
-            result.json = {"label": result.label, "score": result.score}
-        return result
-    if request.response_format == "json":
-        try:
-            result.json = parse_json_answer(result.text)
-        except NotJson:
-            raise InvalidJsonResponse(result.provider, model=result.model) from None
-    return result
-
-
 class _FallbackRun:
-    def __init__(self, chain: list[ChainLink], request: Completion, attempt_log: list[dict], deadline: float | None):
+    def __init__(
+        self,
+        chain: list[ChainLink],
+        request: Completion,
+        attempt_log: list[dict],
+        deadline: float | None,
+        user_id: object = None,
+    ):
         self.chain, self.request, self.attempt_log, self.deadline = chain, request, attempt_log, deadline
+        # The user's daily call is counted once, with the first admission (one round trip
+        # for both), or on its own before a cached answer; refunded if nobody answers.
+        self.user_id, self.user_pending, self.user_counted = user_id, user_id is not None, False
         self.first_entry = len(attempt_log)
         self.retry_hints: list[float] = []
         self.waited: set[ChainLink] = set()
@@ -141,6 +109,16 @@ class _FallbackRun:
         if retry_after_s is not None:
             self.retry_hints.append(retry_after_s)
 
+    def _count_user_call(self) -> None:
+        if self.user_pending:
+            used = guards.reserve_user_call(self.user_id)
+            self._user_counted(used != -1, used is not None)
+
+    def _user_counted(self, allowed: bool, counted: bool | None) -> None:
+        if not allowed:
+            raise UserQuotaExceeded(self.conf["USER_CALLS_PER_DAY"])
+        self.user_pending, self.user_counted = False, bool(counted)
+
     def _time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
@@ -157,13 +135,16 @@ class _FallbackRun:
             request = prepared_for(self.request, provider, link)
             hit = cached_response(link, request)
             if hit is not None:
+                self._count_user_call()
                 self._log(link, latency_ms=0, cached=True)
                 hit.cached, hit.latency_ms, hit.fallback_used = True, 0, link != self.chain[0]
                 return hit
             left = self._time_left()
             if left is not None and left <= 0:
                 raise NodeDeadlineReached(attempts=self.attempt_log[self.first_entry :])
-            admission = guards.admit(link, estimate_tokens(request))
+            admission = guards.admit(link, estimate_tokens(request), self.user_id if self.user_pending else None)
+            if self.user_pending:
+                self._user_counted(admission.code != "user_quota", admission.user_reserved)
             if not admission.allowed:
                 self._skip(link, admission.code, admission.retry_after_s)
                 continue

@@ -137,6 +137,20 @@ def test_a_user_over_the_daily_quota_gets_a_clear_error(ai_settings, emulator):
     assert call(user_id=12).provider == "gemini"  # another user is not affected
 
 
+def test_a_users_call_counts_once_whichever_provider_or_the_cache_answers(ai_settings, emulator):
+    ai_settings["USER_CALLS_PER_DAY"] = 3
+    ai_settings["RESPONSE_CACHE_TTL_S"] = 60
+    ai_settings["PROVIDERS"]["gemini"]["quotas"]["rpm"] = 1
+    assert call(user_id=31, prompt="Same", temperature=0).provider == "gemini"
+    assert call(user_id=31, prompt="Same", temperature=0).cached is True  # no provider call, still a call
+    attempts: list[dict] = []
+    assert call(attempts, user_id=31).provider == "openrouter"  # gemini skipped: one call, not two
+    assert [a.get("skipped", False) for a in attempts] == [True, False]
+    with pytest.raises(UserQuotaExceeded):
+        call(user_id=31)
+    assert emulator.calls() == 2
+
+
 def test_a_call_nobody_answered_does_not_count_against_the_user(ai_settings, emulator):
     ai_settings["USER_CALLS_PER_DAY"] = 1
     emulator.fault(provider="gemini", status=500, times=1)
