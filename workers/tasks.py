@@ -9,12 +9,19 @@ from celery import shared_task
 
 
 @shared_task(name="workers.ping", ignore_result=True)
-def ping(reply_key: str | None = None) -> str:
-    """Proves a worker consumes from the broker: writes `pong` under reply_key in Redis."""
-    if reply_key:
+def ping(reply_key: str | None = None, wake_key: str | None = None) -> str:
+    """Proves a worker consumes from the broker: writes `pong` under reply_key in Redis,
+    and pushes it onto the list wake_key, for a waiter blocked on BLPOP."""
+    if reply_key or wake_key:
         from django_redis import get_redis_connection
 
-        get_redis_connection("default").set(reply_key, "pong", ex=60)
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        if reply_key:
+            pipe.set(reply_key, "pong", ex=60)
+        if wake_key:
+            pipe.rpush(wake_key, "pong")
+            pipe.expire(wake_key, 60)
+        pipe.execute()
     return "pong"
 
 
