@@ -6,7 +6,6 @@ With no DATABASE_URL a SQLite file under var/ is used; with no REDIS_URL the lau
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -14,29 +13,14 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_float, env_int, env_list
+
+# Two groups of settings live in modules of their own; Django reads them from here.
+from config.settings_ai import AI_PROVIDERS  # noqa: F401
+from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: F401
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SWITCHBOARD_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG")
@@ -185,11 +169,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_SEND_TASK_EVENTS = env_bool("SWITCHBOARD_TASK_EVENTS", True)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_TIMEZONE = "UTC"
-_SWEEP_INTERVAL_S = env_float("SWITCHBOARD_SWEEP_INTERVAL_S", 2)
 CELERY_BEAT_SCHEDULE = {
     # The sweeper re-publishes lost work; `expires` keeps a backlog of sweeps from piling
     # up while no worker is consuming.
-    "sweep": {"task": "workers.sweep", "schedule": _SWEEP_INTERVAL_S, "options": {"expires": _SWEEP_INTERVAL_S * 2}},
+    "sweep": {"task": "workers.sweep", "schedule": SWEEP_INTERVAL_S, "options": {"expires": SWEEP_INTERVAL_S * 2}},
     "prune-executions": {"task": "workers.prune_executions", "schedule": 3600.0},
 }
 
@@ -297,130 +280,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
-# --- Switchboard limits --------------------------------------------------------------
-SWITCHBOARD = {
-    "MAX_NODES": env_int("SWITCHBOARD_MAX_NODES", 500),
-    "MAX_EDGES": env_int("SWITCHBOARD_MAX_EDGES", 2000),
-    "MAX_DEFINITION_BYTES": env_int("SWITCHBOARD_MAX_DEFINITION_BYTES", 1024 * 1024),
-    "MAX_JSON_DEPTH": env_int("SWITCHBOARD_MAX_JSON_DEPTH", 32),
-    "MAX_EXPRESSION_CHARS": env_int("SWITCHBOARD_MAX_EXPRESSION_CHARS", 10_000),
-    "MAX_EXPRESSION_NODES": env_int("SWITCHBOARD_MAX_EXPRESSION_NODES", 1_000),
-    "MAX_EXPRESSION_DEPTH": env_int("SWITCHBOARD_MAX_EXPRESSION_DEPTH", 32),  # nesting of one expression
-    "MAX_RESULT_BYTES": env_int("SWITCHBOARD_MAX_RESULT_BYTES", 1024 * 1024),
-    "MAX_NODE_OUTPUT_BYTES": env_int("SWITCHBOARD_MAX_NODE_OUTPUT_BYTES", 1024 * 1024),
-    "MAX_WAIT_S": 60,
-    "IDEMPOTENCY_TTL_S": 24 * 3600,
-    "DEFAULT_NODE_TIMEOUT_S": env_float("SWITCHBOARD_NODE_TIMEOUT_S", 300),
-    "EXECUTION_TIMEOUT_S": env_float("SWITCHBOARD_EXECUTION_TIMEOUT_S", 3600),
-    "LEASE_GRACE_S": env_float("SWITCHBOARD_LEASE_GRACE_S", 30),
-    # Claims a node may lose to a dying worker before it fails, whatever its retry policy:
-    # a node is re-run after a SIGKILL even with max_attempts 1 (at least once).
-    "WORKER_LOST_MAX_ATTEMPTS": env_int("SWITCHBOARD_WORKER_LOST_MAX_ATTEMPTS", 3),
-    "EXECUTION_RETENTION_DAYS": env_int("SWITCHBOARD_EXECUTION_RETENTION_DAYS", 30),
-    # Durability (DESIGN §6): worker heartbeats, and how the sweeper finds lost work.
-    "HEARTBEAT_INTERVAL_S": env_float("SWITCHBOARD_HEARTBEAT_INTERVAL_S", 2),
-    "HEARTBEAT_TTL_S": env_float("SWITCHBOARD_HEARTBEAT_TTL_S", 6),
-    "SWEEP_INTERVAL_S": _SWEEP_INTERVAL_S,
-    "SWEEP_STALE_READY_S": env_float("SWITCHBOARD_SWEEP_STALE_READY_S", 10),
-    "SWEEP_BATCH": env_int("SWITCHBOARD_SWEEP_BATCH", 500),
-    "ENGINE_SYNCHRONOUS_COMMIT": env_bool("SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT", False),
-    # Longest life of one GET /api/executions/{id}/events stream; the client resumes after.
-    "EVENTS_MAX_S": env_float("SWITCHBOARD_EVENTS_MAX_S", 300),
-    # Event streams one user may hold open at once (each holds a gunicorn thread); 0: no cap.
-    "EVENTS_MAX_STREAMS_PER_USER": env_int("SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER", 4),
-    # Outside calls and records (README "Reaching outside"). Allowed hosts are `host:port`
-    # entries opened even when they resolve to non-global addresses.
-    "HTTP_ALLOWED_HOSTS": env_list("SWITCHBOARD_HTTP_ALLOWED_HOSTS"),
-    "HTTP_TIMEOUT_S": env_float("SWITCHBOARD_HTTP_TIMEOUT_S", 30),
-    "HTTP_MAX_RESPONSE_BYTES": env_int("SWITCHBOARD_HTTP_MAX_RESPONSE_BYTES", 1024 * 1024),
-    "HTTP_MAX_REDIRECTS": env_int("SWITCHBOARD_HTTP_MAX_REDIRECTS", 5),
-    "HTTP_MAX_RETRY_AFTER_S": env_float("SWITCHBOARD_HTTP_MAX_RETRY_AFTER_S", 60),
-    # Comma-separated Fernet keys, newest first; unset: one derived from SECRET_KEY.
-    "CREDENTIALS_KEYS": env_list("SWITCHBOARD_CREDENTIALS_KEY"),
-    "RECORDS_MAX_FIND": env_int("SWITCHBOARD_RECORDS_MAX_FIND", 1000),
-    "RECORDS_MAX_UPDATE": env_int("SWITCHBOARD_RECORDS_MAX_UPDATE", 10_000),
-    "RECORD_MAX_BYTES": env_int("SWITCHBOARD_RECORD_MAX_BYTES", 256 * 1024),
-}
-
-# --- AI providers (DESIGN §7; see the README "AI providers") -------------------------------
-# A provider with no key is not configured. With SWITCHBOARD_EMULATOR_URL set, each provider
-# without a key points at the emulator with a dummy key, its results say "emulated": true,
-# and its quotas are unlimited unless set explicitly (SWITCHBOARD_<PROVIDER>_RPM and so on).
-_AI_EMULATOR_URL = os.environ.get("SWITCHBOARD_EMULATOR_URL", "").rstrip("/")
-
-
-def _ai_provider(name: str, env: str, real_url: str, emulator_path: str, limits: tuple[int, int, int, int]) -> dict:
-    key = os.environ.get("HF_TOKEN" if env == "HF" else f"{env}_API_KEY", "")
-    base_url = os.environ.get(f"{env}_BASE_URL", "").rstrip("/")
-    if name == "openai_compatible" and base_url and not key:
-        key = "not-needed"  # a local server (Ollama, vLLM) takes any key
-    emulated = not key and bool(_AI_EMULATOR_URL)
-    if emulated:
-        key, base_url = "emulator-dummy-key", _AI_EMULATOR_URL + emulator_path
-    quotas = {
-        quota: env_int(f"SWITCHBOARD_{name.upper()}_{quota.upper()}", 0 if emulated else default)
-        for quota, default in zip(("rpm", "tpm", "rpd", "tpd"), limits, strict=True)
-    }
-    return {"api_key": key, "base_url": base_url or real_url, "emulated": emulated, "quotas": quotas}
-
-
-_GEMINI = f"gemini/{os.environ.get('GEMINI_MODEL', 'gemini-2.5-flash')}"
-_GROQ = f"groq/{os.environ.get('GROQ_MODEL', 'llama-3.1-8b-instant')}"
-_HF_SENTIMENT = os.environ.get("HF_SENTIMENT_MODEL", "cardiffnlp/twitter-roberta-base-sentiment-latest")
-_QWEN = "openrouter/qwen/qwen-2.5-72b-instruct"
-AI_PROVIDERS = {
-    # quotas (rpm, tpm, rpd, tpd): free-tier-like defaults; 0 = unlimited
-    "PROVIDERS": {
-        "gemini": _ai_provider(
-            "gemini", "GEMINI", "https://generativelanguage.googleapis.com", "/gemini", (10, 250_000, 250, 0)
-        )
-        | {"api_version": os.environ.get("GEMINI_API_VERSION", "v1beta")},
-        "groq": _ai_provider("groq", "GROQ", "https://api.groq.com", "/groq", (30, 6_000, 14_400, 500_000)),
-        "huggingface": _ai_provider("huggingface", "HF", "https://router.huggingface.co", "/hf", (60, 0, 1_000, 0))
-        | {"classifiers": [_HF_SENTIMENT, *env_list("HF_CLASSIFIER_MODELS")]},  # answered by text classification
-        "openrouter": _ai_provider(
-            "openrouter", "OPENROUTER", "https://openrouter.ai/api/v1", "/openrouter/v1", (20, 0, 1_000, 0)
-        ),
-        "openai_compatible": _ai_provider(
-            "openai_compatible", "OPENAI_COMPATIBLE", "", "/openai-compatible/v1", (0, 0, 0, 0)
-        )
-        | {"default_model": os.environ.get("OPENAI_COMPATIBLE_MODEL", "llama3.2")},
-    },
-    # Task type -> chain of "provider/model". The admin's ProviderRoute rows override these and
-    # a node's own `providers` list overrides both. SWITCHBOARD_AI_ROUTES (JSON) replaces entries.
-    "ROUTES": {
-        "content_generation": [_GEMINI, _QWEN],
-        "quick_decision": [_GROQ, _GEMINI],
-        "sentiment_analysis": [f"huggingface/{_HF_SENTIMENT}", _GEMINI],
-        "math_reasoning": ["openrouter/z-ai/glm-4.5-air", _QWEN],
-        "long_context": ["openrouter/moonshotai/kimi-dev-72b", _GEMINI],
-        "code_generation": [_QWEN, _GEMINI],
-    }
-    | json.loads(os.environ.get("SWITCHBOARD_AI_ROUTES") or "{}"),
-    # USD per 1M input / output tokens; a model not listed costs 0.
-    "PRICES": {
-        "gemini/gemini-2.5-flash": (0.30, 2.50),
-        "groq/llama-3.1-8b-instant": (0.05, 0.08),
-        "openrouter/z-ai/glm-4.5-air": (0.20, 1.10),
-        "openrouter/moonshotai/kimi-dev-72b": (0.29, 1.15),
-        "openrouter/qwen/qwen-2.5-72b-instruct": (0.12, 0.39),
-    },
-    "USER_CALLS_PER_DAY": env_int("SWITCHBOARD_AI_USER_CALLS_PER_DAY", 1_000),  # 0 = unlimited
-    "BREAKER_THRESHOLD": env_int("SWITCHBOARD_AI_BREAKER_THRESHOLD", 5),  # consecutive failures
-    "BREAKER_COOLDOWN_S": env_float("SWITCHBOARD_AI_BREAKER_COOLDOWN_S", 30),
-    "TIMEOUT_S": env_float("SWITCHBOARD_AI_TIMEOUT_S", 30),  # one provider call
-    "CONNECT_TIMEOUT_S": env_float("SWITCHBOARD_AI_CONNECT_TIMEOUT_S", 5),
-    "MAX_RETRY_AFTER_WAIT_S": env_float("SWITCHBOARD_AI_MAX_RETRY_AFTER_WAIT_S", 2),
-    "QUOTA_COOLDOWN_S": env_float("SWITCHBOARD_AI_QUOTA_COOLDOWN_S", 300),  # after a vendor says "quota spent"
-    "ALL_DOWN_RETRY_S": env_float("SWITCHBOARD_AI_ALL_DOWN_RETRY_S", 5),  # Celery countdown when nothing says when
-    "DEFAULT_MAX_TOKENS": env_int("SWITCHBOARD_AI_DEFAULT_MAX_TOKENS", 1_024),
-    "RESPONSE_CACHE_TTL_S": env_int("SWITCHBOARD_AI_RESPONSE_CACHE_TTL_S", 0),  # 0 = off; temperature-0 calls only
-    "ROUTES_CACHE_TTL_S": env_int("SWITCHBOARD_AI_ROUTES_CACHE_TTL_S", 60),
-    # A worker keeps admin routes, prices and quotas this long in process (ai_providers/local_memo.py).
-    "LOCAL_CACHE_S": env_float("SWITCHBOARD_AI_LOCAL_CACHE_S", 2),
-    "LATENCY_SAMPLES": 1_000,  # kept per provider per day for p50/p95
 }
 
 # --- Monitoring and the demo (README "Monitoring") ---------------------------------------

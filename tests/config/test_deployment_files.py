@@ -84,7 +84,8 @@ def test_compose_migrates_before_the_app_starts() -> None:
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
-# Runs config/settings.py in a fresh interpreter with os.environ recording every name read.
+# Runs config/settings.py (and the settings modules it imports) in a fresh interpreter with
+# os.environ recording every name read.
 SETTINGS_ENV_NAMES = """
 import json, os, runpy
 
@@ -100,6 +101,7 @@ class Recording(dict):
         self.read.add(key)
         return super().__contains__(key)
 
+import config  # the package is Celery's app, which reads variables of its own; not settings
 os.environ = Recording(os.environ)
 runpy.run_path("config/settings.py")
 print(json.dumps(sorted(os.environ.read)))

@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 from tests.accounts_app.factories import UserFactory
 from tests.ai_providers.conftest import ai_settings, emulator  # noqa: F401 - fixtures for AI nodes
 
+SSE = "text/event-stream"
+
 
 def node(node_id: str, node_type: str, config: dict | None = None, **extra: Any) -> dict:
     return {"id": node_id, "type": node_type, "config": config or {}, **extra}
@@ -62,3 +64,19 @@ def run(client: APIClient) -> Callable[..., Any]:
 
 def nodes_by_id(execution: dict) -> dict[str, dict]:
     return {n["node_id"]: n for n in execution["nodes"]}
+
+
+def queued_execution(user) -> str:
+    """An execution of `user` that stays queued (no worker runs here)."""
+    api = APIClient()
+    api.force_authenticate(user)
+    definition = {"nodes": [input_node(), node("result", "OUTPUT", {"value": 1})], "edges": [edge("start", "result")]}
+    workflow = api.post("/api/workflows", {"name": "wf", "definition": definition}, format="json")
+    assert workflow.status_code == 201, workflow.content
+    execution = api.post("/api/executions", {"workflow_id": workflow.json()["id"], "inputs": {}}, format="json")
+    assert execution.status_code == 202, execution.content
+    return execution.json()["id"]
+
+
+def events_url(execution_id: str) -> str:
+    return f"/api/executions/{execution_id}/events"

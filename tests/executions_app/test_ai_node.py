@@ -2,91 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import time
-from itertools import pairwise
 
 import pytest
 
 from ai_providers.registry import provider_names
-from tests.ai_providers.conftest import FAKE_KEYS
+from tests.executions_app.ai_node_support import ai_pipeline, ai_status, calls_by_provider, node_events, triage_workflow
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 from tests.workers_support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def ai_pipeline(make_workflow, steps: dict[str, dict], **node_extra: object) -> str:
-    """start -> each AI_PROCESSOR step in turn -> an OUTPUT of the last step's text."""
-    ids = list(steps)
-    nodes = [
-        input_node(topic={"type": "string"}),
-        *(node(i, "AI_PROCESSOR", c, **node_extra) for i, c in steps.items()),
-    ]
-    nodes.append(node("result", "OUTPUT", {"value": f"{{{{ nodes.{ids[-1]}.output.text }}}}"}))
-    chain = ["start", *ids, "result"]
-    return make_workflow(nodes, [edge(a, b) for a, b in pairwise(chain)])
-
-
-def calls_by_provider(execution: dict, node_id: str) -> list[tuple[str, str | None, bool]]:
-    """(provider, error_code, skipped) per line of a node run's attempt_log."""
-    log = nodes_by_id(execution)[node_id]["attempt_log"]
-    return [(e["provider"], e.get("error_code"), e.get("skipped", False)) for e in log]
-
-
-def ai_status(client) -> dict[str, dict]:
-    """GET /api/dashboard/ai-status, by provider: circuits, quota left, today's counters."""
-    response = client.get("/api/dashboard/ai-status")
-    assert response.status_code == 200, response.content
-    return {p["provider"]: p for p in response.json()["providers"]}
-
-
-def node_events(client, execution_id: str) -> list[dict]:
-    """The node events of GET /api/executions/{id}/events, in order (the execution has ended)."""
-    response = client.get(f"/api/executions/{execution_id}/events", HTTP_ACCEPT="text/event-stream")
-    assert response.status_code == 200
-    body = b"".join(response.streaming_content).decode()
-    found = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
-    return [e for e in found if e["kind"] == "node"]
-
-
-def triage_workflow(make_workflow) -> str:
-    return make_workflow(
-        [
-            input_node(message={"type": "string", "required": True}),
-            node("mood", "AI_PROCESSOR", {"task_type": "sentiment_analysis", "prompt": "{{ inputs.message }}"}),
-            node("angry", "CONDITION", {"expression": "nodes.mood.output.label == 'negative'"}),
-            node(
-                "apology",
-                "AI_PROCESSOR",
-                {
-                    "task_type": "content_generation",
-                    "prompt": "Apologise for: {{ inputs.message }}",
-                    "temperature": 0.7,
-                },
-            ),
-            node("thanks", "TRANSFORM", {"value": "Thanks!"}),
-            node(
-                "result",
-                "OUTPUT",
-                {
-                    "value": {
-                        "mood": "{{ nodes.mood.output.label }}",
-                        "reply": "{{ nodes.apology.output.text | default(nodes.thanks.output) }}",
-                    }
-                },
-            ),
-        ],
-        [
-            edge("start", "mood"),
-            edge("mood", "angry"),
-            edge("angry", "apology", "true"),
-            edge("angry", "thanks", "false"),
-            edge("apology", "result"),
-            edge("thanks", "result"),
-        ],
-    )
 
 
 def test_support_triage_routes_each_task_type_to_its_primary(celery_worker, ai_settings, make_workflow, run) -> None:
@@ -301,97 +226,3 @@ def test_a_bad_request_fails_the_node_at_once_without_the_backup(
     assert "generation_config.temperature" in write["error"]["message"]
     assert calls_by_provider(execution, "write") == [("gemini", "bad_request", False)]
     assert emulator.calls("openrouter") == 0
-
-
-def test_json_answers_are_parsed_and_every_call_records_its_tokens_and_cost(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
-) -> None:
-    workflow_id = make_workflow(
-        [
-            input_node(review={"type": "string", "required": True}),
-            node(
-                "extract",
-                "AI_PROCESSOR",
-                {
-                    "task_type": "content_generation",
-                    "prompt": "Give the review's sentiment as JSON: {{ inputs.review }}",
-                    "response_format": "json",
-                },
-            ),
-            node("total", "AI_PROCESSOR", {"task_type": "math_reasoning", "prompt": "What is 12 * 7?"}),
-            node(
-                "result",
-                "OUTPUT",
-                {
-                    "value": {
-                        "sentiment": "{{ nodes.extract.output.json.sentiment }}",
-                        "sum": "{{ nodes.total.output.text }}",
-                    }
-                },
-            ),
-        ],
-        [edge("start", "extract"), edge("extract", "total"), edge("total", "result")],
-    )
-    execution = run(workflow_id, {"review": "Great product, fast delivery, I love it"}).json()
-    assert execution["status"] == "completed", execution
-    runs = nodes_by_id(execution)
-    extract, total = runs["extract"]["output"], runs["total"]["output"]
-    assert extract["json"]["sentiment"] == "positive"
-    assert extract["json"]["emulated"] is True
-    assert execution["outputs"]["result"]["sentiment"] == "positive"
-    assert total["text"].endswith("The answer is 84.")
-    assert (total["provider"], total["model"]) == ("openrouter", "z-ai/glm-4.5-air")
-
-    status = ai_status(client)
-    for output in (extract, total):
-        usage = output["usage"]
-        assert usage["input_tokens"] > 0
-        assert usage["output_tokens"] > 0
-        price_in, price_out = ai_settings["PRICES"][f"{output['provider']}/{output['model']}"]
-        cost = (usage["input_tokens"] * price_in + usage["output_tokens"] * price_out) / 1_000_000
-        assert output["cost_usd"] == pytest.approx(cost)
-        counters = status[output["provider"]]
-        assert counters["calls_by_model"] == {output["model"]: 1}
-        assert (counters["input_tokens"], counters["output_tokens"]) == (usage["input_tokens"], usage["output_tokens"])
-        assert counters["cost_usd"] == pytest.approx(cost, abs=1e-6)
-        assert counters["cost_usd"] > 0
-
-
-def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
-    celery_worker, ai_settings, emulator, make_workflow, run, client, caplog
-) -> None:
-    """Three vendors echo the caller's key in their error messages; the in-process worker
-    logs through this process, so caplog holds the worker's log lines too."""
-    caplog.set_level(logging.DEBUG)
-    emulator.fault(provider="gemini", status=401, message=f"API key not valid: {FAKE_KEYS['gemini']}", times=1)
-    emulator.fault(provider="groq", status=503, message=f"Overloaded (key {FAKE_KEYS['groq']})")
-    hf_key = FAKE_KEYS["huggingface"]
-    emulator.fault(provider="huggingface", status=400, message=f"Bad input. Authorization: Bearer {hf_key}")
-    workflow_id = ai_pipeline(
-        make_workflow,
-        {
-            "draft": {"task_type": "content_generation", "prompt": "Draft about {{ inputs.topic }}"},
-            "decide": {"task_type": "quick_decision", "prompt": "Ship it? {{ nodes.draft.output.text }}"},
-            "mood": {"task_type": "sentiment_analysis", "prompt": "{{ nodes.draft.output.text }}"},
-        },
-    )
-    execution = run(workflow_id, {"topic": "secrets"}).json()
-    assert execution["status"] == "failed", execution
-    assert calls_by_provider(execution, "draft") == [("gemini", "auth_failed", False), ("openrouter", None, False)]
-    assert calls_by_provider(execution, "decide") == [("groq", "server_error", False), ("gemini", None, False)]
-    assert nodes_by_id(execution)["mood"]["error"]["code"] == "bad_request"
-    assert "[redacted]" in nodes_by_id(execution)["mood"]["error"]["message"]
-    assert "AI attempt" in caplog.text  # the worker's failures were logged here
-
-    seen = [
-        json.dumps(execution),
-        client.get(f"/api/executions/{execution['id']}").content.decode(),
-        client.get(f"/api/executions/{execution['id']}/logs").content.decode(),
-        json.dumps(node_events(client, execution["id"])),
-        json.dumps(ai_status(client)),
-        caplog.text,
-    ]
-    for key in FAKE_KEYS.values():
-        for text in seen:
-            assert key not in text
-            assert key[6:18] not in text  # not even a slice of it

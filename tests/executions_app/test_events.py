@@ -10,11 +10,9 @@ from django.test import Client
 
 from executions_app import event_stream, events
 from executions_app.models import Execution
-from tests.executions_app.conftest import edge, input_node, node
+from tests.executions_app.conftest import SSE, edge, events_url, input_node, node
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SSE = "text/event-stream"
 
 
 @pytest.fixture
@@ -40,10 +38,6 @@ def finish(execution_id: str) -> str:
     Execution.objects.filter(id=execution_id).update(status="completed")
     events.emit_now(execution_id, [events.execution_event("completed")])
     return stream_ids(execution_id)[-1]
-
-
-def events_url(execution_id: str) -> str:
-    return f"/api/executions/{execution_id}/events"
 
 
 def assert_json_error(response, status: int, code: str) -> None:

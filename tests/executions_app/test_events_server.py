@@ -1,8 +1,8 @@
 """GET /api/executions/{id}/events under the real web server: the Procfile's gunicorn
 (gthread) keeps answering other requests while streams are open, a user past
-SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER gets a 429, a departed client's slot comes back;
-and, in-process, a slot outlives neither a killed process nor a Redis failure mid-stream.
-No worker runs: the executions stay queued, so their streams stay open."""
+SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER gets a 429, a departed client's slot comes back
+(the in-process slot tests are in test_event_stream_slots.py). No worker runs: the
+executions stay queued, so their streams stay open."""
 
 from __future__ import annotations
 
@@ -12,50 +12,25 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
-from django.db import connection
-from django.test import Client
 from honcho.environ import parse_procfile
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-from rest_framework.test import APIClient
 
 from config.embedded_redis import free_port
-from executions_app import event_stream, events
-from executions_app.models import Execution
+from executions_app import events
 from tests.accounts_app.factories import DEFAULT_PASSWORD, ApiKeyFactory, UserFactory
-from tests.executions_app.conftest import edge, input_node, node
+from tests.executions_app.conftest import SSE, events_url, queued_execution
 from tests.workers_support import ROOT, wait_for
 from tests.workers_support import test_database_url as session_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SSE = "text/event-stream"
 CAP = 3  # the server's SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER
 PROMPT_S = 2.0  # an ordinary request answers in tens of milliseconds; a blocked one never
-
-
-def queued_execution(user) -> str:
-    """An execution of `user` that stays queued (no worker runs here)."""
-    api = APIClient()
-    api.force_authenticate(user)
-    definition = {"nodes": [input_node(), node("result", "OUTPUT", {"value": 1})], "edges": [edge("start", "result")]}
-    workflow = api.post("/api/workflows", {"name": "wf", "definition": definition}, format="json")
-    assert workflow.status_code == 201, workflow.content
-    execution = api.post("/api/executions", {"workflow_id": workflow.json()["id"], "inputs": {}}, format="json")
-    assert execution.status_code == 202, execution.content
-    return execution.json()["id"]
-
-
-def events_url(execution_id: str) -> str:
-    return f"/api/executions/{execution_id}/events"
 
 
 # --- the real web server ---------------------------------------------------------------
@@ -220,130 +195,3 @@ def test_gunicorn_answers_other_requests_beside_open_streams_and_caps_them_per_u
 
 
 # --- in-process: the slot's lease and a Redis failure mid-stream -----------------------
-
-
-@pytest.fixture
-def alice() -> object:
-    return UserFactory()
-
-
-@pytest.fixture
-def browser(alice) -> Client:
-    """Like EventSource: the session cookie, Accept: text/event-stream."""
-    client = Client(HTTP_ACCEPT=SSE)
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def one_stream_each(settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 1}
-
-
-def dead_redis() -> redis.Redis:
-    """A client of a port nothing listens on: every command fails as in an outage (at
-    once: without redis-py's retries and their backoff)."""
-    return redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
-
-
-def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, alice, one_stream_each) -> None:
-    execution_id = queued_execution(alice)
-
-    first = browser.get(events_url(execution_id))
-    assert first.status_code == 200
-    assert browser.get(events_url(execution_id)).status_code == 429
-    first.close()  # what the server does when the client is gone
-
-    second = browser.get(events_url(execution_id))
-    assert second.status_code == 200
-    second.close()
-
-
-def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
-    browser, alice, settings, monkeypatch
-) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 2}
-    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
-    execution_id = queued_execution(alice)
-    opened_at = time.monotonic()
-    browser.get(events_url(execution_id))  # never closed nor renewed: its process "died"
-    time.sleep(0.5)
-    live = browser.get(events_url(execution_id))
-    assert live.status_code == 200
-    assert browser.get(events_url(execution_id)).status_code == 429
-
-    time.sleep(max(0.0, opened_at + 1.3 - time.monotonic()))  # the dead one's lease is over, not the live one's
-    reopened = browser.get(events_url(execution_id))
-    assert reopened.status_code == 200
-    reopened.close()
-    live.close()
-
-
-def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
-    browser, alice, one_stream_each, settings, monkeypatch
-) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
-    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
-    execution_id = queued_execution(alice)
-    response = browser.get(events_url(execution_id))
-
-    def read_to_the_end() -> None:
-        try:
-            b"".join(response.streaming_content)
-        finally:
-            connection.close()
-
-    reader = threading.Thread(target=read_to_the_end)
-    reader.start()
-    time.sleep(1.6)  # past the first lease: only renewals keep the slot
-    assert browser.get(events_url(execution_id)).status_code == 429
-    reader.join(timeout=10)
-    assert not reader.is_alive()
-
-    after_the_end = browser.get(events_url(execution_id))
-    assert after_the_end.status_code == 200
-    after_the_end.close()
-
-
-def test_a_stream_whose_redis_fails_ends_cleanly_and_gives_its_slot_back(
-    browser, alice, one_stream_each, monkeypatch
-) -> None:
-    execution_id = queued_execution(alice)
-    real_read, reads = events.read, []
-
-    def read_then_fail(*args, **kwargs):
-        reads.append(1)
-        if len(reads) > 1:
-            monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
-        return real_read(*args, **kwargs)
-
-    monkeypatch.setattr(events, "read", read_then_fail)
-    started = time.monotonic()
-
-    response = browser.get(events_url(execution_id))
-    body = b"".join(response.streaming_content).decode()  # raises if the stream breaks off
-
-    assert response.status_code == 200
-    assert time.monotonic() - started < 5
-    assert body.startswith("retry: 2000\n\n")
-    assert body.endswith(
-        f"retry: {event_stream.REDIS_LOST_RETRY_MS}\n: live events are unavailable for now, reconnect later\n\n"
-    )
-    response.close()
-    monkeypatch.undo()  # Redis is back
-    again = browser.get(events_url(execution_id))  # the slot came back
-    assert again.status_code == 200
-    again.close()
-
-
-def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(browser, alice, monkeypatch) -> None:
-    execution_id = queued_execution(alice)
-    Execution.objects.filter(id=execution_id).update(status="failed")
-    monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
-    monkeypatch.setattr(event_stream, "get_redis_connection", lambda alias: dead_redis())
-
-    response = browser.get(events_url(execution_id))
-    body = b"".join(response.streaming_content).decode()
-
-    assert response.status_code == 200  # the cap is not counted while Redis is down
-    assert body.endswith('event: execution\ndata: {"kind":"execution","status":"failed"}\n\n')

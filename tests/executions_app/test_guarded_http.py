@@ -4,55 +4,25 @@ redirects, verifies TLS, caps sizes and keeps its deadline."""
 from __future__ import annotations
 
 import time
-import tracemalloc
 from collections.abc import Iterator
-from typing import Any
 
-import httpcore
 import pytest
 
 from executions_app.http import GuardedHttpClient, HttpCallError, guarded_client
-from executions_app.http.addresses import AllowList, numeric_ipv4, system_resolver
+from executions_app.http.addresses import AllowList, numeric_ipv4
+from tests.executions_app.guarded_http_support import Recorder, client_for, response_json
 from tests.executions_app.http_test_server import (
     LocalHttpServer,
-    compressed_zeros,
     limit,
     running_test_server,
     tls_contexts,
 )
 
 
-class Recorder:
-    """A resolver and a connect that note every call; connects reach loopback only (the
-    tests have no internet), any other address fails as unreachable."""
-
-    def __init__(self, answers: dict[str, list[list[str]]] | None = None):
-        self.answers = answers or {}
-        self.resolved: list[str] = []
-        self.connected: list[tuple[str, int]] = []
-
-    def resolve(self, host: str, port: int) -> list[str]:
-        self.resolved.append(host)
-        if host in self.answers:
-            queue = self.answers[host]
-            return queue.pop(0) if len(queue) > 1 else queue[0]
-        return system_resolver(host, port)
-
-    def connect(self, address: str, port: int, timeout: float | None) -> httpcore.NetworkStream:
-        self.connected.append((address, port))
-        if not address.startswith("127."):
-            raise httpcore.ConnectError(f"{address} is unreachable from the tests")
-        return httpcore.SyncBackend().connect_tcp(address, port, timeout=timeout)
-
-
 @pytest.fixture
 def server() -> Iterator[LocalHttpServer]:
     with running_test_server() as running:
         yield running
-
-
-def client_for(recorder: Recorder, *allowed: str, **kwargs: Any) -> GuardedHttpClient:
-    return GuardedHttpClient(resolver=recorder.resolve, connect=recorder.connect, allowed_hosts=allowed, **kwargs)
 
 
 def test_an_allowed_host_is_reached_with_its_own_host_header(server) -> None:
@@ -65,12 +35,6 @@ def test_an_allowed_host_is_reached_with_its_own_host_header(server) -> None:
     assert echo["headers"]["host"] == f"127.0.0.1:{server.port}"
     assert echo["headers"]["x-thing"] == "yes"
     assert recorder.connected == [("127.0.0.1", server.port)]
-
-
-def response_json(response: Any) -> Any:
-    import json
-
-    return json.loads(response.content)
 
 
 REFUSED_LITERALS = [
@@ -333,102 +297,3 @@ def test_a_resolver_error_still_reaches_the_caller(server) -> None:
     with pytest.raises(HttpCallError) as caught:
         client.request("GET", "http://nowhere.example/", timeout_s=5)
     assert caught.value.code == "host_not_found"
-
-
-@pytest.mark.parametrize("path", ["/gzip/1000", "/deflate/1000", "/deflate/1000?raw=1"])
-def test_a_compressed_answer_is_decoded(server, path) -> None:
-    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
-    response = client.request("GET", server.url(path), headers={"Accept-Encoding": "gzip, deflate"}, max_bytes=1000)
-    assert response.content == bytes(1000)
-    assert server.requests[-1]["headers"]["accept-encoding"] == "gzip, deflate"
-
-
-def test_a_gzip_bomb_stops_at_the_size_cap_without_inflating_it(server) -> None:
-    bomb = compressed_zeros("gzip", 10 * 1024 * 1024)  # made before memory is measured
-    assert len(bomb) < 20_000
-    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
-    tracemalloc.start()
-    try:
-        with pytest.raises(HttpCallError) as caught:
-            client.request("GET", server.url("/gzip/10485760"), max_bytes=64 * 1024)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert caught.value.code == "response_too_large"
-    assert "65536 bytes" in caught.value.message
-    # Inflating a whole read of the bomb at once would hold megabytes; bounded, a few caps.
-    assert peak < 1024 * 1024
-
-
-def test_a_broken_gzip_answer_is_a_clear_error(server) -> None:
-    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
-    with pytest.raises(HttpCallError) as caught:
-        client.request("GET", server.url("/deflate/1000?raw=1&label=gzip"))
-    assert caught.value.code == "http_connection_failed"
-    assert "gzip" in caught.value.message
-
-
-def two_origins(server: LocalHttpServer) -> tuple[GuardedHttpClient, str, str]:
-    recorder = Recorder({"a.example": [["127.0.0.1"]], "b.example": [["127.0.0.1"]]})
-    client = client_for(recorder, f"a.example:{server.port}", f"b.example:{server.port}")
-    return client, f"http://a.example:{server.port}", f"http://b.example:{server.port}"
-
-
-@pytest.mark.parametrize(("method", "code"), [("POST", "307"), ("POST", "308"), ("PUT", "302"), ("PATCH", "301")])
-def test_a_body_holding_a_secret_is_not_carried_to_another_origin(server, method, code) -> None:
-    client, a, b = two_origins(server)
-    with pytest.raises(HttpCallError) as caught:
-        client.request(
-            method,
-            f"{a}/redirect",
-            params={"to": f"{b}/echo", "code": code},
-            json={"token": "s3cret-value"},
-            origin_bound_body=True,
-        )
-    assert caught.value.code == "url_not_allowed"
-    assert "body holds a secret" in caught.value.message
-    assert server.hits["/echo"] == 0
-    # The same body without a secret follows, and a redirect within the origin keeps it.
-    moved = client.request(method, f"{a}/redirect", params={"to": f"{b}/echo", "code": code}, json={"n": 1})
-    assert response_json(moved)["body"] == '{"n":1}'
-    kept = client.request(
-        method, f"{a}/redirect", params={"to": "/echo", "code": code}, json={"t": "s"}, origin_bound_body=True
-    )
-    assert (response_json(kept)["method"], response_json(kept)["body"]) == (method, '{"t":"s"}')
-
-
-def test_a_secret_body_may_follow_a_redirect_that_drops_it(server) -> None:
-    client, a, b = two_origins(server)
-    moved = client.request(
-        "POST", f"{a}/redirect", params={"to": f"{b}/echo", "code": "303"}, content="s3cret", origin_bound_body=True
-    )
-    echo = response_json(moved)
-    assert (echo["method"], echo["body"], echo["headers"]["host"]) == ("GET", "", f"b.example:{server.port}")
-
-
-def test_a_query_secret_copied_into_a_redirect_to_another_origin_is_refused(server) -> None:
-    client, a, b = two_origins(server)
-    # /redirect sends the client where `to` says: here, a URL that carries the key onwards,
-    # as a server that keeps the query when it redirects would.
-    for carried in (f"{b}/echo?key=s3cret%2Fvalue", f"{b}/echo/s3cret/value"):
-        with pytest.raises(HttpCallError) as caught:
-            client.request(
-                "GET", f"{a}/redirect", params={"key": "s3cret/value", "to": carried}, origin_bound_params=["key"]
-            )
-        assert caught.value.code == "url_not_allowed"
-        assert "s3cret" not in caught.value.message
-    assert server.hits["/echo"] == 0
-    moved = client.request(
-        "GET", f"{a}/redirect", params={"key": "s3cret/value", "to": f"{b}/echo"}, origin_bound_params=["key"]
-    )
-    assert response_json(moved)["query"] == {}
-
-
-def test_a_header_the_protocol_refuses_is_reported_without_its_value(server) -> None:
-    client = client_for(Recorder(), f"127.0.0.1:{server.port}")
-    with pytest.raises(HttpCallError) as caught:
-        client.request("GET", server.url(), headers={"Authorization": "Bearer sk-live\nX-Injected: 1"})
-    assert caught.value.code == "invalid_request"
-    assert "header" in caught.value.message
-    assert "sk-live" not in caught.value.message
-    assert server.total_hits == 0

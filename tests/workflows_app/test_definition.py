@@ -1,32 +1,10 @@
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from config.api import ValidationFailed
+from tests.workflows_app.definition_support import assert_problem, node, problems_of
 from tests.workflows_app.factories import echo_definition, support_triage
-from workflows_app.definition import DefinitionInvalid, EdgeSpec, RetryPolicy, parse_definition, validate_inputs
-
-
-def problems_of(definition) -> list[dict]:
-    with pytest.raises(DefinitionInvalid) as caught:
-        parse_definition(definition)
-    assert caught.value.status_code == 400
-    assert caught.value.code == "invalid_definition"
-    return caught.value.details
-
-
-def assert_problem(definition, *, node_id, path, code) -> dict:
-    problems = problems_of(definition)
-    matching = [p for p in problems if (p["node_id"], p["path"], p["code"]) == (node_id, path, code)]
-    assert matching, problems
-    assert matching[0]["message"]
-    return matching[0]
-
-
-def node(definition: dict, node_id: str) -> dict:
-    return next(n for n in definition["nodes"] if n["id"] == node_id)
+from workflows_app.definition import EdgeSpec, RetryPolicy, parse_definition
 
 
 def test_the_design_example_parses_into_the_graph():
@@ -278,44 +256,6 @@ def test_duplicate_edges_are_refused():
     assert_problem(definition, node_id="start", path="edges[1]", code="duplicate_edge")
 
 
-def chain(count: int) -> dict:
-    nodes = [{"id": "start", "type": "INPUT", "config": {}}]
-    nodes += [{"id": f"n{i}", "type": "TRANSFORM", "config": {"value": i}} for i in range(count)]
-    nodes.append({"id": "result", "type": "OUTPUT", "config": {"value": 1}})
-    ids = [n["id"] for n in nodes]
-    return {"nodes": nodes, "edges": [{"source": a, "target": b} for a, b in itertools.pairwise(ids)]}
-
-
-def test_node_count_limit(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODES": 10}
-    assert parse_definition(chain(8))
-    assert_problem(chain(9), node_id=None, path="nodes", code="too_many_nodes")
-
-
-def test_edge_count_limit(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_EDGES": 5}
-    assert_problem(chain(5), node_id=None, path="edges", code="too_many_edges")
-
-
-def test_size_limit():
-    definition = echo_definition("x" * (1024 * 1024))
-    assert_problem(definition, node_id=None, path="", code="too_large")
-
-
-def test_depth_limit():
-    value: object = "leaf"
-    for _ in range(40):
-        value = {"v": value}
-    definition = echo_definition()
-    definition["nodes"][1]["config"]["value"] = value
-    assert_problem(definition, node_id=None, path="", code="too_deep")
-
-
-def test_default_limits_are_the_designs(settings):
-    limits = settings.SWITCHBOARD
-    assert (limits["MAX_NODES"], limits["MAX_EDGES"], limits["MAX_DEFINITION_BYTES"]) == (500, 2000, 1024 * 1024)
-
-
 def test_secrets_only_in_http_headers_query_and_body():
     definition = support_triage()
     node(definition, "apology")["config"]["prompt"] = "Key: {{ secrets.OPENAI }}"
@@ -356,89 +296,4 @@ def test_node_options_are_checked(options, path):
     assert [(p["node_id"], p["path"]) for p in problems] == [("result", path)], problems
 
 
-def test_nul_characters_are_refused_with_their_paths():
-    # PostgreSQL's jsonb cannot hold \u0000: refused here, not a DataError (500) at save time.
-    definition = echo_definition("Hello\x00{{ inputs.text }}")
-    definition["nodes"][1]["config"]["value"]["ke\x00y"] = ["fine", {"deep": "a\x00"}]
-    problems = [p for p in problems_of(definition) if p["code"] == "invalid_character"]
-    assert [(p["node_id"], p["path"]) for p in problems] == [
-        ("result", "nodes[1].config.value.echo"),
-        ("result", 'nodes[1].config.value["ke\\u0000y"]'),
-        ("result", 'nodes[1].config.value["ke\\u0000y"][1].deep'),
-    ]
-    assert "NUL" in problems[0]["message"]
-    assert_problem(
-        {**echo_definition(), "edges": [{"source": "st\x00art"}]},
-        node_id=None,
-        path="edges[0].source",
-        code="invalid_character",
-    )
-
-
-def test_definition_must_be_an_object_of_lists():
-    assert_problem(["not", "an", "object"], node_id=None, path="", code="invalid_type")
-    assert_problem({"nodes": {}}, node_id=None, path="nodes", code="invalid_type")
-    assert_problem({"nodes": [], "edges": [], "extra": 1}, node_id=None, path="extra", code="unknown_field")
-
-
 # --- inputs -------------------------------------------------------------------------------
-
-
-def input_graph():
-    definition = echo_definition()
-    definition["nodes"][0]["config"]["fields"] = {
-        "text": {"type": "string", "required": True},
-        "count": {"type": "integer", "default": 1},
-        "ratio": {"type": "number"},
-        "flag": {"type": "boolean", "default": False},
-        "meta": {"type": "object"},
-        "tags": {"type": "array", "default": ["a"]},
-    }
-    return parse_definition(definition)
-
-
-def test_inputs_get_their_defaults():
-    assert validate_inputs(input_graph(), {"text": "hi", "ratio": 2}) == {
-        "text": "hi",
-        "count": 1,
-        "ratio": 2,
-        "flag": False,
-        "tags": ["a"],
-    }
-
-
-def test_inputs_report_every_problem():
-    with pytest.raises(ValidationFailed) as caught:
-        validate_inputs(input_graph(), {"count": "3", "ratio": True, "meta": [], "tags": {}, "extra": 1})
-    assert caught.value.status_code == 400
-    fields = {problem["field"]: problem["message"] for problem in caught.value.details}
-    assert set(fields) == {"extra", "text", "count", "ratio", "meta", "tags"}
-    assert "required" in fields["text"]
-    assert "integer" in fields["count"]
-    assert "unknown" in fields["extra"]
-
-
-def test_inputs_must_be_an_object():
-    with pytest.raises(ValidationFailed):
-        validate_inputs(input_graph(), ["text"])
-
-
-def test_inputs_with_nul_characters_are_refused():
-    with pytest.raises(ValidationFailed) as caught:
-        validate_inputs(input_graph(), {"text": "hi\x00", "meta": {"note": ["ok", "x\x00"], "k\x00": 1}})
-    assert caught.value.status_code == 400
-    assert caught.value.code == "validation_error"
-    nul = [problem["field"] for problem in caught.value.details if "NUL" in problem["message"]]
-    assert nul == ["text", "meta.note[1]", 'meta["k\\u0000"]']
-
-
-def test_integer_input_accepts_whole_floats():
-    assert validate_inputs(input_graph(), {"text": "x", "count": 3.0})["count"] == 3
-
-
-def test_input_field_schema():
-    definition = echo_definition()
-    definition["nodes"][0]["config"]["fields"]["n"] = {"type": "integer", "default": "one"}
-    assert_problem(definition, node_id="start", path="nodes[0].config.fields.n", code="invalid_config")
-    definition["nodes"][0]["config"]["fields"] = {"bad-name": {"type": "string"}}
-    assert_problem(definition, node_id="start", path="nodes[0].config.fields", code="invalid_config")

@@ -1,0 +1,72 @@
+"""Definition limits (nodes, edges, size, depth), its overall shape, and NUL characters."""
+
+from __future__ import annotations
+
+import itertools
+
+from tests.workflows_app.definition_support import assert_problem, problems_of
+from tests.workflows_app.factories import echo_definition
+from workflows_app.definition import parse_definition
+
+
+def chain(count: int) -> dict:
+    nodes = [{"id": "start", "type": "INPUT", "config": {}}]
+    nodes += [{"id": f"n{i}", "type": "TRANSFORM", "config": {"value": i}} for i in range(count)]
+    nodes.append({"id": "result", "type": "OUTPUT", "config": {"value": 1}})
+    ids = [n["id"] for n in nodes]
+    return {"nodes": nodes, "edges": [{"source": a, "target": b} for a, b in itertools.pairwise(ids)]}
+
+
+def test_node_count_limit(settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODES": 10}
+    assert parse_definition(chain(8))
+    assert_problem(chain(9), node_id=None, path="nodes", code="too_many_nodes")
+
+
+def test_edge_count_limit(settings):
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_EDGES": 5}
+    assert_problem(chain(5), node_id=None, path="edges", code="too_many_edges")
+
+
+def test_size_limit():
+    definition = echo_definition("x" * (1024 * 1024))
+    assert_problem(definition, node_id=None, path="", code="too_large")
+
+
+def test_depth_limit():
+    value: object = "leaf"
+    for _ in range(40):
+        value = {"v": value}
+    definition = echo_definition()
+    definition["nodes"][1]["config"]["value"] = value
+    assert_problem(definition, node_id=None, path="", code="too_deep")
+
+
+def test_default_limits_are_the_designs(settings):
+    limits = settings.SWITCHBOARD
+    assert (limits["MAX_NODES"], limits["MAX_EDGES"], limits["MAX_DEFINITION_BYTES"]) == (500, 2000, 1024 * 1024)
+
+
+def test_nul_characters_are_refused_with_their_paths():
+    # PostgreSQL's jsonb cannot hold \u0000: refused here, not a DataError (500) at save time.
+    definition = echo_definition("Hello\x00{{ inputs.text }}")
+    definition["nodes"][1]["config"]["value"]["ke\x00y"] = ["fine", {"deep": "a\x00"}]
+    problems = [p for p in problems_of(definition) if p["code"] == "invalid_character"]
+    assert [(p["node_id"], p["path"]) for p in problems] == [
+        ("result", "nodes[1].config.value.echo"),
+        ("result", 'nodes[1].config.value["ke\\u0000y"]'),
+        ("result", 'nodes[1].config.value["ke\\u0000y"][1].deep'),
+    ]
+    assert "NUL" in problems[0]["message"]
+    assert_problem(
+        {**echo_definition(), "edges": [{"source": "st\x00art"}]},
+        node_id=None,
+        path="edges[0].source",
+        code="invalid_character",
+    )
+
+
+def test_definition_must_be_an_object_of_lists():
+    assert_problem(["not", "an", "object"], node_id=None, path="", code="invalid_type")
+    assert_problem({"nodes": {}}, node_id=None, path="nodes", code="invalid_type")
+    assert_problem({"nodes": [], "edges": [], "extra": 1}, node_id=None, path="extra", code="unknown_field")
