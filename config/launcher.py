@@ -29,7 +29,6 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from honcho.environ import parse as parse_dotenv
 from honcho.environ import parse_procfile
@@ -37,10 +36,10 @@ from honcho.manager import Manager
 
 from config import embedded_redis
 from config.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
+from config.launcher_banner import PROVIDER_KEYS, banner, redact_url, url_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROCFILE = BASE_DIR / "Procfile"
-PROVIDER_KEYS = ("GEMINI_API_KEY", "GROQ_API_KEY", "HF_TOKEN", "OPENROUTER_API_KEY", "OPENAI_COMPATIBLE_BASE_URL")
 
 
 class LaunchError(Exception):
@@ -57,15 +56,6 @@ class Launch:
     flower_port: int
     redis_port: int | None  # the embedded redis-server's port; None when REDIS_URL is set
     flower_credentials_generated: bool
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ***, for banners and error messages."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def stored_secret_key(var_dir: Path) -> str:
@@ -232,15 +222,6 @@ def provider_emulator_entries(env: MutableMapping[str, str]) -> dict[str, str]:
     return {"emulator": f"exec {shlex.quote(sys.executable)} manage.py provider_emulator --port {port}"}
 
 
-def describe_providers(env: MutableMapping[str, str]) -> str:
-    configured = [name for name in PROVIDER_KEYS if env.get(name)]
-    if configured:
-        return "configured by " + ", ".join(configured)
-    if env.get("SWITCHBOARD_EMULATOR_URL"):
-        return f"emulated by the provider emulator at {env['SWITCHBOARD_EMULATOR_URL']} (no provider key set)"
-    return "none configured (AI nodes fail until a key is set: " + ", ".join(PROVIDER_KEYS[:4]) + ")"
-
-
 def process_entries(launch: Launch, env: MutableMapping[str, str]) -> dict[str, str]:
     """The Procfile's entries, each waiting for Redis, plus the embedded extras."""
     entries: dict[str, str] = {}
@@ -252,39 +233,6 @@ def process_entries(launch: Launch, env: MutableMapping[str, str]) -> dict[str, 
     for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
         entries[name] = f"{wait} && {command}"
     return entries
-
-
-def url_host(bind: str) -> str:
-    if bind in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
-        return "127.0.0.1"
-    return f"[{bind}]" if ":" in bind else bind
-
-
-def banner(launch: Launch, env: MutableMapping[str, str], steps: dict[str, str], entries: dict[str, str]) -> str:
-    web = f"http://{url_host(launch.bind)}:{launch.web_port}"
-    flower_user, flower_password = env["FLOWER_BASIC_AUTH"].split(":", 1)
-    flower_login = (
-        f"user {flower_user}, password {flower_password} (made for this run; FLOWER_BASIC_AUTH sets it)"
-        if launch.flower_credentials_generated
-        else "credentials from FLOWER_BASIC_AUTH"
-    )
-    redis = redact_url(env["REDIS_URL"])
-    if launch.redis_port is not None:
-        redis += f" (embedded redis-server, AOF in {launch.var_dir / 'redis'})"
-    rows = [
-        ("API docs", f"{web}/api/docs"),
-        ("Admin", f"{web}/admin/  {steps['admin']}"),
-        ("Dashboard", f"{web}/dashboard/"),
-        ("Metrics", f"{web}/metrics (Prometheus)"),
-        ("Flower", f"http://{url_host(launch.bind)}:{launch.flower_port}/  {flower_login}"),
-        ("Database", steps["database"]),
-        ("Redis", redis),
-        ("AI providers", describe_providers(env)),
-        ("Demo", steps["demo"]),
-        ("Processes", ", ".join(entries)),
-    ]
-    lines = ["", "Switchboard (make run): Ctrl-C stops every process", *(f"  {k:<13}{v}" for k, v in rows), ""]
-    return "\n".join(lines)
 
 
 def _interrupt(signum: int, frame: object) -> None:
