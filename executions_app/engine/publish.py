@@ -30,16 +30,29 @@ def publish_for(node_run_id: int, spec: Any) -> Publish:
 
 
 def publish_now(items: list[Publish]) -> None:
-    for item in items:
-        limits = {}
-        if item.time_limit:
-            limits = {"time_limit": item.time_limit, "soft_time_limit": item.time_limit - 5}
-        # The lease (the hard limit) travels with the task so a worker can claim and read
-        # the node in one statement (engine/run.py).
-        kwargs = {"lease_s": item.time_limit} if item.time_limit else None
-        app.send_task(
-            NODE_TASK, args=[item.node_run_id], kwargs=kwargs, queue=item.queue, countdown=item.countdown, **limits
-        )
+    if not items:
+        return
+    # One producer for the lot, and the arguments' log text given rather than built by
+    # Celery's saferepr: both are per-task costs on the hot path.
+    with app.producer_or_acquire() as producer:
+        for item in items:
+            limits = {}
+            if item.time_limit:
+                limits = {"time_limit": item.time_limit, "soft_time_limit": item.time_limit - 5}
+            # The lease (the hard limit) travels with the task so a worker can claim and read
+            # the node in one statement (engine/run.py).
+            kwargs = {"lease_s": item.time_limit} if item.time_limit else None
+            app.send_task(
+                NODE_TASK,
+                args=[item.node_run_id],
+                kwargs=kwargs,
+                queue=item.queue,
+                countdown=item.countdown,
+                producer=producer,
+                argsrepr=f"[{item.node_run_id}]",
+                kwargsrepr=repr(kwargs or {}),
+                **limits,
+            )
 
 
 def publish_on_commit(items: list[Publish]) -> None:
