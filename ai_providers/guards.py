@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from ai_providers.overrides import QUOTA_NAMES, admin_overrides
 from ai_providers.router import ChainLink
@@ -95,6 +95,22 @@ def _script(source: str) -> Any:
     return redis_connection().register_script(source)
 
 
+def _script_after(then: Callable[[Any], None], source: str, keys: list, args: list) -> Any:
+    """Sends `then(pipe)`'s commands and runs the script, in one round trip. EVALSHA is
+    queued by hand: a pipeline that runs a Script checks it with SCRIPT EXISTS first,
+    which is a round trip more."""
+    script = _script(source)
+    pipe = redis_connection().pipeline(transaction=False)
+    then(pipe)
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+    reply = pipe.execute(raise_on_error=False)[-1]
+    if isinstance(reply, NoScriptError):  # the server has not seen it yet: load it and run it
+        return script(keys=keys, args=args)
+    if isinstance(reply, Exception):
+        raise reply
+    return reply
+
+
 @dataclass(frozen=True)
 class Windows:
     minute: int
@@ -149,8 +165,12 @@ class Admission:
     user_reserved: bool | None = False
 
 
-def admit(link: ChainLink, estimated_tokens: int, user_id: object = None) -> Admission:
-    """`user_id` also counts that user's daily call first (code "user_quota" when spent)."""
+def admit(
+    link: ChainLink, estimated_tokens: int, user_id: object = None, then: Callable[[Any], None] | None = None
+) -> Admission:
+    """`user_id` also counts that user's daily call first (code "user_quota" when spent).
+    `then(pipe)` adds commands of the caller's to the same round trip (a node's `running`
+    event), sent before the script runs."""
     conf = settings.AI_PROVIDERS
     quotas = admin_overrides().quota_limits(link.provider)  # the admin's, else the settings'
     windows = Windows.now()
@@ -172,7 +192,10 @@ def admit(link: ChainLink, estimated_tokens: int, user_id: object = None) -> Adm
         all_keys.append(user_calls_key(user_id, windows))
         arguments += [conf["USER_CALLS_PER_DAY"], windows.day_left_ms // 1000 + 60]
     try:
-        status, wait_ms = _script(_ADMIT)(keys=all_keys, args=arguments)
+        if then is None:
+            status, wait_ms = _script(_ADMIT)(keys=all_keys, args=arguments)
+        else:
+            status, wait_ms = _script_after(then, _ADMIT, all_keys, arguments)
     except RedisError:
         logger.warning("redis unavailable; calling %s without quota or breaker checks", link.provider)
         return Admission(allowed=True, user_reserved=None if user_id is not None else False)

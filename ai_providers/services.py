@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import NoReturn
+from functools import partial
+from typing import Any, NoReturn
 
 from django.conf import settings
 
@@ -45,6 +47,8 @@ def complete_with_fallback(
     user_id: object,
     attempt_log: list[dict],
     deadline: float | None = None,
+    announce: Callable[[Any], None] | None = None,
+    deferred: list[Callable[[], None]] | None = None,
 ) -> CompletionResult:
     """Answers `request` with the first provider of the task's chain that can.
 
@@ -56,6 +60,11 @@ def complete_with_fallback(
 
     `deadline` (a time.monotonic() value, the node's) bounds the whole chain: each call gets
     min(TIMEOUT_S, time left), and NodeDeadlineReached is raised once no time is left.
+
+    `announce(pipe)` adds the caller's commands to the first admission's round trip (the
+    node's `running` event). With `deferred`, the bookkeeping after an answer (breaker,
+    token reconciliation, usage counters) is appended there for the caller to run once
+    it has recorded the answer, instead of delaying the answer by a round trip.
     """
     try:
         chain = provider_chain_for(task_type, chain_override)
@@ -63,6 +72,7 @@ def complete_with_fallback(
         raise BadRequest("router", str(exc), code="invalid_providers") from None
     request = replace(request, task_type=task_type)
     fallback = _FallbackRun(chain, request, attempt_log, deadline, user_id)
+    fallback.announce, fallback.deferred = announce, deferred
     try:
         return fallback.run()
     except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached):
@@ -94,6 +104,8 @@ class _FallbackRun:
         self.waited: set[ChainLink] = set()
         self.invalid_answers = 0
         self.conf = settings.AI_PROVIDERS
+        self.announce: Callable[[Any], None] | None = None
+        self.deferred: list[Callable[[], None]] | None = None
 
     def _log(self, link: ChainLink, *, latency_ms: int, error_code: str | None = None, **extra: object) -> None:
         entry: dict = {"n": len(self.attempt_log) + 1, "provider": link.provider, "model": link.model}
@@ -142,7 +154,10 @@ class _FallbackRun:
             left = self._time_left()
             if left is not None and left <= 0:
                 raise NodeDeadlineReached(attempts=self.attempt_log[self.first_entry :])
-            admission = guards.admit(link, estimate_tokens(request), self.user_id if self.user_pending else None)
+            announce, self.announce = self.announce, None
+            admission = guards.admit(
+                link, estimate_tokens(request), self.user_id if self.user_pending else None, then=announce
+            )
             if self.user_pending:
                 self._user_counted(admission.code != "user_quota", admission.user_reserved)
             if not admission.allowed:
@@ -193,7 +208,10 @@ class _FallbackRun:
         except BaseException:
             guards.settle(link, admission, outcome="neutral")  # frees a probe lock and the reserved tokens
             raise
-        settle(link, admission, result, used, latency_ms)
+        if self.deferred is None:
+            settle(link, admission, result, used, latency_ms)
+        else:
+            self.deferred.append(partial(settle, link, admission, result, used, latency_ms))
         self._log(link, latency_ms=latency_ms)
         result.latency_ms, result.fallback_used = latency_ms, link != self.chain[0]
         store_response(link, request, result)

@@ -279,7 +279,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The HTTP clients log every request's URL at INFO: a line per AI call and per
+        # HTTP_REQUEST node, URLs that may carry a query-string secret, and time spent on
+        # the hot path. Our own attempt logs and usage counters already record each call.
+        **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},
+    },
 }
 
 # --- Monitoring and the demo (README "Monitoring") ---------------------------------------

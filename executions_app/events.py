@@ -37,17 +37,22 @@ def execution_event(status: str, **extra: Any) -> dict:
     return {"kind": "execution", "status": status, **extra}
 
 
+def queue_events(pipe: Any, execution_id: Any, events: list[dict]) -> None:
+    """Adds the appends of `events` to a Redis pipeline that someone else sends."""
+    key = stream_key(execution_id)
+    at = time.time()
+    for event in events:
+        # An event that carries its own `at` (sent later than it happened) keeps it.
+        pipe.xadd(key, {"data": json.dumps({"at": at, **event})}, maxlen=STREAM_MAX_LEN, approximate=True)
+    pipe.expire(key, STREAM_TTL_S)
+
+
 def emit_now(execution_id: Any, events: list[dict]) -> None:
     if not events:
         return
     try:
-        key = stream_key(execution_id)
         pipe = get_redis_connection("default").pipeline(transaction=False)
-        at = time.time()
-        for event in events:
-            # An event that carries its own `at` (sent later than it happened) keeps it.
-            pipe.xadd(key, {"data": json.dumps({"at": at, **event})}, maxlen=STREAM_MAX_LEN, approximate=True)
-        pipe.expire(key, STREAM_TTL_S)
+        queue_events(pipe, execution_id, events)
         pipe.execute()
     except Exception:
         logger.warning("could not append execution events", exc_info=True)

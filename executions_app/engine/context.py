@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from executions_app import events
 from executions_app.credentials import secrets_for
 from executions_app.engine import sql
 from workflows_app.definition import _compiled_parts as compiled_parts
@@ -46,7 +48,26 @@ def mentions_workflow(graph: Any, version_id: Any, node_id: str) -> bool:
     return found
 
 
-def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
+class HeldEvents:
+    """A node run's events held back, to go out in a Redis round trip that is made anyway:
+    the node's own (add_to, NodeContext.announce_start) or the engine's with the result."""
+
+    def __init__(self, execution_id: Any, held: list[dict]):
+        self.execution_id, self.held, self.sent = execution_id, held, False
+
+    def add_to(self, pipe: Any) -> None:
+        # Counted as sent once queued: events are best effort (the database is the truth),
+        # and a pipeline that fails here would fail the engine's own attempt as well.
+        events.queue_events(pipe, self.execution_id, self.held)
+        self.sent = True
+
+    def unsent(self) -> list[dict]:
+        return [] if self.sent else self.held
+
+
+def build_context(
+    row: dict, graph: Any, *, deadline: float, announce_start: Callable[[Any], None] | None = None
+) -> NodeContext:
     version_id = row["execution__version_id"]
     secret_refs = graph.nodes[row["node_id"]].secret_refs
     # Only what the node references, decrypted for this run; a missing one is reported by the node.
@@ -62,4 +83,5 @@ def build_context(row: dict, graph: Any, *, deadline: float) -> NodeContext:
         deadline=deadline,
         owner_id=row["execution__owner_id"],
         secrets=secrets,
+        announce_start=announce_start,
     )

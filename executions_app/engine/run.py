@@ -18,7 +18,7 @@ from django.utils import timezone
 from executions_app import events
 from executions_app.engine import announce, sql, sql_postgres
 from executions_app.engine.complete import Outcome, check_output_size, finish_node
-from executions_app.engine.context import build_context
+from executions_app.engine.context import HeldEvents, build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.publish import publish_for
 from executions_app.engine.retry import schedule_retry
@@ -47,15 +47,31 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
     spec = graph.nodes[row["node_id"]]
     timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
     node_running = events.node_event(row["node_id"], NodeRunStatus.RUNNING, attempt=attempt, at=time.time())
-    started_events: list[dict] = []  # sent with the result: see Node.in_process
+    # The `running` event goes out now, or with the result (Node.in_process), or in the
+    # node's own first Redis round trip (Node.announces_start) if it makes one.
+    held = HeldEvents(row["execution_id"], [])
     if graph.parents(row["node_id"]) or not mark_execution_running(row["execution_id"], [node_running]):
-        if spec.node.in_process:
-            started_events = [node_running]
+        if spec.node.in_process or spec.node.announces_start:
+            held = HeldEvents(row["execution_id"], [node_running])
         else:
             events.emit_now(row["execution_id"], [node_running])
 
     started = time.monotonic()
-    ctx = build_context(row, graph, deadline=started + node_time_budget(row, timeout_s))
+    announce = held.add_to if held.held and spec.node.announces_start else None
+    ctx = build_context(row, graph, deadline=started + node_time_budget(row, timeout_s), announce_start=announce)
+    try:
+        run_built_node(node_run_id, row, graph, attempt, ctx, started, held)
+    finally:
+        for callback in ctx.after_record:  # the node's bookkeeping, once its result is recorded
+            callback()
+
+
+def run_built_node(
+    node_run_id: int, row: dict, graph: Any, attempt: int, ctx: Any, started: float, held: HeldEvents
+) -> None:
+    """Runs the claimed node with its context and records the outcome, or schedules a retry.
+    `held`: the node's `running` event, when it has not gone out yet."""
+    spec = graph.nodes[row["node_id"]]
     try:
         output = spec.node.run(ctx)
         if not isinstance(output, DeferredWrite):
@@ -65,7 +81,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         error = classify(exc)
         entries = attempt_entries(attempt, started, ctx, error_code=error.code)
         if error.retryable and attempt < spec.retry.max_attempts:
-            events.emit_now(row["execution_id"], started_events)
+            events.emit_now(row["execution_id"], held.unsent())
             schedule_retry(
                 execution_id=row["execution_id"],
                 node_id=row["node_id"],
@@ -95,7 +111,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         node_id=row["node_id"],
         outcome=outcome,
         on_write_error=on_write_error,
-        started_events=started_events,
+        started_events=held.unsent(),
     )
 
 

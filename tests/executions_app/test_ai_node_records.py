@@ -107,3 +107,21 @@ def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
         for text in seen:
             assert key not in text
             assert key[6:18] not in text  # not even a slice of it
+
+
+def test_an_ai_node_says_running_once_per_run_before_its_result_whether_it_calls_or_is_cached(
+    celery_worker, ai_settings, emulator, make_workflow, run, client
+) -> None:
+    # A called node sends `running` with its first admission; a cached answer makes no
+    # admission, so the engine sends `running` with the result. Either way: once, first.
+    ai_settings["RESPONSE_CACHE_TTL_S"] = 60
+    step = {"task_type": "content_generation", "prompt": "Name a queue", "temperature": 0}
+    workflow_id = ai_pipeline(make_workflow, {"write": step})
+    for cached in (False, True):
+        execution = run(workflow_id, {"topic": "queues"}).json()
+        assert execution["status"] == "completed", execution
+        write = nodes_by_id(execution)["write"]
+        assert bool(write["attempt_log"][0].get("cached")) is cached
+        statuses = [e["status"] for e in node_events(client, execution["id"]) if e["node_id"] == "write"]
+        assert statuses == ["running", "completed"]
+    assert emulator.calls("gemini") == 1

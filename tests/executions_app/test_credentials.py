@@ -173,6 +173,8 @@ def secret_workflow(make_workflow: Any, url: str, **config: Any) -> str:
 
 def test_secrets_reach_the_server_but_never_come_back(celery_worker, make_workflow, run, client, server, caplog):
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpx2", "httpcore", "httpcore2"):  # quiet by default (settings.LOGGING)
+        caplog.set_level(logging.DEBUG, logger=name)
     create(client)
     workflow_id = secret_workflow(make_workflow, server.url("/echo"))
     execution = run(workflow_id).json()

@@ -28,6 +28,7 @@ class AiProcessor(Node[AiProcessorConfig]):
     """Asks the provider that the router picks for the task type (DESIGN §7)."""
 
     queue = "ai"
+    announces_start = True  # with the first admission (ai_providers.guards.admit)
     # When every provider is failing or cooling, the node is retried later (a new message
     # with a countdown, not a worker held in a sleep) until its attempts run out.
     default_max_attempts = 3
@@ -76,5 +77,9 @@ class AiProcessor(Node[AiProcessorConfig]):
             # The `ai` queue runs a thread pool, where Celery's time limits do not apply: the
             # node's own deadline is what stops a slow chain before its lease runs out.
             deadline=ctx.deadline,
+            announce=ctx.announce_start,
+            # The breaker and usage bookkeeping waits until the answer is recorded and the
+            # next nodes are on their way.
+            deferred=ctx.after_record,
         )
         return result.as_output()

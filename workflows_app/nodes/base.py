@@ -122,6 +122,12 @@ class NodeContext:
     # Nodes that call out several times per attempt (AI fallback) list each call here as
     # {provider?, model?, error_code?, latency_ms}; the engine numbers them and keeps them.
     attempt_calls: list[dict] = field(default_factory=list)
+    # For a type that announces its own start (Node.announces_start): adds this run's
+    # `running` event to a Redis pipeline the node is about to send anyway.
+    announce_start: Callable[[Any], None] | None = None
+    # Bookkeeping the node leaves for after its result is recorded and the next nodes are
+    # published (an AI call's breaker and usage counters); the engine runs it then.
+    after_record: list[Callable[[], None]] = field(default_factory=list)
 
     @cached_property
     def template_context(self) -> dict[str, Any]:
@@ -177,6 +183,10 @@ class Node(Generic[ConfigT]):
     # A type that only computes in-process (no I/O, no waiting) finishes within a
     # millisecond: its `running` event goes out with its result, in one Redis round trip.
     in_process: ClassVar[bool] = False
+    # A type whose first step is a Redis round trip of its own (the AI node's admission)
+    # sends its `running` event in it (NodeContext.announce_start); the engine sends the
+    # event with the result when the node never did.
+    announces_start: ClassVar[bool] = False
     # A JSON Schema of what run() returns (DESIGN §5); {} means any JSON value.
     output_schema: ClassVar[dict] = {}
 
