@@ -121,8 +121,7 @@ def finish_node(
             else:
                 if skipped:
                     Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
-                events.emit_after_commit(execution_id, node_events)
-            publish_on_commit(ready)
+                publish_on_commit(ready, (execution_id, node_events))
     return True
 
 
@@ -160,8 +159,9 @@ def _finish_straight(
         with transaction.atomic():
             finish_execution(execution_id, graph, now, node_events)
         return True
-    events.emit_after_commit(execution_id, node_events)
-    publish_on_commit([publish_for(run_id, graph.nodes[child_id]) for run_id, child_id in ready])
+    publish_on_commit(
+        [publish_for(run_id, graph.nodes[child_id]) for run_id, child_id in ready], (execution_id, node_events)
+    )
     return True
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def published(monkeypatch) -> list[Publish]:
     sent: list[Publish] = []
-    monkeypatch.setattr(publish, "publish_now", lambda items: sent.extend(items))
+    monkeypatch.setattr(publish, "publish_now", lambda items, producer=None: sent.extend(items))
     return sent
 
 

@@ -1,8 +1,12 @@
-"""The Redis broker transport (config/broker.py): kombu's, keeping one client per channel."""
+"""The Redis broker transport (config/broker.py): kombu's, keeping one client per channel,
+with publishes that can share a round trip with the caller's commands."""
 
 from __future__ import annotations
 
 import secrets
+
+from django.conf import settings
+from django_redis import get_redis_connection
 
 from config import broker
 from config.celery import app
@@ -28,5 +32,30 @@ def test_node_tasks_go_through_one_redis_client_and_arrive_as_published() -> Non
             for message in received:
                 message.ack()
         finally:
+            inbox.queue.delete()
+            inbox.close()
+
+
+def test_publishes_inside_publishing_into_ride_in_the_callers_pipeline_after_its_commands() -> None:
+    queue = f"test-broker-{secrets.token_hex(3)}"
+    marker = f"{settings.REDIS_KEY_PREFIX}:test-broker:{secrets.token_hex(3)}"
+    redis = get_redis_connection("default")
+    with app.connection_for_write() as connection, app.producer_or_acquire() as producer:
+        inbox = connection.SimpleQueue(queue)
+        try:
+            pipe = redis.pipeline(transaction=False)
+            pipe.set(marker, "before", ex=60)
+            with producer.channel.publishing_into(pipe):
+                app.send_task(NODE_TASK, args=[7], kwargs={"lease_s": 30}, queue=queue, producer=producer)
+            # Nothing has left yet: the caller's command and the message wait for its one trip.
+            assert redis.get(marker) is None
+            assert redis.llen(app.conf.broker_transport_options["global_keyprefix"] + queue) == 0
+            pipe.execute()
+            assert redis.get(marker) == b"before"
+            message = inbox.get(timeout=5)  # under the broker's key prefix, where workers look
+            assert message.payload[0] == [7]
+            message.ack()
+        finally:
+            redis.delete(marker)
             inbox.queue.delete()
             inbox.close()
