@@ -10,6 +10,8 @@ from typing import Any
 from celery import chain
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.utils import timezone
 from django_redis import get_redis_connection
 
 from executions_app.models import Execution, ExecutionStatus
@@ -89,13 +91,21 @@ def timed_bare_chain(length: int) -> float:
 
 
 def throughput(user: Any, workflow_id: Any, count: int) -> float:
+    """Executions finished per second: `count` submitted one after another, then waited for.
+    The wait checks every 20 ms with one small query: checking more often, or by the list
+    of ids (it once ran two such queries every 10 ms), took a seventh of the CPU the
+    workers were being timed on."""
+    since = timezone.now()
     started = time.perf_counter()
-    ids = [execution_create(user=user, workflow_id=workflow_id, inputs={})[0].id for _ in range(count)]
-    while Execution.objects.filter(id__in=ids, status=ExecutionStatus.COMPLETED).count() < count:
-        failed = Execution.objects.filter(id__in=ids, status=ExecutionStatus.FAILED).count()
-        assert not failed, f"{failed} executions failed"
-        time.sleep(0.01)
-    return count / (time.perf_counter() - started)
+    for _ in range(count):
+        execution_create(user=user, workflow_id=workflow_id, inputs={})
+    ours = Execution.objects.filter(workflow_id=workflow_id, created_at__gte=since)
+    while True:
+        by_status = dict(ours.values_list("status").annotate(n=Count("id")).order_by())
+        assert not by_status.get(ExecutionStatus.FAILED), f"{by_status[ExecutionStatus.FAILED]} executions failed"
+        if by_status.get(ExecutionStatus.COMPLETED, 0) >= count:
+            return count / (time.perf_counter() - started)
+        time.sleep(0.02)
 
 
 def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]:
