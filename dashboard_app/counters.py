@@ -24,19 +24,28 @@ def record_execution_finished(*, owner_id: Any, workflow_id: Any, status: str, d
     """Counts a finished execution, platform-wide and per owner; never raises."""
     try:
         pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.hincrby(key("executions"), status, 1)
-        pipe.hincrby(key("executions", "user", owner_id), status, 1)
-        pipe.hincrby(key("executions", "workflow", workflow_id), status, 1)
-        if duration_ms is not None:
-            seconds = duration_ms / 1000
-            for bound in DURATION_BUCKETS_S:
-                if seconds <= bound:
-                    pipe.hincrby(key("execution_duration"), f"le:{bound}", 1)
-            pipe.hincrby(key("execution_duration"), "count", 1)
-            pipe.hincrbyfloat(key("execution_duration"), "sum", seconds)
+        queue_execution_finished(
+            pipe, owner_id=owner_id, workflow_id=workflow_id, status=status, duration_ms=duration_ms
+        )
         pipe.execute()
     except Exception:
         logger.warning("could not record execution counters", exc_info=True)
+
+
+def queue_execution_finished(
+    pipe: Any, *, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None
+) -> None:
+    """The commands of record_execution_finished, added to a pipeline someone else sends."""
+    pipe.hincrby(key("executions"), status, 1)
+    pipe.hincrby(key("executions", "user", owner_id), status, 1)
+    pipe.hincrby(key("executions", "workflow", workflow_id), status, 1)
+    if duration_ms is not None:
+        seconds = duration_ms / 1000
+        for bound in DURATION_BUCKETS_S:
+            if seconds <= bound:
+                pipe.hincrby(key("execution_duration"), f"le:{bound}", 1)
+        pipe.hincrby(key("execution_duration"), "count", 1)
+        pipe.hincrbyfloat(key("execution_duration"), "sum", seconds)
 
 
 def execution_counts(owner_id: Any | None = None, client: Any = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from config.api import Conflict
 from executions_app.engine import announce
 from executions_app.engine.complete import Outcome, finish_execution, resolve_children
-from executions_app.engine.publish import Publish, publish_for, publish_on_commit
+from executions_app.engine.publish import Publish, publish_for
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
 from executions_app.services import create_node_runs
 from workflows_app.selectors import graph_for_version, workflow_get
@@ -76,10 +76,8 @@ def execution_retry(*, execution: Execution) -> Execution:
             level="info",
             message=f"Retry of {execution.id}: {len(reuse)} node(s) reused, the rest run again.",
         )
-        # Announced before the publish (on-commit hooks run in order), so the execution's
-        # event precedes its nodes'.
-        announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now)
-        publish_on_commit(to_publish)
+        # Published after the execution's event, so that it precedes its nodes'.
+        announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now, publish=to_publish)
     retry.refresh_from_db()
     return retry
 

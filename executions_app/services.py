@@ -14,7 +14,7 @@ from django.utils import timezone
 from config.api import Conflict
 from executions_app.engine import announce
 from executions_app.engine.complete import end_execution
-from executions_app.engine.publish import publish_for, publish_on_commit
+from executions_app.engine.publish import publish_for
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun
 from workflows_app.definition import validate_inputs
 from workflows_app.selectors import graph_for_version, workflow_to_run
@@ -90,10 +90,10 @@ def _create_rows(
     )
     runs = create_node_runs(execution, graph, now)
     roots = [run for run in runs if run.ready_at is not None]
-    # Announce before publishing (on-commit hooks run in order): a worker's `running` event
-    # must never reach the stream ahead of the execution's `queued`.
-    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now)
-    publish_on_commit([publish_for(run.pk, graph.nodes[run.node_id]) for run in roots])
+    # Published after the execution's `queued` event: a worker's `running` event must never
+    # reach the stream ahead of it.
+    first = [publish_for(run.pk, graph.nodes[run.node_id]) for run in roots]
+    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now, publish=first)
     return execution
 
 

@@ -3,13 +3,18 @@ event stream (the events API) and the monitoring counters (DESIGN §9)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
+from django_redis import get_redis_connection
 
 from dashboard_app import counters
 from executions_app import events, status_cache
+from executions_app.engine.publish import Publish, publish_after_events
 from executions_app.models import Execution
+
+logger = logging.getLogger(__name__)
 
 
 def execution_status_changed(
@@ -19,10 +24,12 @@ def execution_status_changed(
     node_events: list[dict] | None = None,
     *,
     finished_row: dict | None = None,
+    publish: list[Publish] | None = None,
 ) -> None:
-    """After commit: cache the new status, append the events, count a finished run.
-    `finished_row` (owner_id, workflow_id, started_at), when the caller has it, saves
-    reading the execution again."""
+    """After commit: cache the new status, append the events, count a finished run, and
+    publish `publish` (the execution's first nodes) after its events. `finished_row`
+    (owner_id, workflow_id, started_at), when the caller has it, saves reading the
+    execution again."""
     finished = status in ("completed", "failed", "canceled")
     state = {"status": status, "finished_at": now.isoformat() if finished else None}
 
@@ -31,18 +38,28 @@ def execution_status_changed(
         # Node changes come before the execution's end, and after its start.
         execution = [events.execution_event(status)]
         nodes = node_events or []
-        events.emit_now(execution_id, [*nodes, *execution] if finished else [*execution, *nodes])
-        if finished:
-            row = finished_row or (
-                Execution.objects.filter(id=execution_id).values("owner_id", "workflow_id", "started_at").first()
-            )
+        if not finished:
+            # The nodes published come after the events (one round trip for both when the
+            # broker shares the Redis): a worker's `running` never precedes `queued`.
+            publish_after_events(publish or [], execution_id, [*execution, *nodes])
+            return
+        row = finished_row or (
+            Execution.objects.filter(id=execution_id).values("owner_id", "workflow_id", "started_at").first()
+        )
+        try:
+            pipe = get_redis_connection("default").pipeline(transaction=False)
+            events.queue_events(pipe, execution_id, [*nodes, *execution])
             if row:
                 started = row["started_at"] or now
-                counters.record_execution_finished(
+                counters.queue_execution_finished(
+                    pipe,
                     owner_id=row["owner_id"],
                     workflow_id=row["workflow_id"],
                     status=status,
                     duration_ms=(now - started).total_seconds() * 1000,
                 )
+            pipe.execute()
+        except Exception:
+            logger.warning("could not append execution events and counters", exc_info=True)
 
     transaction.on_commit(announce)
