@@ -55,7 +55,7 @@ class Graph:
         straight = {
             node_id: tuple(edge.target for edge in edges)
             for node_id, edges in children.items()
-            if edges and all(edge.branch is None and len(parents[edge.target]) == 1 for edge in edges)
+            if edges and all(edge.branch is None for edge in edges)
         }
         object.__setattr__(self, "_straight", straight)
 
@@ -66,9 +66,10 @@ class Graph:
         return self._children[node_id]
 
     def straight_children(self, node_id: str) -> tuple[str, ...]:
-        """The node's children when every edge out of it is unbranched and its target's
-        only parent: completing the node then makes each of them ready, and the execution
-        cannot end with it. Empty for any other node (branches, joins, no children)."""
+        """The node's children when every edge out of it is unbranched: completing the node
+        takes each edge, so a child it brings to zero unresolved parents is ready (never
+        skipped), and the execution cannot end with it while they wait. Empty for any other
+        node (a CONDITION's branches, no children)."""
         return self._straight.get(node_id, ())
 
     def roots(self) -> tuple[str, ...]:

@@ -126,8 +126,9 @@ def finish_node(
 
 
 def _straight_through(graph: Any, node_id: str, outcome: Outcome) -> bool:
-    """A completed node of a chain or fan-out, with no database effect of its own, on
-    PostgreSQL: its whole completion is one statement (sql_postgres.record_and_release)."""
+    """A completed node whose edges out are all unbranched (a chain step, a fan-out's root,
+    a join's parent), with no database effect of its own, on PostgreSQL: its whole
+    completion is one statement (sql_postgres.record_and_release)."""
     return (
         outcome.status == NodeRunStatus.COMPLETED
         and not isinstance(outcome.output, DeferredWrite)

@@ -87,24 +87,27 @@ def record_and_release(
     attempt_log: list,
     now: datetime,
 ) -> tuple[str, int, bool, list[tuple[int, str]]]:
-    """PostgreSQL only, for a completed node whose children each have it as their only
-    parent through an unbranched edge (Graph.straight_children): the whole completion in
-    one statement, no transaction around it. Locks the execution's row first (as every
-    completion does), writes the fenced result, counts the node out only when the result
-    was written, and makes the children ready while the execution is active. Returns the
-    execution's status and remaining count, whether the result was written, and the
-    children made ready as (node run id, node id)."""
+    """PostgreSQL only, for a completed node whose edges out are all unbranched
+    (Graph.straight_children): the whole completion in one statement, no transaction
+    around it. Locks the execution's row first (as every completion does), writes the
+    fenced result, counts the node out only when the result was written, and, while the
+    execution is active, resolves and takes its edge into each child: a child brought to
+    zero unresolved parents is ready (this edge was taken), and the one update that does
+    so returns it, so a join is released once. Returns the execution's status and
+    remaining count, whether the result was written, and the children made ready as
+    (node run id, node id)."""
     marks = ", ".join(["%s"] * len(children))
     sql = (
         f"WITH x AS (SELECT status FROM {EXECUTION} WHERE id = %s FOR UPDATE), "
         f"n AS ({_RECORD_OUTCOME} AND EXISTS (SELECT 1 FROM x) RETURNING 1), "
         f"e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
         "AND EXISTS (SELECT 1 FROM n) RETURNING status, remaining_nodes), "
-        f"r AS (UPDATE {NODE_RUN} SET pending_parents = 0, taken_parents = taken_parents + 1, ready_at = %s "
-        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents = 1 "
+        f"r AS (UPDATE {NODE_RUN} SET pending_parents = pending_parents - 1, taken_parents = taken_parents + 1, "
+        "ready_at = CASE WHEN pending_parents = 1 THEN %s ELSE ready_at END "
+        f"WHERE execution_id = %s AND node_id IN ({marks}) AND pending_parents > 0 "
         f"AND {_UNINDEXED_STATUS} = 'pending' AND EXISTS (SELECT 1 FROM e WHERE e.status IN ('queued', 'running')) "
-        "RETURNING id, node_id) "
-        "SELECT x.status, e.status, e.remaining_nodes, r.id, r.node_id FROM x "
+        "RETURNING id, node_id, pending_parents) "
+        "SELECT x.status, e.status, e.remaining_nodes, r.id, r.node_id, r.pending_parents FROM x "
         "LEFT JOIN e ON true LEFT JOIN r ON true"
     )
     execution = _uuid(execution_id)
@@ -121,10 +124,11 @@ def record_and_release(
         rows = cursor.fetchall()
     if not rows:  # the execution was pruned meanwhile
         return "canceled", 0, False, []
-    seen_status, execution_status, remaining, _, _ = rows[0]
+    seen_status, execution_status, remaining, *_ = rows[0]
     if execution_status is None:  # the attempt lost its claim: nothing was written
         return seen_status, 0, False, []
-    return execution_status, remaining, True, [(run_id, node_id) for *_, run_id, node_id in rows if run_id]
+    ready = [(run_id, node_id) for *_, run_id, node_id, pending in rows if run_id and pending == 0]
+    return execution_status, remaining, True, ready
 
 
 def complete_execution(execution_id: Any, output_node_ids: tuple[str, ...], now: datetime) -> dict | None:

@@ -1,6 +1,7 @@
-"""The completion of a node in a fan-out, driven directly (no worker: what it publishes is
-captured). On PostgreSQL it is the one-statement path, on SQLite the transaction; both
-must fence a stale attempt and release the children exactly once."""
+"""The completion of a node in a fan-out and of a join's parents, driven directly (no
+worker: what it publishes is captured). On PostgreSQL it is the one-statement path, on
+SQLite the transaction; both must fence a stale attempt and release each child exactly
+once."""
 
 from __future__ import annotations
 
@@ -44,15 +45,19 @@ def fan_out(make_workflow, run) -> Execution:
 
 
 def complete_a(execution: Execution, attempt: int) -> bool:
-    row = NodeRun.objects.get(execution=execution, node_id="a")
+    return complete(execution, "a", attempt)
+
+
+def complete(execution: Execution, node_id: str, attempt: int) -> bool:
+    row = NodeRun.objects.get(execution=execution, node_id=node_id)
     return finish_node(
         node_run_id=row.id,
         execution_id=execution.id,
         attempt=attempt,
         attempt_log=[],
         graph=graph_for_version(execution.version_id),
-        node_id="a",
-        outcome=Outcome("completed", output="A", attempt_entries=[{"n": attempt, "latency_ms": 1.0}]),
+        node_id=node_id,
+        outcome=Outcome("completed", output=node_id.upper(), attempt_entries=[{"n": attempt, "latency_ms": 1.0}]),
     )
 
 
@@ -98,3 +103,29 @@ def test_a_canceled_execution_keeps_the_result_and_starts_nothing(fan_out, publi
     assert after["a"][0] == "completed"
     assert after["b"][:2] == after["c"][:2] == ("pending", 1)
     assert published == []
+
+
+def test_a_join_is_released_once_by_its_last_parent_and_never_again(fan_out, published) -> None:
+    NodeRun.objects.filter(execution=fan_out, node_id="a").update(status="completed")
+    NodeRun.objects.filter(execution=fan_out, node_id__in=["b", "c"]).update(
+        status="running", attempts=1, pending_parents=0
+    )
+    Execution.objects.filter(id=fan_out.id).update(remaining_nodes=4)
+    join = NodeRun.objects.get(execution=fan_out, node_id="d")
+
+    assert complete(fan_out, "b", attempt=1) is True
+    assert states(fan_out)["d"][:2] == ("pending", 1)  # one parent resolved, one to go
+    assert published == []
+
+    assert complete(fan_out, "c", attempt=1) is True
+    assert states(fan_out)["d"][:2] == ("pending", 0)
+    assert [p.node_run_id for p in published] == [join.id]
+    assert NodeRun.objects.get(id=join.id).ready_at is not None
+    assert Execution.objects.get(id=fan_out.id).remaining_nodes == 2
+
+    # Either parent's message delivered again: nothing moves, the join is not sent twice.
+    before = states(fan_out)
+    assert complete(fan_out, "b", attempt=1) is False
+    assert complete(fan_out, "c", attempt=1) is False
+    assert states(fan_out) == before
+    assert len(published) == 1
