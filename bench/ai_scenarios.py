@@ -49,12 +49,17 @@ def wait_until_up(emulator: Emulator) -> None:
 
 
 def direct_sdk_call_ms() -> float:
-    """One call of the floor: the same openai SDK client the OpenRouter adapter uses (its
-    timeouts, no SDK retries), called directly, with none of our routing, quotas or
-    bookkeeping."""
+    """One call of the floor: the request the node's adapter sends (the OpenRouter route of
+    `code_generation`: model, the prompt, the default max_tokens) on the same openai SDK
+    client (its timeouts, no SDK retries), called directly, with none of our routing,
+    quotas or bookkeeping."""
     client = get_provider("openrouter").client
     started = time.perf_counter()
-    client.chat.completions.create(model=DIRECT_MODEL, messages=[{"role": "user", "content": "print hello"}])
+    client.chat.completions.create(
+        model=DIRECT_MODEL,
+        messages=[{"role": "user", "content": "print hello"}],
+        max_tokens=settings.AI_PROVIDERS["DEFAULT_MAX_TOKENS"],
+    )
     return (time.perf_counter() - started) * 1000
 
 
@@ -87,6 +92,8 @@ def ai_node_ms(user: Any, timed_execution: Callable[[Any, Any], float]) -> tuple
         timed_execution(user, workflow_id)
         direct.append(direct_sdk_call_ms())
     runs = list(NodeRun.objects.filter(execution__workflow_id=workflow_id, node_id="code").order_by("-id")[:ROUNDS])
+    called = {(r.output["provider"], r.output["model"]) for r in runs}
+    assert called == {("openrouter", DIRECT_MODEL)}, f"the node did not make the floor's call: {called}"
     durations = [(r.finished_at - r.started_at).total_seconds() * 1000 for r in runs]
     overheads = [d - r.output["latency_ms"] for d, r in zip(durations, runs, strict=True)]
     return durations, overheads, direct
