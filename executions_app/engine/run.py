@@ -57,8 +57,9 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
             events.emit_now(row["execution_id"], [node_running])
 
     started = time.monotonic()
-    announce = held.add_to if held.held and spec.node.announces_start else None
-    ctx = build_context(row, graph, deadline=started + node_time_budget(row, timeout_s), announce_start=announce)
+    announce_start = held.add_to if held.held and spec.node.announces_start else None
+    deadline = started + node_time_budget(row, timeout_s)
+    ctx = build_context(row, graph, deadline=deadline, announce_start=announce_start)
     try:
         run_built_node(node_run_id, row, graph, attempt, ctx, started, held)
     finally:
