@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
 
 from config import broker
 from config.celery import app
@@ -36,7 +35,7 @@ def publish_for(node_run_id: int, spec: Any) -> Publish:
     return Publish(node_run_id, spec.node.queue, time_limit=timeout_s + settings.SWITCHBOARD["LEASE_GRACE_S"])
 
 
-def publish_now(items: list[Publish], producer: Any = None) -> None:
+def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) -> None:
     if not items:
         return
     # One producer for the lot, and the arguments' log text given rather than built by
@@ -56,6 +55,7 @@ def publish_now(items: list[Publish], producer: Any = None) -> None:
                 queue=item.queue,
                 countdown=item.countdown,
                 producer=producer,
+                retry=retry,
                 argsrepr=f"[{item.node_run_id}]",
                 kwargsrepr=repr(kwargs or {}),
                 **limits,
@@ -83,11 +83,16 @@ def publish_after_events(items: list[Publish], execution_id: Any, node_events: l
                 try:
                     pipe = get_redis_connection("default").pipeline(transaction=False)
                     events.queue_events(pipe, execution_id, node_events)
+                    # Without kombu's retry here: it would reconnect onto a new channel and
+                    # send the rest at once, ahead of the events. A failure sends nothing
+                    # from the pipeline; everything then goes out apart, in order.
                     with channel.publishing_into(pipe):
-                        publish_now(items, producer)
+                        publish_now(items, producer, retry=False)
+                    if producer.channel is not channel:
+                        raise RuntimeError("the broker channel changed while publishing")
                     pipe.execute()
                     return
-                except RedisError:
+                except Exception:
                     logger.warning("could not send events and node tasks together; sending them apart", exc_info=True)
     events.emit_now(execution_id, node_events)
     publish_now(items)

@@ -64,7 +64,10 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
         run_built_node(node_run_id, row, graph, attempt, ctx, started, held)
     finally:
         for callback in ctx.after_record:  # the node's bookkeeping, once its result is recorded
-            callback()
+            try:
+                callback()
+            except Exception:  # one failing must neither stop the others nor hide the run's error
+                logger.warning("bookkeeping after node run %s failed", node_run_id, exc_info=True)
 
 
 def run_built_node(

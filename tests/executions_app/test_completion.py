@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def published(monkeypatch) -> list[Publish]:
     sent: list[Publish] = []
-    monkeypatch.setattr(publish, "publish_now", lambda items, producer=None: sent.extend(items))
+    monkeypatch.setattr(publish, "publish_now", lambda items, producer=None, retry=True: sent.extend(items))
     return sent
 
 
