@@ -281,9 +281,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The HTTP clients log every request's URL at INFO: a line per AI call and per
-        # HTTP_REQUEST node, URLs that may carry a query-string secret, and time spent on
-        # the hot path. Our own attempt logs and usage counters already record each call.
+        # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
+        # it costs the hot path); attempt logs and usage counters already record each call.
         **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},
     },
 }
