@@ -4,13 +4,10 @@ scrape time (DESIGN §9)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.conf import settings
 from django_redis import get_redis_connection
-
-logger = logging.getLogger(__name__)
 
 # Execution duration histogram buckets, in seconds (Prometheus `le` labels).
 DURATION_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
@@ -20,22 +17,12 @@ def key(*parts: Any) -> str:
     return ":".join([settings.REDIS_KEY_PREFIX, "metrics", *map(str, parts)])
 
 
-def record_execution_finished(*, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None) -> None:
-    """Counts a finished execution, platform-wide and per owner; never raises."""
-    try:
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        queue_execution_finished(
-            pipe, owner_id=owner_id, workflow_id=workflow_id, status=status, duration_ms=duration_ms
-        )
-        pipe.execute()
-    except Exception:
-        logger.warning("could not record execution counters", exc_info=True)
-
-
 def queue_execution_finished(
     pipe: Any, *, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None
 ) -> None:
-    """The commands of record_execution_finished, added to a pipeline someone else sends."""
+    """Counts a finished execution, platform-wide, per owner and per workflow, with its
+    duration: commands added to a pipeline the caller sends (with the execution's last
+    events, engine/announce.py)."""
     pipe.hincrby(key("executions"), status, 1)
     pipe.hincrby(key("executions", "user", owner_id), status, 1)
     pipe.hincrby(key("executions", "workflow", workflow_id), status, 1)
