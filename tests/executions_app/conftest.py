@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.accounts_app.factories import UserFactory
@@ -37,6 +38,14 @@ def client(user: Any) -> APIClient:
     api = APIClient()
     api.force_authenticate(user)
     return api
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    """Like EventSource: the session cookie, Accept: text/event-stream."""
+    client = Client(HTTP_ACCEPT=SSE)
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

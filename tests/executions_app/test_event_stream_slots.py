@@ -10,30 +10,15 @@ import time
 import pytest
 import redis
 from django.db import connection
-from django.test import Client
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.embedded_redis import free_port
 from executions_app import event_stream, events
 from executions_app.models import Execution
-from tests.accounts_app.factories import UserFactory
-from tests.executions_app.conftest import SSE, events_url, queued_execution
+from tests.executions_app.conftest import events_url, queued_execution
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def alice() -> object:
-    return UserFactory()
-
-
-@pytest.fixture
-def browser(alice) -> Client:
-    """Like EventSource: the session cookie, Accept: text/event-stream."""
-    client = Client(HTTP_ACCEPT=SSE)
-    client.force_login(alice)
-    return client
 
 
 @pytest.fixture
@@ -47,8 +32,8 @@ def dead_redis() -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
 
 
-def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, alice, one_stream_each) -> None:
-    execution_id = queued_execution(alice)
+def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, user, one_stream_each) -> None:
+    execution_id = queued_execution(user)
 
     first = browser.get(events_url(execution_id))
     assert first.status_code == 200
@@ -61,11 +46,11 @@ def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, ali
 
 
 def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
-    browser, alice, settings, monkeypatch
+    browser, user, settings, monkeypatch
 ) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 2}
     monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
-    execution_id = queued_execution(alice)
+    execution_id = queued_execution(user)
     opened_at = time.monotonic()
     browser.get(events_url(execution_id))  # never closed nor renewed: its process "died"
     time.sleep(0.5)
@@ -81,11 +66,11 @@ def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
 
 
 def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
-    browser, alice, one_stream_each, settings, monkeypatch
+    browser, user, one_stream_each, settings, monkeypatch
 ) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
     monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
-    execution_id = queued_execution(alice)
+    execution_id = queued_execution(user)
     response = browser.get(events_url(execution_id))
 
     def read_to_the_end() -> None:
@@ -107,9 +92,9 @@ def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
 
 
 def test_a_stream_whose_redis_fails_ends_cleanly_and_gives_its_slot_back(
-    browser, alice, one_stream_each, monkeypatch
+    browser, user, one_stream_each, monkeypatch
 ) -> None:
-    execution_id = queued_execution(alice)
+    execution_id = queued_execution(user)
     real_read, reads = events.read, []
 
     def read_then_fail(*args, **kwargs):
@@ -137,8 +122,8 @@ def test_a_stream_whose_redis_fails_ends_cleanly_and_gives_its_slot_back(
     again.close()
 
 
-def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(browser, alice, monkeypatch) -> None:
-    execution_id = queued_execution(alice)
+def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(browser, user, monkeypatch) -> None:
+    execution_id = queued_execution(user)
     Execution.objects.filter(id=execution_id).update(status="failed")
     monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
     monkeypatch.setattr(event_stream, "get_redis_connection", lambda alias: dead_redis())

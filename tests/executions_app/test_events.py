@@ -16,14 +16,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def browser(user) -> Client:
-    """Like EventSource: the session cookie, Accept: text/event-stream."""
-    client = Client(HTTP_ACCEPT=SSE)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def execution_id(make_workflow, run) -> str:
     workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
     return run(workflow_id, wait=None).json()["id"]  # stays queued: no worker
