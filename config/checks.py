@@ -30,9 +30,13 @@ def longest_unacked_s() -> float:
 
 @register()
 def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The broker redelivers a message still unacknowledged after visibility_timeout: a
-    running or waiting node would then run twice (DESIGN §6)."""
-    visibility = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get("visibility_timeout", 3600)
+    """With ack emulation on, the broker redelivers a message still unacknowledged after
+    visibility_timeout: a running or waiting node would then run twice (DESIGN §6). With it
+    off (the default) the broker redelivers nothing, and the sweeper recovers lost work."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    if not options.get("ack_emulation", True):  # kombu's default is on
+        return []
+    visibility = options.get("visibility_timeout", 3600)
     needed = longest_unacked_s()
     if float(visibility) > needed:
         return []
@@ -41,7 +45,7 @@ def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[Che
             f"The broker's visibility_timeout ({visibility:g} s) is not above the longest node hard limit "
             f"plus the longest backoff ({needed:g} s): the broker would redeliver messages still in use.",
             hint=f"Set SWITCHBOARD_VISIBILITY_TIMEOUT_S above {needed:g}, or lower SWITCHBOARD_EXECUTION_TIMEOUT_S, "
-            "SWITCHBOARD_NODE_TIMEOUT_S or SWITCHBOARD_LEASE_GRACE_S.",
+            "SWITCHBOARD_NODE_TIMEOUT_S or SWITCHBOARD_LEASE_GRACE_S, or leave SWITCHBOARD_BROKER_ACK_EMULATION off.",
             id="config.E001",
         )
     ]

@@ -34,9 +34,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=1 for development).")
     SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-if TEST_RUN_ID:
-    ALLOWED_HOSTS.append("testserver")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]") + (["testserver"] if TEST_RUN_ID else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -159,10 +157,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longest node hard limit plus the longest backoff stays below this (DESIGN §6; checked
-# at start by config/checks.py): the default covers a 3600 s node, its 30 s grace and a
-# 3600 s max_backoff_s. The broker redelivers only after that; the sweeper within seconds.
+# The sweeper, not kombu's ack emulation, recovers what a dead worker had taken: emulation
+# costs two Redis round trips per task (README, Durability). Turned on, visibility_timeout
+# must outlast the longest node hard limit plus backoff, 7230 s (config/checks.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "ack_emulation": env_bool("SWITCHBOARD_BROKER_ACK_EMULATION"),
     "visibility_timeout": env_int("SWITCHBOARD_VISIBILITY_TIMEOUT_S", 7500),
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
 }

@@ -15,6 +15,7 @@ from executions_app.models import Execution, NodeRun
 from executions_app.models_records import Record
 from executions_app.selectors import execution_get
 from tests.executions_app.conftest import edge, input_node, node
+from tests.executions_app.http_test_server import running_test_server
 from tests.workers_support import wait_for, worker_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process]
@@ -135,6 +136,45 @@ def test_a_lost_message_is_republished_by_the_sweeper(slow_chain, run, user, set
         assert Execution.objects.get(id=execution_id).status == "queued"
         sweep_until_finished(execution_id)
     assert Execution.objects.get(id=execution_id).status == "completed"
+
+
+def test_a_stopped_worker_hands_back_the_retry_it_was_holding(make_workflow, run, user, settings) -> None:
+    """A retry waits out its backoff as a message held by a worker. The broker keeps no
+    copy of messages in flight (no ack emulation), so stopping that worker must put the
+    message back on the queue, and the next worker runs the retry when it is due, with
+    no sweeper involved."""
+    with running_test_server() as server:
+        workflow_id = make_workflow(
+            [
+                input_node(),
+                node(
+                    "call",
+                    "HTTP_REQUEST",
+                    {"url": server.url("/flaky/1")},
+                    retry={"max_attempts": 2, "backoff_s": 8, "max_backoff_s": 8},
+                ),
+                node("result", "OUTPUT", {"value": "{{ nodes.call.output.json.hit }}"}),
+            ],
+            [edge("start", "call"), edge("call", "result")],
+        )
+        opened = {"SWITCHBOARD_HTTP_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
+
+        def waiting_for_retry() -> bool:
+            call = NodeRun.objects.get(execution_id=execution_id, node_id="call")
+            return call.status == "pending" and len(call.attempt_log) == 1
+
+        with worker_process(concurrency=1, extra_env=opened):
+            execution_id = run(workflow_id, wait=None).json()["id"]
+            wait_for(waiting_for_retry, timeout=30, interval=0.1)
+        # Stopped (warm shutdown) inside the backoff, 4 to 8 s: the retry is queued again.
+        assert server.total_hits == 1
+        redis = get_redis_connection("default")
+        assert redis.llen(f"{settings.REDIS_KEY_PREFIX}:nodes") == 1
+        with worker_process(concurrency=1, extra_env=opened):
+            wait_for(lambda: Execution.objects.get(id=execution_id).status == "completed", timeout=30, interval=0.2)
+    execution = execution_get(user=user, execution_id=execution_id)
+    assert execution.outputs == {"result": 2}
+    assert {r.node_id: r.attempts for r in execution.node_runs.all()}["call"] == 2
 
 
 def test_a_node_whose_worker_keeps_dying_fails_when_attempts_run_out(make_workflow, run, user) -> None:

@@ -24,6 +24,8 @@ def test_celery_is_configured_for_durability() -> None:
 def test_the_default_visibility_timeout_outlasts_the_longest_node_and_backoff() -> None:
     assert check_visibility_timeout in registry.get_checks()  # run by manage.py check and at start
     assert check_visibility_timeout() == []
+    # Off by default; an operator who turns ack emulation on gets a timeout that fits.
+    assert app.conf.broker_transport_options["ack_emulation"] is False
     assert app.conf.broker_transport_options["visibility_timeout"] > longest_unacked_s()
 
 
@@ -31,13 +33,16 @@ def test_a_visibility_timeout_below_the_longest_node_and_backoff_fails_the_check
     limits = settings.SWITCHBOARD
     # The schema lets a node run as long as the execution and back off up to 3600 s.
     needed = limits["EXECUTION_TIMEOUT_S"] + limits["LEASE_GRACE_S"] + 3600
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": needed}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": True, "visibility_timeout": needed}
 
     [error] = check_visibility_timeout()
 
     assert error.id == "config.E001"
     assert "SWITCHBOARD_VISIBILITY_TIMEOUT_S" in error.hint
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": needed + 1}
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": True, "visibility_timeout": needed + 1}
+    assert check_visibility_timeout() == []
+    # Without ack emulation the broker redelivers nothing, so no timeout can be too short.
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False, "visibility_timeout": 60}
     assert check_visibility_timeout() == []
 
 
