@@ -24,8 +24,10 @@ def write(r: dict[str, Any]) -> None:
         "# Benchmark results",
         "",
         "Produced by `make bench` (`python -m bench.run`): PostgreSQL + Redis on this machine, one",
-        "`celery worker -c 2` (prefork, 2 processes), no Flower, no task events. Every figure is",
-        "beside the floor measured in the same run. Raw figures: `bench/out/latest.json`.",
+        "`celery worker -c 2` (prefork, 2 processes) on the `default` and `nodes` queues and, as in",
+        "the Procfile, one `--pool threads -c 16` worker on `ai`; the project's broker settings (no",
+        "ack emulation), no Flower, no task events. Every figure is beside the floor measured in",
+        "the same run. Raw figures: `bench/out/latest.json`.",
         "",
         f"Run: {r['started']} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"database {r['database']}.",

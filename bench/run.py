@@ -72,7 +72,12 @@ def main() -> int:
     )
     try:
         user = scenarios.bench_user()
-        with worker_process(queues="default,nodes,ai", concurrency=2, pool="prefork"):
+        # The Procfile's two workers: prefork for the engine's queues, and for the `ai`
+        # queue the threads pool that I/O-bound provider calls run on (DESIGN §7).
+        with (
+            worker_process(queues="default,nodes", concurrency=2, pool="prefork"),
+            worker_process(queues="ai", concurrency=16, pool="threads"),
+        ):
             results.update(scenarios.run_all(user, summary))
             results["ai"] = ai_scenarios.run_all(
                 user, os.environ["SWITCHBOARD_EMULATOR_URL"], scenarios.timed_execution, summary

@@ -127,8 +127,8 @@ def worker_process(
     """ping=False for a worker on another broker than this process's."""
     worker = WorkerProcess(queues, concurrency, pool, extra_env).start()
     try:
-        if ping:
-            ping_workers()
+        if ping:  # on one of this worker's own queues, so that it is this one that answers
+            ping_workers(queue=queues.split(",")[0])
         yield worker
     except BaseException:
         sys.stderr.write(worker.log()[-5000:])
