@@ -254,7 +254,8 @@ def main() -> int:
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"
-        announce_when_ready(f"{web}/api/docs", started)
+        emulator = os.environ.get("SWITCHBOARD_EMULATOR_URL") if "emulator" in entries else None
+        announce_when_ready(f"{web}/api/docs", started, also=(f"{emulator}/_emulator/health",) if emulator else ())
         if demo_enabled(os.environ):
             run_demo_when_ready(web, started)
         manager.loop()

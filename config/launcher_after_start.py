@@ -15,19 +15,25 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def announce_when_ready(url: str, started: float, timeout_s: float = 300) -> None:
-    """Prints one line when the web answers, so the user knows when to open the browser."""
+def announce_when_ready(url: str, started: float, timeout_s: float = 300, also: tuple[str, ...] = ()) -> None:
+    """Prints one line when the web answers, and every URL in `also` too (the provider
+    emulator's health, when it runs), so the user knows when the banner's links work."""
+
+    def answers(address: str) -> bool:
+        try:
+            with urllib.request.urlopen(address, timeout=10) as response:  # noqa: S310 - our own http URLs
+                return response.status == 200
+        except OSError:
+            return False
 
     def poll() -> None:
         time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
+        waiting = [url, *also]
         while time.monotonic() - started < timeout_s:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own http URL
-                    if response.status == 200:
-                        print(f"Switchboard is ready after {time.monotonic() - started:.1f}s: {url}", flush=True)
-                        return
-            except OSError:
-                pass
+            waiting = [address for address in waiting if not answers(address)]
+            if not waiting:
+                print(f"Switchboard is ready after {time.monotonic() - started:.1f}s: {url}", flush=True)
+                return
             time.sleep(0.5)
 
     threading.Thread(target=poll, name="announce-ready", daemon=True).start()

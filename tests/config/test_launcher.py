@@ -88,7 +88,8 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         # Swagger UI comes from this server (drf-spectacular-sidecar), not from a CDN.
         bundle = banner_value(docs.text, r'src="(/static/[^"]*swagger-ui-bundle\.js)"')[1]
         assert httpx.get(web + bundle, timeout=10).status_code == 200
-        wait_for(lambda: answers(emulator), timeout=60)  # the emulator may start after the web
+        # "ready" waits for the emulator too: from then on every banner link but Flower works.
+        wait_for(lambda: "Switchboard is ready after" in log_path.read_text(), timeout=60)
         assert httpx.get(f"{emulator}/_emulator/health", timeout=10).status_code == 200
         for page, login_page in (
             ("/admin/", "/admin/login/?next=/admin/"),
