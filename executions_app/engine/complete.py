@@ -48,11 +48,22 @@ def check_output_size(output: Any) -> None:
         raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
     if _JSON_NUL.search(encoded):  # PostgreSQL's jsonb cannot store NUL characters
         raise NodeFailure("output_invalid", "The node's output contains a NUL character (\\u0000).")
+    if "\\ud" in encoded and _holds_lone_surrogate(output):  # nor half of a surrogate pair
+        raise NodeFailure("output_invalid", "The node's output contains a lone surrogate (\\ud800 to \\udfff).")
     size = len(encoded)
     if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
         raise NodeFailure(
             "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
         )
+
+
+def _holds_lone_surrogate(output: Any) -> bool:
+    """Only asked when the escaped JSON names a surrogate at all, which is rare."""
+    try:
+        json.dumps(output, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def apply_deferred_write(outcome: Outcome, on_error: Callable[[Exception], Outcome] | None) -> Outcome:

@@ -210,11 +210,15 @@ def test_a_redelivered_task_for_a_completed_node_changes_nothing(celery_worker, 
     assert after == before
 
 
-def test_an_output_with_a_nul_character_fails_the_node_clearly(celery_worker, make_workflow, run) -> None:
+# What PostgreSQL's jsonb cannot store: a NUL, or half of a surrogate pair.
+@pytest.mark.parametrize("character", ["\\x00", "\\ud800"], ids=["NUL", "lone surrogate"])
+def test_an_output_with_a_character_jsonb_refuses_fails_the_node_clearly(
+    celery_worker, make_workflow, run, character: str
+) -> None:
     workflow_id = make_workflow(
         [
             input_node(),
-            node("t", "TRANSFORM", {"value": {"text": "{{ 'a' ~ '\\x00' }}", "plain": "back\\u0000slash"}}),
+            node("t", "TRANSFORM", {"value": {"text": f"{{{{ 'a' ~ '{character}' }}}}", "plain": "back\\u0000slash"}}),
             node("result", "OUTPUT", {"value": "{{ nodes.t.output }}"}),
         ],
         [edge("start", "t"), edge("t", "result")],
