@@ -14,7 +14,7 @@ class ExecutionCreateInput(StrictSerializer):
 
 class NodeRunOutput(serializers.ModelSerializer):
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
-    reused_from = serializers.PrimaryKeyRelatedField(read_only=True)
+    reused_from = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = NodeRun

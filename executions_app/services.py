@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.api import Conflict
+from config.api import Conflict, ValidationFailed
 from executions_app.engine import announce
 from executions_app.engine.complete import end_execution
 from executions_app.engine.publish import publish_for
@@ -20,11 +20,21 @@ from workflows_app.definition import validate_inputs
 from workflows_app.selectors import graph_for_version, workflow_to_run
 
 LIMITS = settings.SWITCHBOARD
+IDEMPOTENCY_KEY_MAX_CHARS: int = Execution._meta.get_field("idempotency_key").max_length
 
 
 def request_fingerprint(workflow_id: Any, inputs: Any) -> str:
     canonical = json.dumps({"workflow_id": str(workflow_id), "inputs": inputs}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_idempotency_key(key: str) -> None:
+    """ValidationFailed (400) for a key the column cannot hold."""
+    if len(key) > IDEMPOTENCY_KEY_MAX_CHARS or "\x00" in key:
+        raise ValidationFailed(
+            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX_CHARS} characters, without NUL characters.",
+            details={"Idempotency-Key": ["Not a usable idempotency key."]},
+        )
 
 
 def _idempotent_match(user: Any, key: str, fingerprint: str) -> Execution | None:
@@ -52,6 +62,7 @@ def execution_create(
     Returns (execution, created); an idempotent repeat returns the first execution."""
     fingerprint = request_fingerprint(workflow_id, inputs)
     if idempotency_key:
+        _check_idempotency_key(idempotency_key)
         existing = _idempotent_match(user, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False

@@ -5,12 +5,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from config.renderers import JSONRenderer
 from executions_app import event_stream
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
@@ -18,7 +18,7 @@ from executions_app.models import Execution
 from executions_app.retry import execution_retry
 from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait
 from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
-from executions_app.services import execution_cancel, execution_create
+from executions_app.services import IDEMPOTENCY_KEY_MAX_CHARS, execution_cancel, execution_create
 
 
 class ExecutionListCreateApi(generics.ListAPIView):
@@ -34,7 +34,14 @@ class ExecutionListCreateApi(generics.ListAPIView):
     @extend_schema(
         request=ExecutionCreateInput,
         responses={200: ExecutionOutput, 202: ExecutionOutput},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_CHARS},
+                OpenApiParameter.HEADER,
+                required=False,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         data = ExecutionCreateInput(data=request.data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from config.api import ValidationFailed
@@ -13,24 +13,51 @@ from workflows_app.nodes.input import matches_type
 from workflows_app.problems import format_path
 
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000)"
+SURROGATE_MESSAGE = "text may not contain a lone surrogate (\\ud800 to \\udfff)"
+
+
+def _nul_problem(text: str) -> str | None:
+    return NUL_MESSAGE if "\x00" in text else None
+
+
+def _unstorable_problem(text: str) -> str | None:
+    """What jsonb cannot store: a NUL, or a lone surrogate (a JSON escape like \\ud800
+    with no pair)."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_MESSAGE
+    return None
 
 
 def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
     """The location of every string, keys included, that holds a NUL character, in
     document order. PostgreSQL cannot store NUL in jsonb or text: refused here, it is a
     400 naming the path instead of a DataError (a 500) at save time."""
-    # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries whether
-    # its own key holds a NUL, so that key is reported in document order too.
-    stack: list[tuple[Any, tuple, bool]] = [(value, at, False)]
+    return (loc for loc, _ in _text_problems(value, _nul_problem, at))
+
+
+def _text_problems(value: Any, problem: Callable[[str], str | None], at: tuple) -> Iterator[tuple[tuple, str]]:
+    """(location, message) of every string, keys included, `problem` finds fault with."""
+    # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own
+    # key's problem, so that key is reported in document order too.
+    stack: list[tuple[Any, tuple, str | None]] = [(value, at, None)]
     while stack:
-        item, loc, bad_key = stack.pop()
-        if bad_key or (isinstance(item, str) and "\x00" in item):
-            yield loc
+        item, loc, key_problem = stack.pop()
+        found = key_problem or (problem(item) if isinstance(item, str) else None)
+        if found:
+            yield loc, found
         if isinstance(item, dict):
-            children = [(child, (*loc, key), isinstance(key, str) and "\x00" in key) for key, child in item.items()]
+            children = [
+                (child, (*loc, key), problem(key) if isinstance(key, str) else None) for key, child in item.items()
+            ]
             stack.extend(reversed(children))
         elif isinstance(item, list | tuple):
-            stack.extend(reversed([(child, (*loc, index), False) for index, child in enumerate(item)]))
+            stack.extend(reversed([(child, (*loc, index), None) for index, child in enumerate(item)]))
 
 
 def validate_inputs(graph: Graph, inputs: Any) -> dict:
@@ -43,7 +70,10 @@ def validate_inputs(graph: Graph, inputs: Any) -> dict:
         raise ValidationFailed(
             "The inputs must be an object.", details=[{"field": "inputs", "message": "must be an object"}]
         )
-    problems = [{"field": format_path(loc), "message": NUL_MESSAGE} for loc in nul_paths(inputs)]
+    problems = [
+        {"field": format_path(loc), "message": message}
+        for loc, message in _text_problems(inputs, _unstorable_problem, ())
+    ]
     for name in inputs:
         if name not in fields:
             known = ", ".join(fields) or "none"

@@ -5,6 +5,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# What the API accepts for a description; the column itself is unbounded text.
+DESCRIPTION_MAX_LENGTH = 10_000
+
 
 class Workflow(models.Model):
     """A user's workflow. Its definition lives in immutable versions; `current_version`

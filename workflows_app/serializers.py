@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from config.api import StrictSerializer
-from workflows_app.models import Workflow
+from workflows_app.models import DESCRIPTION_MAX_LENGTH, Workflow
 
 
 def _definition_object(value: Any) -> Any:
@@ -21,7 +21,7 @@ class WorkflowInput(StrictSerializer):
     export) are accepted and ignored, so a GET body or an export can be sent back."""
 
     name = serializers.CharField(max_length=Workflow._meta.get_field("name").max_length)
-    description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
     definition = serializers.JSONField(validators=[_definition_object])
     # The version the client last read: on PUT/PATCH a stale one is refused with 409.

@@ -12,7 +12,7 @@ from django.utils import timezone
 from config.api import Conflict, NotFound, ValidationFailed
 from config.resilient_cache import cache_delete
 from workflows_app.definition import parse_definition
-from workflows_app.models import Workflow, WorkflowVersion
+from workflows_app.models import DESCRIPTION_MAX_LENGTH, Workflow, WorkflowVersion
 from workflows_app.selectors import EXPORT_FORMAT, current_version_key
 
 NAME_MAX_LENGTH = Workflow._meta.get_field("name").max_length
@@ -114,11 +114,13 @@ def _import_fields(document: Any) -> dict:
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
         problems["name"] = ["This field is required."]
-    elif len(name.strip()) > NAME_MAX_LENGTH:
-        problems["name"] = [f"Ensure this field has no more than {NAME_MAX_LENGTH} characters."]
+    elif problem := _text_problem(name.strip(), NAME_MAX_LENGTH):
+        problems["name"] = [problem]
     description = document.get("description", "")
     if not isinstance(description, str):
         problems["description"] = ["Must be text."]
+    elif problem := _text_problem(description, DESCRIPTION_MAX_LENGTH):
+        problems["description"] = [problem]
     is_active = document.get("is_active", True)
     if not isinstance(is_active, bool):
         problems["is_active"] = ["Must be a boolean."]
@@ -132,3 +134,16 @@ def _import_fields(document: Any) -> dict:
         "is_active": is_active,
         "definition": document["definition"],
     }
+
+
+def _text_problem(text: str, max_length: int) -> str | None:
+    """What the create API says of a text it refuses: too long, or holding a NUL or a lone
+    surrogate, which PostgreSQL cannot store."""
+    if len(text) > max_length:
+        return f"Ensure this field has no more than {max_length} characters."
+    if "\x00" in text:
+        return "Null characters are not allowed."
+    surrogate = next((char for char in text if "\ud800" <= char <= "\udfff"), None)
+    if surrogate is not None:
+        return f"Surrogate characters are not allowed: U+{ord(surrogate):X}."
+    return None

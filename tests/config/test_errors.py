@@ -51,6 +51,15 @@ def test_a_body_nested_past_the_recursion_limit_is_a_400_not_a_500(client) -> No
     assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "parse_error")
 
 
+@pytest.mark.parametrize("path", ["/api/workflows", "/api/credentials", "/api/workflows/import"])
+def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400_that_names_it(client, path) -> None:
+    # The JSON escape \ud800 with no pair: valid JSON syntax, not encodable as UTF-8.
+    response = client.post(path, '{"\\ud800": 1}', content_type="application/json")
+    assert_error(response, 400, "validation_error")
+    assert response.json()["error"]["details"]["\ud800"] == ["Unknown field."]
+    assert b"\\ud800" in response.content
+
+
 def test_unauthenticated_is_a_json_401() -> None:
     assert_error(APIClient().get("/api/executions"), 401, "not_authenticated")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -158,3 +160,44 @@ def test_list_filters_by_workflow_and_status(celery_worker, echo_workflow, slow_
     assert {e["outputs"]["result"] for e in listed["results"]} == {"a", "b"}
     assert client.get("/api/executions", {"status": "completed", "workflow": echo_workflow}).json()["count"] == 2
     assert client.get("/api/executions", {"status": "bogus"}).status_code == 400
+
+
+def test_created_range_takes_any_valid_offset_and_refuses_times_out_of_range(echo_workflow, run, client) -> None:
+    run(echo_workflow, {"text": "a"}, wait=None)
+    # An offset beyond PostgreSQL's ±15:59 is still a valid ISO 8601 time.
+    assert client.get("/api/executions", {"created_after": "2000-01-01T00:00:00-16:51"}).json()["count"] == 1
+    assert client.get("/api/executions", {"created_before": "0695-07-30T23:44:09-16:51"}).json()["count"] == 0
+    out_of_range = [("created_before", "9999-12-31T23:00:00-05:00"), ("created_after", "0001-01-01T00:00:00+05:00")]
+    for field, value in out_of_range:
+        response = client.get("/api/executions", {field: value})
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert list(error["details"]) == [field]
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "order\u000042"], ids=["256 characters", "a NUL character"])
+def test_an_idempotency_key_the_database_cannot_hold_is_a_400(echo_workflow, run, key) -> None:
+    response = run(echo_workflow, {"text": "hi"}, wait=None, **{"Idempotency-Key": key})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == ["Idempotency-Key"]
+    assert Execution.objects.count() == 0
+    assert run(echo_workflow, {"text": "hi"}, wait=None, **{"Idempotency-Key": "k" * 255}).status_code == 202
+
+
+def test_inputs_with_a_lone_surrogate_are_a_400_naming_the_field(echo_workflow, client) -> None:
+    # Lone surrogates cannot be encoded as UTF-8: sent as JSON escapes, as a client would.
+    body = json.dumps({"workflow_id": echo_workflow, "inputs": {"text": "hi \ud800", "\udfff": 1}})
+    response = client.post("/api/executions", body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [problem["field"] for problem in error["details"]] == ["text", '["\\udfff"]', "\udfff"]
+    assert Execution.objects.count() == 0
+
+
+def test_the_schema_documents_reused_from_as_nullable(client) -> None:
+    schema = client.get("/api/schema", {"format": "json"}).json()
+    assert schema["components"]["schemas"]["NodeRunOutput"]["properties"]["reused_from"]["nullable"] is True

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.accounts_app.factories import UserFactory
@@ -196,6 +198,27 @@ def test_import_refuses_a_bad_document(client):
     assert client.post(f"{BASE}/import", [1, 2], format="json").status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("description", "d" * 10_001, "Ensure this field has no more than 10000 characters."),
+        ("name", "Tri\udfffage", "Surrogate characters are not allowed: U+DFFF."),
+        ("description", "\ud800", "Surrogate characters are not allowed: U+D800."),
+    ],
+    ids=["an overlong description", "a lone surrogate in the name", "a lone surrogate in the description"],
+)
+def test_import_refuses_the_texts_create_refuses(client, field, value, message):
+    document = {"name": "x", "description": "", "definition": echo_definition(), field: value}
+    for path in (BASE, f"{BASE}/import"):
+        # A lone surrogate cannot be encoded as UTF-8 JSON: sent as its escape, like a client would.
+        body = json.dumps(document)
+        response = client.post(path, body, content_type="application/json")
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["details"] == {field: [message]}
+
+
 def test_malformed_json_is_a_400(client):
     response = client.post(BASE, "{not json", content_type="application/json")
     assert response.status_code == 400
@@ -226,3 +249,10 @@ def test_another_users_workflow_is_404_on_every_route(api_client, owner):
     assert api_client.get(BASE).json()["count"] == 0
     api_client.force_authenticate(owner)
     assert api_client.get(url).json()["name"] == workflow.name
+
+
+def test_the_schema_documents_the_is_active_filter_as_the_strings_it_takes(client):
+    schema = client.get("/api/schema", {"format": "json"}).json()
+    (parameter,) = [p for p in schema["paths"][BASE]["get"]["parameters"] if p["name"] == "is_active"]
+    assert parameter["schema"] == {"type": "string", "enum": ["0", "1", "false", "true"]}
+    assert client.get(BASE, {"is_active": "false"}).status_code == 200

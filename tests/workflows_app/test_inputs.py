@@ -58,6 +58,15 @@ def test_inputs_with_nul_characters_are_refused():
     assert nul == ["text", "meta.note[1]", 'meta["k\\u0000"]']
 
 
+def test_inputs_with_lone_surrogates_are_refused():
+    # What json.loads makes of an escape like \ud800 with no pair; PostgreSQL's jsonb refuses it.
+    with pytest.raises(ValidationFailed) as caught:
+        validate_inputs(input_graph(), {"text": "hi\ud800", "meta": {"note": ["ok", "\udfff"], "k\udc00": 1}})
+    assert caught.value.code == "validation_error"
+    surrogate = [problem["field"] for problem in caught.value.details if "surrogate" in problem["message"]]
+    assert surrogate == ["text", "meta.note[1]", 'meta["k\\udc00"]']
+
+
 def test_integer_input_accepts_whole_floats():
     assert validate_inputs(input_graph(), {"text": "x", "count": 3.0})["count"] == 3
 

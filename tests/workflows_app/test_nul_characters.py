@@ -43,3 +43,13 @@ def test_inputs_with_a_nul_are_a_400_naming_the_path(client, owner):
     assert error["code"] == "validation_error"
     assert [problem["field"] for problem in error["details"]] == ["text"]
     assert Execution.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["name", "description"])
+def test_an_import_with_a_nul_in_its_name_or_description_is_a_400(client, field):
+    document = {"name": "x", "description": "", "definition": echo_definition(), field: "Hello\u0000there"}
+    response = client.post("/api/workflows/import", document, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"] == {field: ["Null characters are not allowed."]}
