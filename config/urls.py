@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from config.api import api_not_found
+from config.schema import SchemaApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,7 +12,7 @@ urlpatterns = [
     path("api/", include("executions_app.urls")),
     path("api/dashboard/", include("dashboard_app.urls")),
     path("api/dashboard/", include("ai_providers.urls")),
-    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema", SchemaApi.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last of the API's routes: an unknown /api/ path is the JSON 404, DEBUG on or off.
     re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),

@@ -41,7 +41,13 @@ class WorkflowsApi(DashboardApi):
     """Per workflow: runs, outcomes, success rate and mean duration over the last `days`."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="window, 1 to 90 days (7)")],
+        parameters=[
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_DAYS, "default": 7},
+                description="window, 1 to 90 days (7)",
+            )
+        ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

@@ -115,6 +115,9 @@ def test_workflows_window_out_of_range_is_a_clear_400(client: Any) -> None:
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "validation_error"
         assert "days" in response.json()["error"]["details"]
+    schema = client.get("/api/schema", {"format": "json"}).json()
+    (days,) = schema["paths"]["/api/dashboard/workflows"]["get"]["parameters"]
+    assert (days["schema"]["minimum"], days["schema"]["maximum"]) == (1, 90)
 
 
 def _zero() -> dict[str, int]:
