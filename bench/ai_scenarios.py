@@ -17,7 +17,9 @@ from ai_providers.services import complete_with_fallback
 from executions_app.models import NodeRun
 from workflows_app.services import workflow_create
 
-ROUNDS = 40
+# Executions for the AI node's figures: with 40, a p50 moved with sampling as well as
+# with the machine; 200 leave mostly the machine (bench/NOTES.md).
+ROUNDS = 200
 DIRECT_MODEL = "qwen/qwen-2.5-72b-instruct"
 SWITCHES = 200
 
