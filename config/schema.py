@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,3 +23,62 @@ class SchemaApi(SpectacularAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with self._generating:
             return super().get(request, *args, **kwargs)
+
+
+ERROR_SCHEMA: dict = {
+    "type": "object",
+    "description": "Every error the API answers (DESIGN §4).",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "description": "stable, machine-readable: validation_error, not_found, …"},
+                "message": {"type": "string", "description": "for a person"},
+                "details": {"nullable": True, "description": "per field or per problem, when there is more to say"},
+            },
+            "required": ["code", "message", "details"],
+        }
+    },
+    "required": ["error"],
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_GENERIC_ERRORS = {
+    "400": "The request is not valid: `validation_error` (details per field) or `parse_error`.",
+    "401": "No credentials, or ones that are not valid (`not_authenticated`, `authentication_failed`).",
+    "404": "Not found, not the caller's, or a page past the last (`not_found`).",
+}
+
+
+def document_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: the errors every client meets, on every API
+    operation that can answer them, with the one error shape. A view's own declared
+    errors (409, 429, …) keep their descriptions and get the shape too."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _errors_of(path, method, operation):
+                responses.setdefault(status, {"description": _GENERIC_ERRORS[status]})
+            for status, response in responses.items():
+                if status.startswith("4") and "content" not in response:
+                    response["content"] = _ERROR_CONTENT
+    return result
+
+
+def _errors_of(path: str, method: str, operation: dict) -> list[str]:
+    located = {(p.get("in"), p.get("name")) for p in operation.get("parameters", [])}
+    # A page past the last is DRF's 404; an unusable page_size is ignored.
+    filters = {name for place, name in located if place == "query"} - {"page", "page_size"}
+    statuses = []
+    if method in ("post", "put", "patch") or filters:
+        statuses.append("400")
+    if operation.get("security") and {} not in operation["security"]:
+        statuses.append("401")
+    if any(place == "path" for place, _ in located) or ("query", "page") in located:
+        statuses.append("404")
+    return statuses
+
+
+def conflict(codes: str) -> OpenApiResponse:
+    """A view's 409, naming its error codes; document_errors gives it the error shape."""
+    return OpenApiResponse(description=f"The request conflicts with the current state: {codes}.")

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import conflict
 from executions_app.credential_serializers import CredentialInput, CredentialOutput
 from executions_app.credentials import (
     credential_create,
@@ -29,6 +30,9 @@ def _validated(data: Any, *, partial: bool = False, value_required: bool = True)
     return serializer.validated_data
 
 
+NAME_TAKEN = conflict("`credential_name_taken`")
+
+
 class CredentialListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = CredentialOutput
     filter_backends = ()
@@ -41,7 +45,7 @@ class CredentialListCreateApi(ListModelMixin, GenericAPIView):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    @extend_schema(request=CredentialInput, responses={201: CredentialOutput})
+    @extend_schema(request=CredentialInput, responses={201: CredentialOutput, 409: NAME_TAKEN})
     def post(self, request: Request) -> Response:
         data = _validated(request.data)
         credential = credential_create(
@@ -55,11 +59,11 @@ class CredentialDetailApi(APIView):
     def get(self, request: Request, pk: Any) -> Response:
         return Response(CredentialOutput(credential_get(user=request.user, credential_id=pk)).data)
 
-    @extend_schema(request=CredentialInput, responses=CredentialOutput)
+    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
     def put(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=CredentialInput, responses=CredentialOutput)
+    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
     def patch(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=True)
 

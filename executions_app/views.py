@@ -11,6 +11,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from config.renderers import JSONRenderer
+from config.schema import conflict
 from executions_app import event_stream
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
@@ -33,7 +34,11 @@ class ExecutionListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         request=ExecutionCreateInput,
-        responses={200: ExecutionOutput, 202: ExecutionOutput},
+        responses={
+            200: ExecutionOutput,
+            202: ExecutionOutput,
+            409: conflict("`workflow_inactive`, `idempotency_key_reused`"),
+        },
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -101,7 +106,9 @@ class ExecutionEventsApi(APIView):
 
 
 class ExecutionRetryApi(APIView):
-    @extend_schema(request=None, responses={201: ExecutionOutput})
+    @extend_schema(
+        request=None, responses={201: ExecutionOutput, 409: conflict("`not_retryable`, `workflow_inactive`")}
+    )
     def post(self, request: Request, pk: str) -> Response:
         retry = execution_retry(execution=execution_get(user=request.user, execution_id=pk))
         return Response(ExecutionOutput(execution_get(user=request.user, execution_id=retry.id)).data, status=201)

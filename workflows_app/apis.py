@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import conflict
 from workflows_app.definition import parse_definition
 from workflows_app.filters import WorkflowFilter
 from workflows_app.models import Workflow, WorkflowVersion
@@ -40,6 +41,9 @@ def _validated(serializer_class: type, data: Any, *, partial: bool = False) -> d
     serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+VERSION_CONFLICT = conflict("`version_conflict` (the `version` sent is not the current one)")
 
 
 class WorkflowListCreateApi(ListModelMixin, GenericAPIView):
@@ -75,11 +79,11 @@ class WorkflowDetailApi(APIView):
     def get(self, request: Request, pk: Any) -> Response:
         return Response(WorkflowOutput(workflow_get(request.user, pk)).data)
 
-    @extend_schema(request=WorkflowInput, responses=WorkflowOutput)
+    @extend_schema(request=WorkflowInput, responses={200: WorkflowOutput, 409: VERSION_CONFLICT})
     def put(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=WorkflowInput, responses=WorkflowOutput)
+    @extend_schema(request=WorkflowInput, responses={200: WorkflowOutput, 409: VERSION_CONFLICT})
     def patch(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=True)
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
+import pytest
 from django.test import Client
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from rest_framework.test import APIClient
+
+from tests.accounts_app.factories import UserFactory
 
 
 def test_two_schema_requests_at_once_both_get_the_schema_while_an_extension_loads() -> None:
@@ -27,3 +32,28 @@ def test_two_schema_requests_at_once_both_get_the_schema_while_an_extension_load
         thread.join(timeout=60)
     assert statuses == [200, 200]
     assert SlowMissingTarget.target_class is None  # not importable: the extension never matches
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_errors_a_client_meets_in_the_shape_they_come_in() -> None:
+    schema = Client().get("/api/schema", {"format": "json"}).json()
+    error = schema["components"]["schemas"]["Error"]
+    operations = {(method, path): op for path, ops in schema["paths"].items() for method, op in ops.items()}
+    for (method, path), operation in operations.items():
+        responses = operation["responses"]
+        if operation.get("security") and {} not in operation["security"]:
+            assert "401" in responses, (method, path)
+        if "{" in path:
+            assert "404" in responses, (method, path)
+        for status, response in responses.items():
+            if status.startswith("4"):
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "409" in operations[("post", "/api/executions")]["responses"]
+    assert "409" in operations[("put", "/api/workflows/{id}")]["responses"]
+
+    # A real error carries exactly what the schema says it does.
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    body = api.get(f"/api/workflows/{uuid.uuid4()}").json()
+    assert set(body) == set(error["required"])
+    assert set(body["error"]) == set(error["properties"]["error"]["required"])
