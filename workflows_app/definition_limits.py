@@ -7,7 +7,8 @@ from typing import Any
 
 from django.conf import settings
 
-from workflows_app.problems import DefinitionInvalid, single_problem
+from workflows_app.inputs import SURROGATE_MESSAGE, surrogate_paths
+from workflows_app.problems import DefinitionInvalid, format_path, single_problem
 
 __all__ = ["check_definition_limits", "json_depth"]
 
@@ -36,6 +37,12 @@ def check_definition_limits(definition: Any) -> None:
         )
     try:
         size = len(json.dumps(definition, ensure_ascii=False, allow_nan=False).encode())
+    except UnicodeEncodeError:  # a lone surrogate, which jsonb refuses as it does NUL
+        problems = [
+            single_problem(format_path(loc), "invalid_character", SURROGATE_MESSAGE)
+            for loc in surrogate_paths(definition)
+        ]
+        raise DefinitionInvalid(problems) from None
     except (TypeError, ValueError):
         raise DefinitionInvalid([single_problem("", "invalid_type", "the definition must be plain JSON")]) from None
     if size > limits["MAX_DEFINITION_BYTES"]:

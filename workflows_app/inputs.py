@@ -41,6 +41,11 @@ def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
     return (loc for loc, _ in _text_problems(value, _nul_problem, at))
 
 
+def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
+    """Like nul_paths, for lone surrogates."""
+    return (loc for loc, message in _text_problems(value, _unstorable_problem, at) if message == SURROGATE_MESSAGE)
+
+
 def _text_problems(value: Any, problem: Callable[[str], str | None], at: tuple) -> Iterator[tuple[tuple, str]]:
     """(location, message) of every string, keys included, `problem` finds fault with."""
     # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own

@@ -1,7 +1,9 @@
-"""A NUL character (\u0000) is refused by the API with a 400 naming its path: PostgreSQL's
-jsonb cannot store one, so letting it through would end in a DataError, a 500."""
+"""A NUL character (\u0000) or a lone surrogate is refused by the API with a 400 naming its
+path: PostgreSQL's jsonb cannot store one, so letting it through would end in a DataError, a 500."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -53,3 +55,13 @@ def test_an_import_with_a_nul_in_its_name_or_description_is_a_400(client, field)
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert error["details"] == {field: ["Null characters are not allowed."]}
+
+
+def test_a_definition_with_a_lone_surrogate_is_a_400_naming_the_path(client):
+    # Sent as the JSON escape a client would send: a lone surrogate is not valid UTF-8.
+    body = json.dumps({"name": "x", "definition": echo_definition("Hello\ud800{{ inputs.text }}")})
+    response = client.post("/api/workflows", body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_definition"
+    assert [(p["path"], p["code"]) for p in error["details"]] == [("nodes[1].config.value.echo", "invalid_character")]
