@@ -27,7 +27,7 @@ class SchemaApi(SpectacularAPIView):
 
 ERROR_SCHEMA: dict = {
     "type": "object",
-    "description": "Every error the API answers (DESIGN §4).",
+    "description": "Every error the API answers has this shape.",
     "properties": {
         "error": {
             "type": "object",
@@ -54,10 +54,10 @@ def document_errors(result: dict, generator: object, request: object, public: bo
     operation that can answer them, with the one error shape. A view's own declared
     errors (409, 429, …) keep their descriptions and get the shape too."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status in _errors_of(path, method, operation):
+            for status in _errors_of(method, operation):
                 responses.setdefault(status, {"description": _GENERIC_ERRORS[status]})
             for status, response in responses.items():
                 if status.startswith("4") and "content" not in response:
@@ -65,7 +65,7 @@ def document_errors(result: dict, generator: object, request: object, public: bo
     return result
 
 
-def _errors_of(path: str, method: str, operation: dict) -> list[str]:
+def _errors_of(method: str, operation: dict) -> list[str]:
     located = {(p.get("in"), p.get("name")) for p in operation.get("parameters", [])}
     # A page past the last is DRF's 404; an unusable page_size is ignored.
     filters = {name for place, name in located if place == "query"} - {"page", "page_size"}

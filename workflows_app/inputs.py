@@ -20,11 +20,8 @@ def _nul_problem(text: str) -> str | None:
     return NUL_MESSAGE if "\x00" in text else None
 
 
-def _unstorable_problem(text: str) -> str | None:
-    """What jsonb cannot store: a NUL, or a lone surrogate (a JSON escape like \\ud800
-    with no pair)."""
-    if "\x00" in text:
-        return NUL_MESSAGE
+def _surrogate_problem(text: str) -> str | None:
+    """A lone surrogate: a JSON escape like \\ud800 with no pair, which jsonb refuses."""
     if text.isascii():
         return None
     try:
@@ -32,6 +29,11 @@ def _unstorable_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return SURROGATE_MESSAGE
     return None
+
+
+def _unstorable_problem(text: str) -> str | None:
+    """What jsonb cannot store."""
+    return _nul_problem(text) or _surrogate_problem(text)
 
 
 def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
@@ -43,7 +45,7 @@ def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
 
 def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
     """Like nul_paths, for lone surrogates."""
-    return (loc for loc, message in _text_problems(value, _unstorable_problem, at) if message == SURROGATE_MESSAGE)
+    return (loc for loc, _ in _text_problems(value, _surrogate_problem, at))
 
 
 def _text_problems(value: Any, problem: Callable[[str], str | None], at: tuple) -> Iterator[tuple[tuple, str]]:

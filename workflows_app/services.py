@@ -8,14 +8,15 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from rest_framework import serializers
 
 from config.api import Conflict, NotFound, ValidationFailed
 from config.resilient_cache import cache_delete
 from workflows_app.definition import parse_definition
-from workflows_app.models import DESCRIPTION_MAX_LENGTH, Workflow, WorkflowVersion
+from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.selectors import EXPORT_FORMAT, current_version_key
+from workflows_app.serializers import WorkflowInput
 
-NAME_MAX_LENGTH = Workflow._meta.get_field("name").max_length
 # Fields of an export (or of a GET body) that importing ignores.
 _IMPORT_IGNORED = ("format", "version", "exported_at", "id", "created_at", "updated_at")
 _IMPORT_FIELDS = ("name", "description", "is_active", "definition")
@@ -114,12 +115,12 @@ def _import_fields(document: Any) -> dict:
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
         problems["name"] = ["This field is required."]
-    elif problem := _text_problem(name.strip(), NAME_MAX_LENGTH):
+    elif problem := _text_problem("name", name.strip()):
         problems["name"] = [problem]
     description = document.get("description", "")
     if not isinstance(description, str):
         problems["description"] = ["Must be text."]
-    elif problem := _text_problem(description, DESCRIPTION_MAX_LENGTH):
+    elif problem := _text_problem("description", description):
         problems["description"] = [problem]
     is_active = document.get("is_active", True)
     if not isinstance(is_active, bool):
@@ -136,14 +137,10 @@ def _import_fields(document: Any) -> dict:
     }
 
 
-def _text_problem(text: str, max_length: int) -> str | None:
-    """What the create API says of a text it refuses: too long, or holding a NUL or a lone
-    surrogate, which PostgreSQL cannot store."""
-    if len(text) > max_length:
-        return f"Ensure this field has no more than {max_length} characters."
-    if "\x00" in text:
-        return "Null characters are not allowed."
-    surrogate = next((char for char in text if "\ud800" <= char <= "\udfff"), None)
-    if surrogate is not None:
-        return f"Surrogate characters are not allowed: U+{ord(surrogate):X}."
+def _text_problem(field: str, text: str) -> str | None:
+    """What create says of the same text (length, NUL, lone surrogate): its own field."""
+    try:
+        WorkflowInput().fields[field].run_validation(text)
+    except serializers.ValidationError as exc:
+        return str(exc.detail[0])
     return None

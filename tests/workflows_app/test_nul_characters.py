@@ -65,3 +65,12 @@ def test_a_definition_with_a_lone_surrogate_is_a_400_naming_the_path(client):
     error = response.json()["error"]
     assert error["code"] == "invalid_definition"
     assert [(p["path"], p["code"]) for p in error["details"]] == [("nodes[1].config.value.echo", "invalid_character")]
+
+
+def test_a_text_with_both_a_nul_and_a_lone_surrogate_is_a_400_naming_its_path(client):
+    body = json.dumps({"name": "x", "definition": echo_definition("a\u0000b\ud800")})
+    response = client.post("/api/workflows", body, content_type="application/json")
+    assert response.status_code == 400
+    problems = response.json()["error"]["details"]
+    assert [(p["path"], p["code"]) for p in problems] == [("nodes[1].config.value.echo", "invalid_character")]
+    assert "surrogate" in problems[0]["message"]
