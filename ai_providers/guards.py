@@ -68,7 +68,9 @@ return {'ok', 0}
 _FAIL = """
 local failures = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 86400)
-redis.call('DEL', KEYS[3])
+-- only the probe's own answer frees the probe lock: a call admitted before the circuit
+-- opened must not let a second probe through
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
 if failures >= tonumber(ARGV[1]) then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
 return failures
 """
@@ -111,12 +113,17 @@ def _script_after(then: Callable[[Any], None], source: str, keys: list, args: li
     return reply
 
 
+# How long a quota window's key outlives its window (clocks of workers differ a little).
+MINUTE_KEY_GRACE_MS, DAY_KEY_GRACE_MS = 5_000, 60_000
+
+
 @dataclass(frozen=True)
 class Windows:
     minute: int
     day: str
     minute_left_ms: int
     day_left_ms: int
+    day_ends_at_ms: int  # a Unix time
 
     @classmethod
     def now(cls) -> Windows:
@@ -126,7 +133,15 @@ class Windows:
             day=time.strftime("%Y%m%d", time.gmtime(now)),
             minute_left_ms=int((60 - now % 60) * 1000) + 1,
             day_left_ms=int((86400 - now % 86400) * 1000) + 1,
+            day_ends_at_ms=int(now // 86400 + 1) * 86_400_000,
         )
+
+    @property
+    def key_expiry_ms(self) -> tuple[int, int]:
+        """When the minute's and the day's keys expire, as Unix times in ms. A correction
+        made after a window ended (a long call) re-applies them: it recreates the expired
+        key, and an expiry in the past removes it at once instead of leaving it forever."""
+        return (self.minute + 1) * 60_000 + MINUTE_KEY_GRACE_MS, self.day_ends_at_ms + DAY_KEY_GRACE_MS
 
 
 def quota_keys(provider: str, windows: Windows) -> list[str]:
@@ -161,6 +176,7 @@ class Admission:
     probe: bool = False
     estimate: int = 0
     keys: list[str] = field(default_factory=list)  # the quota windows reserved, to reconcile
+    windows: Windows | None = None  # of the quota keys and the user's counted call
     # With user_id: True when the user's call was counted, None when Redis could not count it.
     user_reserved: bool | None = False
 
@@ -182,8 +198,8 @@ def admit(
         probe_ttl_ms,
         *(quotas[name] for name in QUOTA_NAMES),
         estimated_tokens,
-        windows.minute_left_ms + 5_000,
-        windows.day_left_ms + 60_000,
+        windows.minute_left_ms + MINUTE_KEY_GRACE_MS,
+        windows.day_left_ms + DAY_KEY_GRACE_MS,
         windows.minute_left_ms,
         windows.day_left_ms,
     ]
@@ -203,9 +219,20 @@ def admit(
     counted = user_id is not None and status != "user_quota"
     if status in ("ok", "probe"):
         return Admission(
-            allowed=True, probe=status == "probe", estimate=estimated_tokens, keys=keys, user_reserved=counted
+            allowed=True,
+            probe=status == "probe",
+            estimate=estimated_tokens,
+            keys=keys,
+            windows=windows,
+            user_reserved=counted,
         )
-    return Admission(allowed=False, code=status, retry_after_s=max(0.001, int(wait_ms) / 1000), user_reserved=counted)
+    return Admission(
+        allowed=False,
+        code=status,
+        retry_after_s=max(0.001, int(wait_ms) / 1000),
+        windows=windows,
+        user_reserved=counted,
+    )
 
 
 def settle(
@@ -227,17 +254,21 @@ def settle(
         pipe = redis.pipeline(transaction=False)
         if then is not None:
             then(pipe)
-        if admission.keys and used_tokens != admission.estimate:
-            pipe.incrby(admission.keys[1], used_tokens - admission.estimate)
-            pipe.incrby(admission.keys[3], used_tokens - admission.estimate)
+        if admission.keys and admission.windows and used_tokens != admission.estimate:
+            tokens_keys = (admission.keys[1], admission.keys[3])
+            for key, expiry_ms in zip(tokens_keys, admission.windows.key_expiry_ms, strict=True):
+                pipe.incrby(key, used_tokens - admission.estimate)
+                pipe.pexpireat(key, expiry_ms)
         if outcome == "success":
-            pipe.delete(failures, opened, probe)
+            pipe.delete(failures, opened, *([probe] if admission.probe else []))
         elif outcome == "failure":
             cooldown_ms = int(conf["BREAKER_COOLDOWN_S"] * 1000)
             redis.register_script(_FAIL)(
-                keys=[failures, opened, probe], args=[conf["BREAKER_THRESHOLD"], cooldown_ms], client=pipe
+                keys=[failures, opened, probe],
+                args=[conf["BREAKER_THRESHOLD"], cooldown_ms, int(admission.probe)],
+                client=pipe,
             )
-        else:
+        elif admission.probe:
             pipe.delete(probe)
         pipe.execute()
     except RedisError:
@@ -256,10 +287,10 @@ def user_calls_key(user_id: object, windows: Windows) -> str:
     return redis_key("user_calls", user_id, windows.day)
 
 
-def reserve_user_call(user_id: object) -> int | None:
-    """Counts one AI call for the user today; -1 when the day's quota is spent, None when unguarded."""
+def reserve_user_call(user_id: object, windows: Windows) -> int | None:
+    """Counts one AI call for the user in `windows`' day; -1 when the day's quota is
+    spent, None when unguarded."""
     limit = settings.AI_PROVIDERS["USER_CALLS_PER_DAY"]
-    windows = Windows.now()
     try:
         key = user_calls_key(user_id, windows)
         return int(_script(_USER_CALL)(keys=[key], args=[limit, windows.day_left_ms // 1000 + 60]))
@@ -268,8 +299,14 @@ def reserve_user_call(user_id: object) -> int | None:
         return None
 
 
-def refund_user_call(user_id: object) -> None:
+def refund_user_call(user_id: object, windows: Windows) -> None:
+    """Gives back a call counted in `windows`' day: on that day's key, even after midnight
+    (a refund must not be a bonus call on the next day)."""
+    key = user_calls_key(user_id, windows)
     try:
-        redis_connection().decr(user_calls_key(user_id, Windows.now()))
+        pipe = redis_connection().pipeline(transaction=False)
+        pipe.decr(key)
+        pipe.pexpireat(key, windows.key_expiry_ms[1])
+        pipe.execute()
     except RedisError:
         logger.warning("redis unavailable; user AI call not refunded")

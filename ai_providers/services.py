@@ -76,8 +76,8 @@ def complete_with_fallback(
     try:
         return fallback.run()
     except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached):
-        if fallback.user_counted:
-            guards.refund_user_call(user_id)  # nobody answered: the call does not count
+        if fallback.user_counted and fallback.user_windows:  # nobody answered: the call does not count
+            guards.refund_user_call(user_id, fallback.user_windows)
         raise
 
 
@@ -99,6 +99,7 @@ class _FallbackRun:
         # The user's daily call is counted once, with the first admission (one round trip
         # for both), or on its own before a cached answer; refunded if nobody answers.
         self.user_id, self.user_pending, self.user_counted = user_id, user_id is not None, False
+        self.user_windows: guards.Windows | None = None  # the day the user's call counted in
         self.first_entry = len(attempt_log)
         self.retry_hints: list[float] = []
         self.waited: set[ChainLink] = set()
@@ -123,7 +124,8 @@ class _FallbackRun:
 
     def _count_user_call(self) -> None:
         if self.user_pending:
-            used = guards.reserve_user_call(self.user_id)
+            self.user_windows = guards.Windows.now()
+            used = guards.reserve_user_call(self.user_id, self.user_windows)
             self._user_counted(used != -1, used is not None)
 
     def _user_counted(self, allowed: bool, counted: bool | None) -> None:
@@ -159,6 +161,7 @@ class _FallbackRun:
                 link, estimate_tokens(request), self.user_id if self.user_pending else None, then=announce
             )
             if self.user_pending:
+                self.user_windows = admission.windows
                 self._user_counted(admission.code != "user_quota", admission.user_reserved)
             if not admission.allowed:
                 self._skip(link, admission.code, admission.retry_after_s)

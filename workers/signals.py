@@ -13,6 +13,7 @@ from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
 
 from workers import heartbeat
+from workflows_app.nodes.base import node_types
 
 
 def use_asynchronous_commit(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -29,6 +30,17 @@ def engine_commit_mode(**kwargs: Any) -> None:
     and a DATABASE node's writes are lost (and re-done) together with its completion."""
     if not settings.SWITCHBOARD["ENGINE_SYNCHRONOUS_COMMIT"]:
         connection_created.connect(use_asynchronous_commit, weak=False, dispatch_uid="switchboard-async-commit")
+
+
+@worker_init.connect
+def prepare_node_types(sender: Any = None, **kwargs: Any) -> None:
+    """Each node type served by this worker's queues loads what its run() needs now, not
+    on the first node (the `ai` queue: the provider SDKs). A worker on other queues never
+    loads them."""
+    queues = set(sender.app.amqp.queues.consume_from) if sender is not None else set()
+    for node_class in node_types().values():
+        if node_class.queue in queues:
+            node_class.prepare_worker()
 
 
 # A connection that finished a task this recently is taken as alive: Django's health

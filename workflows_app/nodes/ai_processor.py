@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from ai_providers.base import TASK_TYPES
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type
+
+logger = logging.getLogger(__name__)
 
 # The task types the router knows (ai_providers.base.TASK_TYPES), checked at save time.
 TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
@@ -55,6 +59,18 @@ class AiProcessor(Node[AiProcessorConfig]):
         },
         "required": ["text", "provider", "model", "usage", "cost_usd", "latency_ms", "fallback_used", "emulated"],
     }
+
+    @classmethod
+    def prepare_worker(cls) -> None:
+        # Every adapter with its vendor SDK: about 1 s and 45 MB on first import, which
+        # the first AI node after a (re)start would otherwise wait out, all 16 threads of
+        # an `ai` worker behind the same import lock.
+        started = time.perf_counter()
+        from ai_providers import services  # noqa: F401
+        from ai_providers.registry import provider_names
+
+        names = provider_names()
+        logger.info("Loaded the AI provider adapters (%s) in %.2f s", ", ".join(names), time.perf_counter() - started)
 
     def run(self, ctx: NodeContext) -> Any:
         from ai_providers.base import Completion

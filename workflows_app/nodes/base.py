@@ -190,6 +190,12 @@ class Node(Generic[ConfigT]):
     # A JSON Schema of what run() returns (DESIGN §5); {} means any JSON value.
     output_schema: ClassVar[dict] = {}
 
+    @classmethod
+    def prepare_worker(cls) -> None:
+        """Called once in a worker that consumes this type's queue, before its first task
+        (under prefork, before the pool forks, so every child shares the result): what
+        run() would otherwise load on the first node's time and deadline."""
+
     def __init__(self, node_id: str, config: ConfigT):
         self.id = node_id
         self.config = config
