@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from workflows_app.problems import format_path
 
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000)"
 SURROGATE_MESSAGE = "text may not contain a lone surrogate (\\ud800 to \\udfff)"
+NOT_FINITE_MESSAGE = "numbers must be finite: this one is too large for JSON (or NaN)"
 
 
 def _nul_problem(text: str) -> str | None:
@@ -48,14 +50,19 @@ def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
     return (loc for loc, _ in _text_problems(value, _surrogate_problem, at))
 
 
-def _text_problems(value: Any, problem: Callable[[str], str | None], at: tuple) -> Iterator[tuple[tuple, str]]:
-    """(location, message) of every string, keys included, `problem` finds fault with."""
+def _text_problems(
+    value: Any, problem: Callable[[str], str | None], at: tuple, *, finite: bool = False
+) -> Iterator[tuple[tuple, str]]:
+    """(location, message) of every string, keys included, `problem` finds fault with;
+    with `finite`, of every number JSON cannot carry too (Python reads 1e400 as infinity)."""
     # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own
     # key's problem, so that key is reported in document order too.
     stack: list[tuple[Any, tuple, str | None]] = [(value, at, None)]
     while stack:
         item, loc, key_problem = stack.pop()
         found = key_problem or (problem(item) if isinstance(item, str) else None)
+        if finite and isinstance(item, float) and not math.isfinite(item):
+            found = NOT_FINITE_MESSAGE
         if found:
             yield loc, found
         if isinstance(item, dict):
@@ -79,7 +86,7 @@ def validate_inputs(graph: Graph, inputs: Any) -> dict:
         )
     problems = [
         {"field": format_path(loc), "message": message}
-        for loc, message in _text_problems(inputs, _unstorable_problem, ())
+        for loc, message in _text_problems(inputs, _unstorable_problem, (), finite=True)
     ]
     for name in inputs:
         if name not in fields:

@@ -43,8 +43,13 @@ class Outcome:
 
 def check_output_size(output: Any) -> None:
     try:
-        encoded = json.dumps(output, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        encoded = json.dumps(output, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" in str(exc):  # Python reads NaN and 1e400 from JSON; databases refuse them
+            message = "The node's output holds NaN or Infinity, which JSON cannot represent."
+            raise NodeFailure("output_invalid", message) from None
+        raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
+    except TypeError as exc:
         raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
     if _JSON_NUL.search(encoded):  # PostgreSQL's jsonb cannot store NUL characters
         raise NodeFailure("output_invalid", "The node's output contains a NUL character (\\u0000).")

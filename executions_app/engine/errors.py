@@ -17,8 +17,24 @@ class NodeError:
     retryable: bool
     retry_after_s: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", storable(self.message))
+
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+
+def storable(text: str) -> str:
+    """The text with what the database cannot store written as escapes: a NUL (PostgreSQL's
+    jsonb refuses it) and a lone surrogate (strict UTF-8 refuses it). Both reach messages
+    from outside: an HTTP error body, a vendor's reply."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\u0000")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 class NodeFailure(Exception):

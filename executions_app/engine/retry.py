@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from executions_app import events
 from executions_app.engine.publish import Publish, publish_on_commit
-from executions_app.models import NodeRun, NodeRunStatus
+from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, NodeRun, NodeRunStatus
 
 
 def schedule_retry(
@@ -28,10 +28,26 @@ def schedule_retry(
     publish: Publish,
 ) -> bool:
     """Puts a failed attempt back to pending, due after its backoff. The sweeper finds it
-    by ready_at if the delayed message is lost."""
+    by ready_at if the delayed message is lost. When the execution ended while the attempt
+    ran (canceled, failed elsewhere, timed out), nothing more starts: the attempt's failure
+    is the node's last word, and False is returned."""
     now = timezone.now()
+    this_attempt = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt)
     with transaction.atomic():
-        written = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt).update(
+        # Locked as a completion locks it, so an ending execution and this retry do not cross.
+        status = Execution.objects.select_for_update().filter(id=execution_id).values_list("status", flat=True)
+        if status.first() not in ACTIVE_EXECUTION_STATUSES:
+            ended = this_attempt.update(
+                status=NodeRunStatus.FAILED,
+                attempt_log=[*attempt_log, *entries],
+                error=error,
+                lease_until=None,
+                finished_at=now,
+            )
+            if ended:
+                events.emit_after_commit(execution_id, [events.node_event(node_id, NodeRunStatus.FAILED)])
+            return False
+        written = this_attempt.update(
             status=NodeRunStatus.PENDING,
             attempt_log=[*attempt_log, *entries],
             error=error,

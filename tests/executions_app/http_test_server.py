@@ -81,6 +81,13 @@ class Handler(BaseHTTPRequestHandler):
         elif route in ("gzip", "deflate"):
             body = compressed_zeros(route, int(arg), raw=query.get("raw") == "1")
             self._answer(200, body, "application/octet-stream", Content_Encoding=query.get("label", route))
+        elif route == "slow-503":  # a retryable failure that takes `arg` ms to come
+            time.sleep(int(arg) / 1000)
+            self._answer(503, b"try again")
+        elif route == "nan":  # what Python's json reads but no database stores
+            self._answer(200, b'{"v": NaN, "big": 1e400}', "application/json")
+        elif route == "nul-error":
+            self._answer(int(arg or 500), b"broken\x00reply", "text/plain")
         elif route == "echo-auth-error":
             self._answer(500, f"bad token {headers.get('authorization', '')}".encode())
         else:

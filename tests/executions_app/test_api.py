@@ -198,6 +198,21 @@ def test_inputs_with_a_lone_surrogate_are_a_400_naming_the_field(echo_workflow, 
     assert Execution.objects.count() == 0
 
 
+def test_inputs_with_a_number_too_large_for_json_are_a_400_naming_it(make_workflow, client) -> None:
+    # Valid JSON that Python reads as infinity, which no database stores.
+    workflow_id = make_workflow(
+        [input_node(n={"type": "number"}, data={"type": "object"}), node("result", "OUTPUT", {"value": "ok"})],
+        [edge("start", "result")],
+    )
+    body = f'{{"workflow_id": "{workflow_id}", "inputs": {{"n": 1e400, "data": {{"x": [1, -1e999]}}}}}}'
+    response = client.post("/api/executions", body, content_type="application/json")
+    assert response.status_code == 400
+    problems = response.json()["error"]["details"]
+    assert [problem["field"] for problem in problems] == ["n", "data.x[1]"]
+    assert "finite" in problems[0]["message"]
+    assert Execution.objects.count() == 0
+
+
 def test_the_schema_documents_reused_from_as_nullable(client) -> None:
     schema = client.get("/api/schema", {"format": "json"}).json()
     assert schema["components"]["schemas"]["NodeRunOutput"]["properties"]["reused_from"]["nullable"] is True
