@@ -38,6 +38,13 @@ class Completion:
     task_type: str = "content_generation"
     model: str = ""
 
+    @property
+    def json_mode(self) -> bool:
+        """Whether to ask the vendor for JSON mode. Not for sentiment: a chat model answers
+        one word there, and the label's JSON is built here (OpenAI and Groq refuse JSON
+        mode when no message mentions JSON)."""
+        return self.response_format == "json" and self.task_type != "sentiment_analysis"
+
     def chat_messages(self) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         if self.messages:
@@ -95,13 +102,15 @@ class CompletionResult:
             output["json"] = self.json
         if self.label is not None:
             output["label"], output["score"] = self.label, self.score
+        if self.cached:
+            output["cached"] = True
         return output
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
     name: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a traceback's locals or a debug page
     base_url: str
     emulated: bool
     timeout_s: float

@@ -5,9 +5,10 @@ as each provider gets it, and the answer as the node returns it)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ai_providers.errors import InvalidJsonResponse, InvalidSentimentResponse
 
@@ -39,17 +40,34 @@ class NotJson(ValueError):
     pass
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotJson("a number JSON cannot represent")
+    return value
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise NotJson(f"{name} is not JSON")
+
+
+def _strict_json(text: str) -> Any:
+    """json.loads without Python's extensions (NaN, Infinity, 1e400 read as infinity),
+    which no database stores: such an answer is not JSON, and is asked again."""
+    return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+
+
 def parse_json_answer(text: str) -> Any:
     """The JSON value in a model's answer, allowing a ```json fence around it."""
     match = _FENCE.match(text)
     candidate = match.group(1) if match else text.strip()
     try:
-        return json.loads(candidate)
+        return _strict_json(candidate)
     except ValueError:
         start, end = candidate.find("{"), candidate.rfind("}")
         if 0 <= start < end:
             try:
-                return json.loads(candidate[start : end + 1])
+                return _strict_json(candidate[start : end + 1])
             except ValueError:
                 pass
     raise NotJson("not JSON")

@@ -25,10 +25,12 @@ class LocalMemo(Generic[T]):
 
     def get(self) -> T:
         now = time.monotonic()
-        if self._value is None or now - self._read_at >= settings.AI_PROVIDERS["LOCAL_CACHE_S"]:
+        value = self._value  # read once: a forget() from another thread may clear it meanwhile
+        if value is None or now - self._read_at >= settings.AI_PROVIDERS["LOCAL_CACHE_S"]:
             # Threads of the `ai` pool may both load at expiry: same value, no harm.
-            self._value, self._read_at = self._load(), now
-        return self._value
+            value = self._load()
+            self._value, self._read_at = value, now
+        return value
 
     def forget(self) -> None:
         self._value, self._read_at = None, float("-inf")

@@ -147,11 +147,11 @@ class _FallbackRun:
                 self._skip(link, "not_configured")
                 continue
             request = prepared_for(self.request, provider, link)
-            hit = cached_response(link, request)
+            hit = cached_response(link, request, self.user_id)
             if hit is not None:
                 self._count_user_call()
                 self._log(link, latency_ms=0, cached=True)
-                hit.cached, hit.latency_ms, hit.fallback_used = True, 0, link != self.chain[0]
+                hit.fallback_used = link != self.chain[0]
                 return hit
             left = self._time_left()
             if left is not None and left <= 0:
@@ -183,6 +183,11 @@ class _FallbackRun:
         started = time.monotonic()
         try:
             result = provider.complete(request, timeout_s=timeout_s)
+        except InvalidModelResponse as exc:  # the vendor itself refused the model's answer (Groq's JSON check)
+            latency_ms = int((time.monotonic() - started) * 1000)
+            usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code)
+            guards.settle(link, admission, outcome="success")  # the provider answered: it is healthy
+            return self._invalid_answer(link, exc, latency_ms)
         except ProviderError as exc:
             # A timeout within a budget the deadline cut short is not the provider's fault.
             cut_short = timeout_s is not None and exc.code == "timeout"
@@ -202,12 +207,7 @@ class _FallbackRun:
             result = interpreted(result, request)
         except InvalidModelResponse as exc:
             settle(link, admission, result, used, latency_ms, error_code=exc.code)
-            self._log(link, latency_ms=latency_ms, error_code=exc.code)
-            self.invalid_answers += 1
-            if self.invalid_answers >= 2:
-                exc.details = {"attempts": self.attempt_log[self.first_entry :]}
-                raise exc from None
-            return _AGAIN_IF_LAST
+            return self._invalid_answer(link, exc, latency_ms)
         except BaseException:
             guards.settle(link, admission, outcome="neutral")  # frees a probe lock and the reserved tokens
             raise
@@ -217,8 +217,18 @@ class _FallbackRun:
             self.deferred.append(partial(settle, link, admission, result, used, latency_ms))
         self._log(link, latency_ms=latency_ms)
         result.latency_ms, result.fallback_used = latency_ms, link != self.chain[0]
-        store_response(link, request, result)
+        store_response(link, request, result, self.user_id)
         return result
+
+    def _invalid_answer(self, link: ChainLink, exc: InvalidModelResponse, latency_ms: int) -> str:
+        """An answer that is not what was asked for is asked again once: of the next
+        provider, or of this one when it is the last; a second one fails the call."""
+        self._log(link, latency_ms=latency_ms, error_code=exc.code)
+        self.invalid_answers += 1
+        if self.invalid_answers >= 2:
+            exc.details = {"attempts": self.attempt_log[self.first_entry :]}
+            raise exc from None
+        return _AGAIN_IF_LAST
 
     @staticmethod
     def _settle_answered(

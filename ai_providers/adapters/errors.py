@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import traceback
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -14,7 +15,14 @@ import httpx
 import httpx2  # a distribution of its own (pinned): the SDKs' transport, beside httpx
 from celery.exceptions import SoftTimeLimitExceeded
 
-from ai_providers.errors import AuthOrConfig, BadRequest, ProviderError, QuotaExhausted, Retryable
+from ai_providers.errors import (
+    AuthOrConfig,
+    BadRequest,
+    InvalidJsonResponse,
+    ProviderError,
+    QuotaExhausted,
+    Retryable,
+)
 from ai_providers.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -28,29 +36,36 @@ _QUOTA_WORDS = ("quota", "credits", "per day", "insufficient", "billing")
 
 def retry_after_seconds(headers: Mapping[str, str] | None, body: object = None) -> float | None:
     """Seconds from `retry-after-ms`, `Retry-After` (seconds or an HTTP date) or a Google
-    RetryInfo detail; None when the vendor did not say."""
+    RetryInfo detail, at most a day; None when the vendor did not say (or said nonsense)."""
     if headers:
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             if "retry-after-ms" in lowered:
-                return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+                return _seconds(float(lowered["retry-after-ms"]) / 1000)
             if "retry-after" in lowered:
                 value = lowered["retry-after"]
                 try:
-                    return max(0.0, float(value))
+                    return _seconds(float(value))
                 except ValueError:
-                    return max(0.0, parsedate_to_datetime(value).timestamp() - time())
-        except (TypeError, ValueError):
+                    return _seconds(parsedate_to_datetime(value).timestamp() - time())
+        except (TypeError, ValueError, OverflowError):
             pass
     details = body.get("error", {}).get("details", []) if isinstance(body, dict) else []
     for detail in details if isinstance(details, list) else []:
         delay = detail.get("retryDelay") if isinstance(detail, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
             try:
-                return max(0.0, float(delay[:-1]))
+                return _seconds(float(delay[:-1]))
             except ValueError:
                 pass
     return None
+
+
+MAX_RETRY_AFTER_S = 86_400.0
+
+
+def _seconds(value: float) -> float | None:
+    return min(max(0.0, value), MAX_RETRY_AFTER_S) if math.isfinite(value) else None
 
 
 def vendor_message(body: object, fallback: str = "") -> str:
@@ -59,7 +74,7 @@ def vendor_message(body: object, fallback: str = "") -> str:
         try:
             body = json.loads(body)
         except ValueError:
-            return str(body)[:200]
+            return redact(str(body))[:200]  # redacted before it is cut: no part of a key survives
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict):
@@ -91,7 +106,14 @@ def from_status(
         return AuthOrConfig(provider, text, code="model_not_found", model=model)
     if status in (408, 409) or status >= 500:
         return Retryable(provider, text, code="server_error", retry_after=retry_after, model=model)
+    if _error_code(body) == "json_validate_failed":  # Groq checks JSON mode's answer itself: a 400
+        return InvalidJsonResponse(provider, text, model=model)
     return BadRequest(provider, text, model=model)
+
+
+def _error_code(body: object) -> object:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
 
 
 def from_transport(provider: str, model: str, exc: BaseException) -> ProviderError | None:

@@ -51,7 +51,7 @@ class Gemini(Provider):
             system_instruction=system or None,
             temperature=request.temperature,
             max_output_tokens=request.max_tokens or settings.AI_PROVIDERS["DEFAULT_MAX_TOKENS"],
-            response_mime_type="application/json" if request.response_format == "json" else None,
+            response_mime_type="application/json" if request.json_mode else None,
             # A shorter budget for this call only; merged over the client's options by the SDK.
             http_options=types.HttpOptions(timeout=max(1, int(timeout_s * 1000))) if timeout_s is not None else None,
         )

@@ -94,7 +94,7 @@ class HuggingFace(Provider):
         }
         if request.temperature is not None:
             arguments["temperature"] = request.temperature
-        if request.response_format == "json":
+        if request.json_mode:
             arguments["response_format"] = {"type": "json_object"}
         reply = client.chat_completion(request.chat_messages(), **arguments)
         usage = Usage(reply.usage.prompt_tokens or 0, reply.usage.completion_tokens or 0) if reply.usage else Usage()

@@ -41,7 +41,7 @@ class OpenAIStyleProvider(Provider):
         }
         if request.temperature is not None:
             arguments["temperature"] = request.temperature
-        if request.response_format == "json":
+        if request.json_mode:
             arguments["response_format"] = {"type": "json_object"}
         return arguments
 

@@ -135,6 +135,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             )
             self._send_json(status, body_out, headers)
             return
+        if fault and fault.bad_json and provider == "groq" and getattr(request, "json_mode", False):
+            # Groq checks a JSON-mode answer itself and answers 400 instead of sending it.
+            self._send_json(400, wire.groq_json_failure(wire.reply_text(request, bad_json=True)))
+            return
         if fault and fault.malformed:
             self._send(200, wire.malformed_body())
             return

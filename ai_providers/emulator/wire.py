@@ -44,11 +44,17 @@ def read_openai_chat(body: object) -> ChatRequest:
     users = [_text_of(m.get("content")) for m in messages if m.get("role") == "user"]
     response_format = body.get("response_format") or {}
     json_mode = isinstance(response_format, dict) and response_format.get("type") in {"json_object", "json_schema"}
+    all_text = " ".join(_text_of(m.get("content")) for m in messages)
+    if json_mode and response_format.get("type") == "json_object" and "json" not in all_text.lower():
+        # As OpenAI and Groq answer: JSON mode needs the word in the conversation.
+        raise WireError(
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'."
+        )
     return ChatRequest(
         model=body["model"],
         system=system,
         prompt=users[-1] if users else "",
-        all_text=" ".join(_text_of(m.get("content")) for m in messages),
+        all_text=all_text,
         json_mode=json_mode,
     )
 
@@ -175,6 +181,17 @@ def error_body(
     if quota:
         return {"error": {"message": "You exceeded your current quota (emulated).", "type": "insufficient_quota"}}
     return {"error": {"message": message, "type": "emulated_fault", "code": status}}
+
+
+def groq_json_failure(generated: str) -> dict:
+    return {
+        "error": {
+            "message": "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details.",
+            "type": "invalid_request_error",
+            "code": "json_validate_failed",
+            "failed_generation": generated,
+        }
+    }
 
 
 def quota_status(provider: str) -> int:

@@ -7,14 +7,16 @@ import pytest
 from ai_providers.base import Completion
 from ai_providers.errors import InvalidJsonResponse
 from ai_providers.health import provider_status
+from ai_providers.interpret import NotJson, parse_json_answer
 from ai_providers.services import complete_with_fallback
 
 
 def call(task_type: str = "content_generation", attempts: list[dict] | None = None, **request: object):
+    user_id = request.pop("user_id", 3)
     return complete_with_fallback(
         task_type=task_type,
         request=Completion(prompt=request.pop("prompt", "Summarise the ticket"), **request),
-        user_id=3,
+        user_id=user_id,
         attempt_log=attempts if attempts is not None else [],
     )
 
@@ -103,15 +105,19 @@ def test_sentiment_from_the_chat_backup_has_a_label_and_no_score(ai_settings, em
     assert [a["provider"] for a in attempts] == ["huggingface", "gemini"]
 
 
-def test_sentiment_from_an_openai_compatible_chat_model(ai_settings):
+@pytest.mark.parametrize("response_format", ["text", "json"])
+def test_sentiment_from_an_openai_compatible_chat_model(ai_settings, response_format):
+    # In JSON it is still one word asked for, not the vendor's JSON mode (which OpenAI and
+    # Groq refuse when no message mentions JSON); the label's JSON is built here.
     result = complete_with_fallback(
         task_type="sentiment_analysis",
-        request=Completion(prompt="Fantastic, I love it"),
+        request=Completion(prompt="Fantastic, I love it", response_format=response_format),
         chain_override=["openai_compatible/llama3.2"],
         user_id=3,
         attempt_log=[],
     )
     assert (result.label, result.score) == ("positive", None)
+    assert result.json == (None if response_format == "text" else {"label": "positive", "score": None})
 
 
 def test_usage_cost_and_latency_are_on_the_result_and_in_the_counters(ai_settings):
@@ -156,12 +162,27 @@ def test_the_response_cache_answers_a_repeated_deterministic_call(ai_settings, e
     assert second.cached is True
     assert attempts[0].get("cached") is True
     assert emulator.calls() == 1
+    # Nothing was spent on it, and the node's output says why.
+    assert first.cost_usd > 0 and first.usage.output_tokens > 0
+    assert (second.usage.input_tokens, second.usage.output_tokens, second.cost_usd) == (0, 0, 0.0)
+    assert second.as_output()["cached"] is True and "cached" not in first.as_output()
+    call(prompt="Same question", temperature=0, user_id=4)  # another user's answers are their own
+    assert emulator.calls() == 2
     call(prompt="Same question", temperature=0.7)  # not deterministic: never cached
     call(prompt="Another question", temperature=0)
-    assert emulator.calls() == 3
+    assert emulator.calls() == 4
 
 
 def test_the_response_cache_is_off_by_default(ai_settings, emulator):
     call(prompt="Same question", temperature=0)
     call(prompt="Same question", temperature=0)
     assert emulator.calls() == 2
+
+
+@pytest.mark.parametrize("answer", ['{"score": NaN}', '{"score": 1e400}', '{"score": -Infinity}'])
+def test_an_answer_with_a_number_json_cannot_represent_is_not_json(answer):
+    """Python's json reads these; no database stores them. Asked again, like any answer
+    that is not JSON, instead of failing the node when its output is recorded."""
+    with pytest.raises(NotJson):
+        parse_json_answer(answer)
+    assert parse_json_answer('```json\n{"score": 0.5}\n```') == {"score": 0.5}

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ai_providers.adapters.errors import retry_after_seconds
 from ai_providers.base import Completion
 from ai_providers.errors import AllProvidersUnavailable, BadRequest, ProvidersNotConfigured
 from ai_providers.services import complete_with_fallback
@@ -200,3 +201,19 @@ def test_unknown_task_types_and_providers_are_bad_requests(ai_settings):
             user_id=1,
             attempt_log=[],
         )
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"Retry-After": "-5"}, 0.0),
+        ({"Retry-After": "99999999"}, 86_400.0),  # at most a day
+        ({"Retry-After": "1e400"}, None),  # read as infinity: said nothing usable
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "soon"}, None),
+    ],
+)
+def test_retry_after_is_read_within_bounds(headers, seconds):
+    assert retry_after_seconds(headers) == seconds

@@ -7,9 +7,11 @@ import logging
 
 import pytest
 
+from ai_providers.adapters.errors import vendor_message
 from ai_providers.base import Completion
 from ai_providers.errors import AllProvidersUnavailable, BadRequest
 from ai_providers.health import provider_status, test_all_providers
+from ai_providers.registry import get_provider, provider_names
 from ai_providers.services import complete_with_fallback
 from tests.ai_providers.conftest import FAKE_KEYS
 
@@ -66,3 +68,11 @@ def test_failures_of_every_kind_leave_no_key_anywhere(ai_settings, emulator, cap
     collected.extend([provider_status(), test_all_providers()])
     assert_no_key(caplog.text, *collected)
     assert "gemini" in caplog.text  # the failures were logged, only without keys
+
+
+def test_a_providers_settings_and_a_long_error_body_never_show_its_key(ai_settings):
+    # A traceback's locals and Django's debug page print the adapter's settings.
+    assert_no_key(*(repr(get_provider(name).config) for name in provider_names()))
+    # A plain-text error body is cut short: redacted first, so no slice of a key survives the cut.
+    key = FAKE_KEYS["groq"]
+    assert_no_key(vendor_message("x" * 180 + key + " and more"))

@@ -56,6 +56,7 @@ class AiProcessor(Node[AiProcessorConfig]):
             "emulated": {"type": "boolean"},
             "label": {"type": "string"},
             "score": {"type": ["number", "null"]},
+            "cached": {"type": "boolean", "description": "Answered by the response cache: usage and cost are 0."},
         },
         "required": ["text", "provider", "model", "usage", "cost_usd", "latency_ms", "fallback_used", "emulated"],
     }
