@@ -82,6 +82,11 @@ class InvalidJsonResponse(InvalidModelResponse):
     message = "The model's answer is not valid JSON."
 
 
+class EmptyResponse(InvalidModelResponse):
+    code = "empty_response"
+    message = "The model answered with no text (its output token limit may have run out first: raise max_tokens)."
+
+
 class InvalidSentimentResponse(InvalidModelResponse):
     code = "invalid_sentiment"
     message = "The model's answer is not a sentiment label."

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ai_providers.errors import InvalidJsonResponse, InvalidSentimentResponse
+from ai_providers.errors import EmptyResponse, InvalidJsonResponse, InvalidSentimentResponse
 
 if TYPE_CHECKING:
     from ai_providers.base import Completion, CompletionResult, Provider
@@ -115,6 +115,8 @@ def interpreted(result: CompletionResult, request: Completion) -> CompletionResu
         if request.response_format == "json":
             result.json = {"label": result.label, "score": result.score}
         return result
+    if not result.text.strip():  # a thinking model can spend the whole output limit before it writes
+        raise EmptyResponse(result.provider, model=result.model)
     if request.response_format == "json":
         try:
             result.json = parse_json_answer(result.text)

@@ -145,6 +145,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if isinstance(request, str):
             self._send_json(200, wire.classification_answer(request))
             return
+        if fault and fault.empty:
+            answer = wire.gemini_empty_answer(request) if kind == "gemini" else wire.openai_empty_answer(request)
+            self._send_json(200, answer)
+            return
         text = wire.reply_text(request, bad_json=bool(fault and fault.bad_json))
         answer = wire.gemini_answer(request, text) if kind == "gemini" else wire.openai_chat_answer(request, text)
         self._send_json(200, answer)

@@ -26,6 +26,7 @@ class Fault:
     quota: bool = False
     malformed: bool = False
     bad_json: bool = False  # a well-formed reply whose text is not the JSON that was asked for
+    empty: bool = False  # a well-formed reply with no text (the output token limit spent on thinking)
     message: str | None = None  # the vendor's error message, in place of the default one
     times: int | None = None  # None: until cleared
     served: int = field(default=0)
@@ -36,7 +37,7 @@ class Fault:
             raise FaultError("A fault is a JSON object.")
         known = {
             *("provider", "model", "status", "retry_after", "latency_ms"),
-            *("quota", "malformed", "bad_json", "message", "times"),
+            *("quota", "malformed", "bad_json", "empty", "message", "times"),
         }
         unknown = sorted(set(data) - known)
         if unknown:
@@ -68,6 +69,7 @@ class Fault:
             quota=bool(data.get("quota", False)),
             malformed=bool(data.get("malformed", False)),
             bad_json=bool(data.get("bad_json", False)),
+            empty=bool(data.get("empty", False)),
             message=data.get("message"),
             times=times,
         )

@@ -125,6 +125,22 @@ def gemini_answer(request: ChatRequest, text: str) -> dict:
     }
 
 
+def openai_empty_answer(request: ChatRequest) -> dict:
+    """No text: the output token limit ran out first (finish_reason "length")."""
+    answer = openai_chat_answer(request, "")
+    answer["choices"][0]["finish_reason"] = "length"
+    return answer
+
+
+def gemini_empty_answer(request: ChatRequest) -> dict:
+    """What Gemini 2.5 sends when thinking spent the whole output token limit: a candidate
+    with no parts, finishReason MAX_TOKENS, the thinking billed."""
+    answer = gemini_answer(request, "")
+    answer["candidates"][0] = {"content": {"role": "model"}, "finishReason": "MAX_TOKENS", "index": 0}
+    answer["usageMetadata"]["thoughtsTokenCount"] = 1024
+    return answer
+
+
 def classification_answer(text: str) -> list:
     scores = sentiment_scores(text)
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)

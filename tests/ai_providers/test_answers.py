@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ai_providers.base import Completion
-from ai_providers.errors import InvalidJsonResponse
+from ai_providers.errors import EmptyResponse, InvalidJsonResponse
 from ai_providers.health import provider_status
 from ai_providers.interpret import NotJson, parse_json_answer
 from ai_providers.services import complete_with_fallback
@@ -186,3 +186,19 @@ def test_an_answer_with_a_number_json_cannot_represent_is_not_json(answer):
     with pytest.raises(NotJson):
         parse_json_answer(answer)
     assert parse_json_answer('```json\n{"score": 0.5}\n```') == {"score": 0.5}
+
+
+def test_an_empty_answer_is_asked_again_then_fails_saying_why(ai_settings, emulator):
+    """Gemini 2.5 can spend the whole output limit thinking and send no text: that is not
+    an answer. The next provider is asked; two empty answers fail the call."""
+    emulator.fault(provider="gemini", empty=True)
+    attempts: list[dict] = []
+    result = call(attempts=attempts)
+    assert result.provider == "openrouter" and result.text
+    codes = [(a["provider"], a.get("error_code")) for a in attempts]
+    assert codes == [("gemini", "empty_response"), ("openrouter", None)]
+
+    emulator.fault(provider="openrouter", empty=True)
+    with pytest.raises(EmptyResponse) as caught:
+        call()
+    assert caught.value.code == "empty_response" and "max_tokens" in caught.value.message
