@@ -70,7 +70,7 @@ def execution_retry(*, execution: Execution) -> Execution:
         runs = create_node_runs(retry, graph, now)
         by_node = {run.node_id: run for run in runs}
         node_of_run = {run.pk: run.node_id for run in runs}
-        to_publish = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)
+        to_publish, remaining = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)
         ExecutionLog.objects.create(
             execution=retry,
             level="info",
@@ -78,6 +78,8 @@ def execution_retry(*, execution: Execution) -> Execution:
         )
         # Published after the execution's event, so that it precedes its nodes'.
         announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now, publish=to_publish)
+        if remaining <= 0:  # every node reused: done already, announced after `running`
+            finish_execution(retry.id, graph, now, [])
     retry.refresh_from_db()
     return retry
 
@@ -90,9 +92,9 @@ def replay_reused(
     by_node: dict[str, NodeRun],
     node_of_run: dict[int, str],
     now: Any,
-) -> list[Publish]:
+) -> tuple[list[Publish], int]:
     """Marks reused nodes completed in topological order, resolving their children as
-    their completion would; returns the nodes to run."""
+    their completion would; returns the nodes to run and how many nodes remain."""
     to_publish: list[Publish] = []
     remaining = len(graph.nodes)
     frontier = [node_id for node_id in graph.nodes if not graph.parents(node_id)]
@@ -115,8 +117,6 @@ def replay_reused(
         )
         remaining -= 1 + len(skipped)
         frontier += [node_of_run[item.node_run_id] for item in ready]
-    if remaining <= 0:
-        finish_execution(retry.id, graph, now, [])
-    else:
+    if remaining > 0:
         Execution.objects.filter(id=retry.id).update(remaining_nodes=remaining)
-    return to_publish
+    return to_publish, remaining

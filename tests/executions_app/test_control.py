@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from executions_app.engine.sweeper import prune_old_executions
 from executions_app.models import Execution, ExecutionLog, NodeRun
+from executions_app.selectors import execution_status
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 from tests.workers_support import wait_for
 
@@ -114,6 +115,34 @@ def test_retry_of_a_canceled_execution_finishes_it(celery_worker, make_workflow,
     # The first node's output is reused: it still names the original execution.
     assert done["outputs"]["result"] == execution_id
     assert nodes_by_id(done)["pause"]["reused_from"] is not None
+
+
+def test_a_retry_that_reuses_every_node_is_completed_at_once_and_says_so_in_order(
+    celery_worker, make_workflow, run, client, user
+) -> None:
+    """Canceled while its last node ran, which then completed: every node is reusable."""
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("pause", "WAIT", {"seconds": 0.5}),
+            node("result", "OUTPUT", {"value": "{{ execution.id }}"}),
+        ],
+        [edge("start", "result"), edge("result", "pause")],
+    )
+    execution_id = run(workflow_id, wait=None).json()["id"]
+    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "running")
+    client.post(f"/api/executions/{execution_id}/cancel")
+    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "completed")
+
+    retried = client.post(f"/api/executions/{execution_id}/retry").json()
+
+    assert retried["status"] == "completed"
+    assert retried["outputs"]["result"] == execution_id
+    assert execution_status(retried["id"]) == "completed"  # what `wait` reads
+    browser = Client()
+    browser.force_login(user)
+    changes = [e["status"] for _, e in read_events(browser, retried["id"]) if e["kind"] == "execution"]
+    assert changes == ["running", "completed"]
 
 
 def test_retry_is_refused_like_a_new_execution_for_an_inactive_or_archived_workflow(make_workflow, run, client) -> None:
