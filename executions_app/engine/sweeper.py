@@ -57,16 +57,19 @@ def publish_of(node_run_id: int, node_type: str, node_id: str, version_id: Any) 
 def sweep() -> dict[str, int]:
     now = timezone.now()
     lost_publishes = republish_stale_ready(now)
-    lost_workers = republish_lost_leases(now)
+    dead = dead_holders()
+    lost_workers = republish_lost_leases(now, dead)
+    abandoned = close_abandoned_runs(now, dead)
     timed_out = fail_overdue_executions(now)
-    if lost_publishes or lost_workers or timed_out:
+    if lost_publishes or lost_workers or abandoned or timed_out:
         logger.info(
-            "sweep: %s ready re-published, %s lost leases, %s executions timed out",
+            "sweep: %s ready re-published, %s lost leases, %s abandoned runs closed, %s executions timed out",
             lost_publishes,
             lost_workers,
+            abandoned,
             timed_out,
         )
-    return {"ready": lost_publishes, "leases": lost_workers, "timed_out": timed_out}
+    return {"ready": lost_publishes, "leases": lost_workers, "abandoned": abandoned, "timed_out": timed_out}
 
 
 def republish_stale_ready(now: Any) -> int:
@@ -89,16 +92,38 @@ def republish_stale_ready(now: Any) -> int:
     return len(stale)
 
 
-def republish_lost_leases(now: Any) -> int:
-    """Running nodes whose lease expired or whose worker stopped beating (killed). Only
-    lost rows are read (filtered in SQL), in id order, skipping those in backoff."""
+def dead_holders() -> set[str]:
+    """The claim holders of running nodes whose worker process is gone."""
     holders = set(
         NodeRun.objects.filter(status=NodeRunStatus.RUNNING)
         .exclude(claimed_by="")
         .values_list("claimed_by", flat=True)
         .distinct()
     )
-    dead = heartbeat.dead_holders(holders)
+    return heartbeat.dead_holders(holders)
+
+
+def close_abandoned_runs(now: Any, dead: set[str]) -> int:
+    """Running nodes of executions that ended meanwhile, whose worker died: nothing will
+    run them again (nothing more starts in an ended execution), so they end failed
+    instead of showing `running` for ever."""
+    abandoned = NodeRun.objects.filter(
+        Q(lease_until__lt=now) | Q(claimed_by__in=dead), status=NodeRunStatus.RUNNING
+    ).exclude(execution__status__in=ACTIVE_EXECUTION_STATUSES)
+    message = "The worker running this node stopped after the execution had ended; it was not run again."
+    return abandoned.update(
+        status=NodeRunStatus.FAILED,
+        error={"code": "worker_lost", "message": message},
+        lease_until=None,
+        finished_at=now,
+    )
+
+
+def republish_lost_leases(now: Any, dead: set[str] | None = None) -> int:
+    """Running nodes whose lease expired or whose worker stopped beating (killed). Only
+    lost rows are read (filtered in SQL), in id order, skipping those in backoff."""
+    if dead is None:
+        dead = dead_holders()
     lost = NodeRun.objects.filter(
         Q(lease_until__lt=now) | Q(claimed_by__in=dead),
         status=NodeRunStatus.RUNNING,

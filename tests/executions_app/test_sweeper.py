@@ -141,3 +141,19 @@ def test_without_redis_for_the_backoff_lost_leases_are_still_republished(fan_out
     assert sweeper.republish_lost_leases(timezone.now()) == 1
     assert sweeper.republish_lost_leases(timezone.now()) == 1  # no backoff then: too often beats never
     assert {p.node_run_id for p in published} == {lost}
+
+
+def test_a_node_left_running_by_a_dead_worker_in_an_ended_execution_is_closed(fan_out, published, client) -> None:
+    """Nothing more starts in an ended execution, so the sweeper does not re-run the node;
+    it no longer shows `running` for ever either. A live worker's node is left alone."""
+    heartbeat.beat_once()
+    [lost] = running(fan_out, ["b0"], holder=DEAD_HOLDER, lease_s=600)
+    [alive] = running(fan_out, ["b1"], holder=heartbeat.holder_identity(), lease_s=600)
+    assert client.post(f"/api/executions/{fan_out}/cancel").json()["status"] == "canceled"
+
+    assert sweeper.sweep()["abandoned"] == 1
+
+    assert published == []
+    closed = NodeRun.objects.get(id=lost)
+    assert (closed.status, closed.error["code"], closed.finished_at is not None) == ("failed", "worker_lost", True)
+    assert NodeRun.objects.get(id=alive).status == "running"
