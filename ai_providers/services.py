@@ -75,8 +75,10 @@ def complete_with_fallback(
     fallback.announce, fallback.deferred = announce, deferred
     try:
         return fallback.run()
-    except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached):
-        if fallback.user_counted and fallback.user_windows:  # nobody answered: the call does not count
+    except (AllProvidersUnavailable, ProvidersNotConfigured, NodeDeadlineReached, BadRequest) as exc:
+        # Nobody answered (a refusal is no answer; a model's unusable answer is one): not counted.
+        answered = isinstance(exc, InvalidModelResponse)
+        if fallback.user_counted and fallback.user_windows and not answered:
             guards.refund_user_call(user_id, fallback.user_windows)
         raise
 
@@ -145,6 +147,9 @@ class _FallbackRun:
             provider = get_provider(link.provider)
             if not provider.configured:
                 self._skip(link, "not_configured")
+                continue
+            if provider.classifies(link.model) and self.request.task_type != "sentiment_analysis":
+                self._skip(link, "model_unsuitable")  # a misrouted chain: no quota, no call
                 continue
             request = prepared_for(self.request, provider, link)
             hit = cached_response(link, request, self.user_id)

@@ -99,7 +99,9 @@ def test_a_classifier_asked_for_another_task_falls_back_without_opening_its_circ
         attempts: list[dict] = []
         result = call(attempts, chain_override=chain)
         assert result.provider == "gemini"
-        assert attempts[0]["error_code"] == "model_unsuitable"
-    assert status_of("huggingface")["circuits"][CLASSIFIER] == "closed"
+        assert (attempts[0]["error_code"], attempts[0]["skipped"]) == ("model_unsuitable", True)
+    huggingface = status_of("huggingface")
+    assert huggingface["circuits"][CLASSIFIER] == "closed"
+    assert huggingface["calls"] == 0  # passed over, not called: no call counted, no quota reserved
     assert call(task_type="sentiment_analysis").provider == "huggingface"  # still serves sentiment
     assert emulator.calls("huggingface") == 1  # refused before any request went out

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ai_providers.base import Completion
-from ai_providers.errors import AllProvidersUnavailable, UserQuotaExceeded
+from ai_providers.errors import AllProvidersUnavailable, BadRequest, UserQuotaExceeded
 from ai_providers.health import provider_status
 from ai_providers.services import complete_with_fallback
 
@@ -165,6 +165,9 @@ def test_a_call_nobody_answered_does_not_count_against_the_user(ai_settings, emu
     emulator.fault(provider="gemini", status=500, times=1)
     emulator.fault(provider="openrouter", status=500, times=1)
     with pytest.raises(AllProvidersUnavailable):
+        call(user_id=21)
+    emulator.fault(provider="gemini", status=400, times=1)  # refused as invalid: not answered either
+    with pytest.raises(BadRequest):
         call(user_id=21)
     assert call(user_id=21).provider == "gemini"
 
