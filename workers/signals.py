@@ -73,8 +73,15 @@ def note_task_end(**kwargs: Any) -> None:
 def start_heartbeat(sender: Any = None, **kwargs: Any) -> None:
     queues = [q.name for q in sender.app.amqp.queues.consume_from.values()] if sender else []
     heartbeat.set_main_pid(os.getpid())
+    heartbeat.watch_pool(lambda: pool_processes(sender))
     heartbeat.beat_once(queues)
     heartbeat.start(queues)
+
+
+def pool_processes(consumer: Any) -> list[int]:
+    """The prefork pool's child pids (billiard's process list); none for other pools."""
+    processes = getattr(getattr(getattr(consumer, "pool", None), "_pool", None), "_pool", None)
+    return [process.pid for process in list(processes or ())]
 
 
 @worker_process_init.connect

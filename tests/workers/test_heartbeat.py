@@ -1,0 +1,42 @@
+"""A worker's heartbeat tells every host which of its pool children died, so a node held
+by a killed child is recovered in seconds by a sweeper on any machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from django_redis import get_redis_connection
+
+from tests.workers_support import wait_for, worker_process
+from workers import heartbeat
+
+
+def beat_of(main_pid: int) -> dict:
+    raw = get_redis_connection("default").get(heartbeat.key_for(heartbeat.HOST, main_pid))
+    return json.loads(raw) if raw else {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_pool_child_is_seen_dead_from_another_host() -> None:
+    with worker_process(queues="default", concurrency=2) as worker:
+        main = worker.process.pid
+        children = wait_for(lambda: len(beat_of(main).get("children", ())) == 2 and beat_of(main)["children"])
+        victim, survivor = children
+
+        os.kill(victim, signal.SIGKILL)
+        beat = wait_for(lambda: victim in beat_of(main).get("gone", ()) and beat_of(main))
+
+        assert victim not in beat["children"] and survivor in beat["children"]
+        # A sweeper elsewhere cannot look for the process: it reads the same heartbeat.
+        redis = get_redis_connection("default")
+        elsewhere = heartbeat.key_for("another-host", main)
+        redis.set(elsewhere, json.dumps(beat), ex=30)
+        try:
+            held_there = {f"another-host|{main}|{victim}", f"another-host|{main}|{survivor}"}
+            assert heartbeat.dead_holders(held_there) == {f"another-host|{main}|{victim}"}
+            assert heartbeat.dead_holders({f"another-host|{main + 1}|{survivor}"}) != set()  # no heartbeat at all
+        finally:
+            redis.delete(elsewhere)  # not a worker the dashboard should list
