@@ -173,6 +173,14 @@ def upstream_outputs(execution_id: Any, node_ids: tuple[str, ...]) -> dict[str, 
 
 
 # The fenced completion of a node run: written only by the attempt that holds the claim.
+# Counts a node out of an active execution, locking its row. An ended one is not counted
+# down: a late, superseded attempt would take a completed execution's 0 below zero (its
+# write is fenced out and rolled back anyway).
+COUNT_DOWN = (
+    f"UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - "
+    "(CASE WHEN status IN ('queued', 'running') THEN 1 ELSE 0 END) WHERE id = %s RETURNING status, remaining_nodes"
+)
+
 _RECORD_OUTCOME = (
     f"UPDATE {NODE_RUN} SET status = %s, output = %s, error = %s, attempt_log = %s, finished_at = %s, "
     f"lease_until = NULL WHERE id = %s AND {_UNINDEXED_STATUS} = 'running' AND attempts = %s"
@@ -234,11 +242,7 @@ def count_down_remaining(execution_id: Any) -> tuple[str, int]:
     """Counts a node out and locks the execution's row for the rest of the transaction
     (completions of one execution are serialized): UPDATE … RETURNING."""
     with _cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
-            "RETURNING status, remaining_nodes",
-            [_uuid(execution_id)],
-        )
+        cursor.execute(COUNT_DOWN, [_uuid(execution_id)])
         status, remaining = cursor.fetchone()
     return status, remaining
 

@@ -10,6 +10,7 @@ from typing import Any
 from executions_app.engine.sql import (
     _RECORD_OUTCOME,
     _UNINDEXED_STATUS,
+    COUNT_DOWN,
     EXECUTION,
     NODE_RUN,
     _cursor,
@@ -60,8 +61,7 @@ def count_down_and_record(
     update reads the execution update's result, so the execution row is always locked
     first, in the same order as every other completion."""
     sql = (
-        f"WITH e AS (UPDATE {EXECUTION} SET remaining_nodes = remaining_nodes - 1 WHERE id = %s "
-        "RETURNING status, remaining_nodes), "
+        f"WITH e AS ({COUNT_DOWN}), "
         f"n AS ({_RECORD_OUTCOME} AND EXISTS (SELECT 1 FROM e) RETURNING 1) "
         "SELECT e.status, e.remaining_nodes, (SELECT count(*) FROM n) FROM e"
     )

@@ -129,3 +129,28 @@ def test_a_join_is_released_once_by_its_last_parent_and_never_again(fan_out, pub
     assert complete(fan_out, "c", attempt=1) is False
     assert states(fan_out) == before
     assert len(published) == 1
+
+
+@pytest.mark.parametrize("status", ["completed", "failed"])
+def test_a_superseded_attempt_arriving_after_the_execution_ended_changes_nothing(fan_out, published, status) -> None:
+    """Its newer attempt finished the execution; the old one (a slow worker whose lease
+    was taken over) reports at last, through the general path a failure takes."""
+    Execution.objects.filter(id=fan_out.id).update(status=status, remaining_nodes=0)
+    before = states(fan_out)
+    row = NodeRun.objects.get(execution=fan_out, node_id="a")
+    late = Outcome("failed", error={"code": "http_status", "message": "late"}, attempt_entries=[{"n": 1}])
+
+    written = finish_node(
+        node_run_id=row.id,
+        execution_id=fan_out.id,
+        attempt=1,
+        attempt_log=[],
+        graph=graph_for_version(fan_out.version_id),
+        node_id="a",
+        outcome=late,
+    )
+
+    assert written is False
+    assert states(fan_out) == before
+    assert Execution.objects.get(id=fan_out.id).remaining_nodes == 0
+    assert published == []
