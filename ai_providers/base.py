@@ -85,6 +85,7 @@ class CompletionResult:
     cost_usd: float = 0.0
     fallback_used: bool = False
     cached: bool = False
+    has_json: bool = False  # response_format "json": `json` is the answer, even a JSON null
 
     def as_output(self) -> dict[str, Any]:
         """The AI node's output shape (DESIGN §5)."""
@@ -98,7 +99,7 @@ class CompletionResult:
             "fallback_used": self.fallback_used,
             "emulated": self.emulated,
         }
-        if self.json is not None:
+        if self.json is not None or self.has_json:
             output["json"] = self.json
         if self.label is not None:
             output["label"], output["score"] = self.label, self.score

@@ -119,7 +119,7 @@ def interpreted(result: CompletionResult, request: Completion) -> CompletionResu
         raise EmptyResponse(result.provider, model=result.model)
     if request.response_format == "json":
         try:
-            result.json = parse_json_answer(result.text)
+            result.json, result.has_json = parse_json_answer(result.text), True
         except NotJson:
             raise InvalidJsonResponse(result.provider, model=result.model) from None
     return result

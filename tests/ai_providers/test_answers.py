@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ai_providers.base import Completion
+from ai_providers.base import Completion, CompletionResult
 from ai_providers.errors import EmptyResponse, InvalidJsonResponse
 from ai_providers.health import provider_status
-from ai_providers.interpret import NotJson, parse_json_answer
+from ai_providers.interpret import NotJson, interpreted, parse_json_answer
 from ai_providers.services import complete_with_fallback
 
 
@@ -202,3 +202,10 @@ def test_an_empty_answer_is_asked_again_then_fails_saying_why(ai_settings, emula
     with pytest.raises(EmptyResponse) as caught:
         call()
     assert caught.value.code == "empty_response" and "max_tokens" in caught.value.message
+
+
+def test_a_json_answer_of_null_is_still_the_json_output():
+    result = interpreted(
+        CompletionResult(text="null", provider="groq", model="m"), Completion(prompt="x", response_format="json")
+    )
+    assert result.as_output()["json"] is None and "json" in result.as_output()
