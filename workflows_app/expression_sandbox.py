@@ -154,6 +154,24 @@ def _finalize_text(value: Any) -> str:
     return text
 
 
+def _is_none(value: Any) -> bool:
+    return value is None or isinstance(value, Missing)
+
+
+def _divisible_by(value: Any, number: Any) -> bool:
+    return _modulo(value, number) == 0
+
+
+# Jinja's own `divisibleby`, `even` and `odd` compute `value % n` in plain Python, where
+# `'%0999999999d' is even` builds a gigabyte: they go through the bounded `%` instead.
+_BOUNDED_TESTS = {
+    "divisibleby": _divisible_by,
+    "even": lambda value: _divisible_by(value, 2),
+    "odd": lambda value: _modulo(value, 2) == 1,
+    "none": _is_none,
+}
+
+
 def build_environment() -> SafeEnvironment:
     env = SafeEnvironment(
         autoescape=False,
@@ -164,4 +182,5 @@ def build_environment() -> SafeEnvironment:
     )
     env.globals.clear()  # no range, cycler, joiner, namespace, lipsum
     env.filters = dict(FILTERS)
+    env.tests = {**env.tests, **_BOUNDED_TESTS}
     return env

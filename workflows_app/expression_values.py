@@ -66,9 +66,19 @@ class SizeBudget:
 
 
 class Missing(Undefined):
-    """An undefined name or key: null where a value is kept, "" in text."""
+    """An undefined name or key: null where a value is kept, "" in text, and equal to
+    null (`x == none`, `x is none`), as the rest of the product treats it."""
 
     __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return other is None or isinstance(other, Undefined)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(None)
 
     @property
     def _undefined_message(self) -> str:

@@ -43,6 +43,13 @@ def test_growth_is_bounded(context, source):
     assert result is None or len(str(result)) < 100
 
 
+@pytest.mark.parametrize("test", ["divisibleby 3", "even", "odd"])
+def test_tests_that_compute_a_remainder_format_no_text(context, test):
+    # Jinja's own versions compute `value % n` in plain Python: a gigabyte of text here.
+    with pytest.raises(ExpressionError, match="does not format text"):
+        evaluate(f"'%0999999999d' is {test}", context)
+
+
 def test_deeply_nested_brackets_are_refused(context):
     with pytest.raises(ExpressionError, match="nest"):
         compile_expression("(" * 2000 + "1" + ")" * 2000)

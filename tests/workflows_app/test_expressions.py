@@ -61,6 +61,17 @@ def test_undefined_and_skipped_are_null(context):
     assert evaluate("nodes.skipped.output.label | default('none')", context) == "none"
 
 
+def test_a_missing_value_is_none_as_it_is_null(context):
+    """What a CONDITION on an optional input or a skipped branch asks."""
+    for source in ("inputs.nope", "nodes.skipped.output.label", "nodes.skipped.output"):
+        assert evaluate(f"{source} is none", context) is True
+        assert evaluate(f"{source} == none", context) is True
+        assert evaluate(f"{source} != none", context) is False
+    assert evaluate("inputs.count is none", context) is False
+    assert evaluate("inputs.nope == 0 or inputs.nope == ''", context) is False
+    assert evaluate("4 is even and 3 is odd and 9 is divisibleby 3", context) is True
+
+
 def test_runtime_error_is_a_clear_expression_error(context):
     with pytest.raises(ExpressionError, match="division by zero"):
         evaluate("inputs.count / 0", context)
