@@ -66,6 +66,25 @@ def _is_template(value: Any) -> bool:
     return type(value).__name__ == "Template"
 
 
+def check_templated_values(spec: Any, rendered: Any, path: str = "filter") -> None:
+    """Where the workflow wrote a template, the rendered filter holds a value, never an
+    object: `{"id": "{{ nodes.api.output.id }}"}` must not become `{"id": {"$gte": 0}}`
+    when the data says so, widening a delete to every record. Operators come from the
+    workflow; data only fills in values (a list, for $in)."""
+    if _is_template(spec):
+        if isinstance(rendered, dict):
+            raise RecordQueryError(
+                f"{path}: the template gave an object; a filter's operators are written in the workflow, "
+                "and data only fills in values."
+            )
+    elif isinstance(spec, dict) and isinstance(rendered, dict):
+        for key, value in spec.items():
+            check_templated_values(value, rendered.get(key), f"{path}.{key}")
+    elif isinstance(spec, list) and isinstance(rendered, list):
+        for index, (value, result) in enumerate(zip(spec, rendered, strict=False)):
+            check_templated_values(value, result, f"{path}[{index}]")
+
+
 def _scalar(value: Any, op: str, path: str) -> Scalar:
     if _is_template(value) or value is None or isinstance(value, str | bool | int | float):
         return value

@@ -113,3 +113,27 @@ def test_filter_shapes_are_checked_when_the_workflow_is_saved(client) -> None:
     assert response.status_code == 400
     problems = response.json()["error"]["details"]
     assert any("$regex" in problem["message"] and problem["node_id"] == "look" for problem in problems), problems
+
+
+def test_data_cannot_turn_a_filter_value_into_operators(celery_worker, make_workflow, run, user) -> None:
+    """`{"id": "{{ ... }}"}` deletes one record; data that says `{"$gte": 0}` there must not
+    make it delete them all."""
+    ids = [records.record_insert(owner_id=user.id, collection="tickets", document={"n": n}) for n in range(3)]
+    workflow_id = make_workflow(
+        [
+            input_node(ticket={"type": "object", "required": True}),
+            node("drop", "DATABASE", {"operation": "delete", "collection": "tickets",
+                                      "filter": {"id": "{{ inputs.ticket.id }}"}}),
+            node("result", "OUTPUT", {"value": "{{ nodes.drop.output }}"}),
+        ],
+        [edge("start", "drop"), edge("drop", "result")],
+    )  # fmt: skip
+
+    execution = run(workflow_id, {"ticket": {"id": {"$gte": 0}}}).json()
+
+    assert execution["status"] == "failed"
+    error = nodes_by_id(execution)["drop"]["error"]
+    assert error["code"] == "invalid_filter" and "filter.id" in error["message"]
+    assert Record.objects.filter(owner=user, collection="tickets").count() == 3
+    done = run(workflow_id, {"ticket": {"id": ids[0]}}).json()
+    assert done["outputs"]["result"] == {"deleted": 1}

@@ -88,11 +88,13 @@ class Database(Node[DatabaseConfig]):
 
     def run(self, ctx: NodeContext) -> Any:
         from executions_app import records
+        from executions_app.record_filters import check_templated_values
 
         config = self.config
         scope = {"owner_id": ctx.owner_id, "collection": config.collection}
         operation = config.operation
         rendered_filter = ctx.render(config.filter) if config.filter is not None else {}
+        check_templated_values(config.filter, rendered_filter)
         if operation == "find":
             found = records.record_find(**scope, filter=rendered_filter, sort=config.sort, limit=config.limit)
             return {"records": found}
