@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
+
 from config.api import ValidationFailed
 from workflows_app.expression_values import describe
 from workflows_app.graph import Graph
@@ -51,10 +53,11 @@ def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
 
 
 def _text_problems(
-    value: Any, problem: Callable[[str], str | None], at: tuple, *, finite: bool = False
+    value: Any, problem: Callable[[str], str | None], at: tuple, *, finite: bool = False, max_depth: int = 0
 ) -> Iterator[tuple[tuple, str]]:
     """(location, message) of every string, keys included, `problem` finds fault with;
-    with `finite`, of every number JSON cannot carry too (Python reads 1e400 as infinity)."""
+    with `finite`, of every number JSON cannot carry too (Python reads 1e400 as infinity);
+    with `max_depth`, of every container nested deeper than that (not looked into)."""
     # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own
     # key's problem, so that key is reported in document order too.
     stack: list[tuple[Any, tuple, str | None]] = [(value, at, None)]
@@ -63,6 +66,9 @@ def _text_problems(
         found = key_problem or (problem(item) if isinstance(item, str) else None)
         if finite and isinstance(item, float) and not math.isfinite(item):
             found = NOT_FINITE_MESSAGE
+        if max_depth and len(loc) > max_depth and isinstance(item, dict | list | tuple):
+            yield loc, f"nests deeper than the limit of {max_depth}"
+            continue
         if found:
             yield loc, found
         if isinstance(item, dict):
@@ -86,7 +92,9 @@ def validate_inputs(graph: Graph, inputs: Any) -> dict:
         )
     problems = [
         {"field": format_path(loc), "message": message}
-        for loc, message in _text_problems(inputs, _unstorable_problem, (), finite=True)
+        for loc, message in _text_problems(
+            inputs, _unstorable_problem, (), finite=True, max_depth=settings.SWITCHBOARD["MAX_JSON_DEPTH"]
+        )
     ]
     for name in inputs:
         if name not in fields:

@@ -213,6 +213,21 @@ def test_inputs_with_a_number_too_large_for_json_are_a_400_naming_it(make_workfl
     assert Execution.objects.count() == 0
 
 
+@pytest.mark.parametrize("levels", [40, 900])
+def test_inputs_nested_too_deep_are_a_400_naming_where(make_workflow, client, levels) -> None:
+    # 900: within what the JSON parser reads, beyond what the database's encoder can write.
+    workflow_id = make_workflow(
+        [input_node(o={"type": "object"}), node("result", "OUTPUT", {"value": "ok"})], [edge("start", "result")]
+    )
+    nested = '{"a": ' * levels + "1" + "}" * levels
+    body = f'{{"workflow_id": "{workflow_id}", "inputs": {{"o": {nested}}}}}'
+    response = client.post("/api/executions", body, content_type="application/json")
+    assert response.status_code == 400
+    [problem] = response.json()["error"]["details"]
+    assert problem["field"].startswith("o.a.a") and "deeper than the limit of 32" in problem["message"]
+    assert Execution.objects.count() == 0
+
+
 def test_the_schema_documents_reused_from_as_nullable(client) -> None:
     schema = client.get("/api/schema", {"format": "json"}).json()
     assert schema["components"]["schemas"]["NodeRunOutput"]["properties"]["reused_from"]["nullable"] is True
