@@ -195,15 +195,24 @@ def resume_point(last_event_id: str | None) -> str | None:
 
 
 def already_ended_for(execution: Execution, after: str | None) -> bool:
-    """A reconnect after the end: the execution finished and the client has seen every
-    event there is (or the stream expired). Such a request is answered 204."""
+    """A reconnect after the end: the execution finished and the client has seen its final
+    event (the stream's, or one the database told with an id past the stream's), or the
+    stream expired. Such a request is answered 204. A client whose final event was lost
+    gets a stream instead, which tells it."""
     if after is None or execution.status not in FINISHED_EXECUTION_STATUSES:
         return False
     try:
-        return not events.any_after(execution.id, after)
-    except Exception:  # Redis unreachable: a 204 beats a stream that fails mid-way
+        if events.any_after(execution.id, after):
+            return False
+        newest = events.last(execution.id)
+    except Exception:  # Redis unreachable: the stream answers with the database's status
         logger.warning("could not read execution events", exc_info=True)
+        return False
+    if newest is None:
         return True
+    newest_id, event = newest
+    final = event.get("kind") == "execution" and event.get("status") in FINISHED_EXECUTION_STATUSES
+    return final or events.id_key(after) > events.id_key(newest_id)
 
 
 def frame(event_id: str | None, event: dict) -> str:
@@ -212,19 +221,32 @@ def frame(event_id: str | None, event: dict) -> str:
     return f"{head}event: {event['kind']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
 
+def _at(moment: Any) -> float:
+    return moment.timestamp() if moment is not None else time.time()
+
+
 def snapshot(execution: Execution) -> Iterator[str]:
     """The current state from the database, for a stream that expired or was lost."""
     for run in execution.node_runs.all():
-        yield frame("0-0", events.node_event(run.node_id, run.status))
-    yield frame("0-0", events.execution_event(execution.status))
+        yield frame("0-0", events.node_event(run.node_id, run.status, at=_at(run.finished_at or run.started_at)))
+    yield frame("0-0", events.execution_event(execution.status, at=_at(execution.finished_at)))
+
+
+def final_from_database(execution_id: Any) -> dict | None:
+    """The execution's final event as the database tells it, or None while it runs."""
+    found = Execution.objects.filter(id=execution_id).values_list("status", "finished_at").first()
+    if found is None or found[0] not in FINISHED_EXECUTION_STATUSES:
+        return None
+    return events.execution_event(found[0], at=_at(found[1]))
 
 
 def redis_lost(execution: Execution) -> Iterator[str]:
     """The last frame of a stream whose Redis failed: the final status if the database has
     it, else a comment and a longer reconnect delay (Last-Event-ID stays where it was)."""
-    status = Execution.objects.filter(id=execution.id).values_list("status", flat=True).first()
-    if status in FINISHED_EXECUTION_STATUSES:
-        yield frame(None, events.execution_event(status))
+    final = final_from_database(execution.id)
+    if final is not None:
+        yield f"retry: {REDIS_LOST_RETRY_MS}\n\n"
+        yield frame(None, final)
     else:
         yield f"retry: {REDIS_LOST_RETRY_MS}\n: live events are unavailable for now, reconnect later\n\n"
 
@@ -266,8 +288,11 @@ def stream(
                 yield from snapshot(execution)
                 return
             finished_seen = finished_seen or time.monotonic()
+            final = None
             if time.monotonic() - finished_seen >= FINAL_EVENT_GRACE_S:
-                yield frame(None, events.execution_event(status))  # the final event was lost
+                final = final_from_database(execution.id)
+            if final is not None:  # the final event was lost: told, with an id no event has
+                yield frame(events.id_after(after), final)
                 return
         if time.monotonic() - last_sent >= KEEPALIVE_S:
             last_sent = time.monotonic()

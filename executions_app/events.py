@@ -80,6 +80,24 @@ def read(execution_id: Any, after: str, block_ms: int | None, count: int = 500) 
     return found
 
 
+def last(execution_id: Any) -> tuple[str, dict] | None:
+    """The stream's newest event, or None when it is gone."""
+    reply = get_redis_connection("default").xrevrange(stream_key(execution_id), count=1)
+    return (reply[0][0].decode(), json.loads(reply[0][1][b"data"])) if reply else None
+
+
+def id_after(event_id: str) -> str:
+    """An id just past `event_id`, which no event of the stream has: given to a final event
+    the database told, so a reconnect with it is known to have seen the end."""
+    ms, _, seq = event_id.partition("-")
+    return f"{ms}-{int(seq or 0) + 1}"
+
+
+def id_key(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def any_after(execution_id: Any, after: str) -> bool:
     """Whether the stream holds an event newer than `after` (False when it is gone)."""
     return bool(read(execution_id, after, None, count=1))

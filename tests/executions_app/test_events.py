@@ -88,15 +88,21 @@ def test_a_reconnect_before_the_end_gets_the_rest_and_the_stream_ends(browser, e
     assert time.monotonic() - started < 5
 
 
-def test_a_stream_whose_final_event_was_lost_ends_with_the_database_status(execution_id, monkeypatch) -> None:
+def test_a_client_whose_final_event_was_lost_is_told_the_end_then_stops(browser, execution_id, monkeypatch) -> None:
     monkeypatch.setattr(event_stream, "FINAL_EVENT_GRACE_S", 0.2)
     queued_id = stream_ids(execution_id)[0]
     Execution.objects.filter(id=execution_id).update(status="failed")  # its final event never appended
 
-    frames = list(event_stream.stream(Execution.objects.get(id=execution_id), queued_id, max_s=10))
-
-    assert frames[-1].startswith("event: execution\n")  # no id: the client's Last-Event-ID stays put
-    assert '"status":"failed"' in frames[-1]
+    # A reconnect after the last event there is: not a 204, since the client never saw the end.
+    response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=queued_id)
+    assert response.status_code == 200
+    final = b"".join(response.streaming_content).decode().split("\n\n")[-2]
+    told_id = final.split("\n")[0].removeprefix("id: ")
+    assert final.split("\n")[1] == "event: execution"
+    assert '"status":"failed"' in final and '"at":' in final
+    assert told_id not in stream_ids(execution_id) and told_id > queued_id
+    # With the id of that frame, the next reconnect is the 204 that stops EventSource.
+    assert browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=told_id).status_code == 204
 
 
 def test_an_idle_stream_sends_keep_alives_and_ends_at_the_configured_cap(
