@@ -6,6 +6,7 @@ whole process would keep one user's cookies for the next user's calls, and logs 
 
 from __future__ import annotations
 
+import codecs
 import json as jsonlib
 import ssl
 import threading
@@ -39,6 +40,10 @@ class GuardedResponse:
 
     def text(self) -> str:
         charset = httpx.Response(self.status, headers=self.headers).charset_encoding or "utf-8"
+        try:
+            codecs.lookup(charset)
+        except LookupError:  # `charset=binary`, `utf8mb4`: a name Python does not know
+            charset = "utf-8"
         return self.content.decode(charset, errors="replace")
 
     def safe_url(self) -> str:
@@ -165,7 +170,10 @@ class GuardedHttpClient:
                 try:
                     location = response.headers.get("location")
                     if response.status_code not in REDIRECT_STATUSES or not location:
-                        content = read_body(response, max_bytes, end)
+                        # These answers have no body, whatever Content-Length says (the size of
+                        # the resource, for HEAD): nothing to read, nothing to cap.
+                        bodiless = method == "HEAD" or response.status_code in (204, 304) or response.status_code < 200
+                        content = b"" if bodiless else read_body(response, max_bytes, end)
                         return GuardedResponse(response.status_code, response.headers, content, str(current))
                 finally:
                     response.close()

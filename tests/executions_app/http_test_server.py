@@ -84,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         elif route == "slow-503":  # a retryable failure that takes `arg` ms to come
             time.sleep(int(arg) / 1000)
             self._answer(503, b"try again")
+        elif route == "charset":  # a charset name Python does not know
+            self._answer(200, "caf\u00e9".encode(), f"text/plain; charset={arg}")
         elif route == "nan":  # what Python's json reads but no database stores
             self._answer(200, b'{"v": NaN, "big": 1e400}', "application/json")
         elif route == "nul-error":

@@ -198,6 +198,21 @@ def test_a_response_over_the_size_cap_fails_the_node(celery_worker, make_workflo
     assert call["error"]["code"] == "response_too_large"
 
 
+def test_a_head_of_a_resource_over_the_size_cap_tells_its_size(celery_worker, make_workflow, run, server, settings):
+    """HEAD answers with the resource's Content-Length and no body: nothing to cap."""
+    limit(settings, HTTP_MAX_RESPONSE_BYTES=1000)
+    execution = run(one_call(make_workflow, {"method": "HEAD", "url": server.url("/big/5000")})).json()
+    assert execution["status"] == "completed", execution
+    output = execution["outputs"]["result"]
+    assert (output["status"], output["headers"]["content-length"], output["text"]) == (200, "5000", "")
+
+
+def test_a_charset_python_does_not_know_is_read_as_utf8(celery_worker, make_workflow, run, server) -> None:
+    execution = run(one_call(make_workflow, {"url": server.url("/charset/binary")})).json()
+    assert execution["status"] == "completed", execution
+    assert execution["outputs"]["result"]["text"] == "caf\u00e9"
+
+
 def test_the_deadline_ends_a_trickling_response(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/trickle"), "timeout_s": 1})
     call = nodes_by_id(run(workflow_id).json())["call"]
