@@ -19,7 +19,8 @@ class NodeTimedOut(Exception):
 @node_type("WAIT")
 class Wait(Node[WaitConfig]):
     """Pauses the branch (pacing calls to a rate-limited API, a grace period). It holds a
-    worker slot while it waits, so keep waits short; a wait past the node's deadline fails."""
+    worker slot while it waits, so keep waits short; a wait that does not fit in the node's
+    time left (its timeout_s, or what the execution's deadline leaves) fails at once."""
 
     output_schema = {"type": "object", "properties": {"waited_s": {"type": "number"}}, "required": ["waited_s"]}
 
@@ -27,7 +28,9 @@ class Wait(Node[WaitConfig]):
         seconds = self.config.seconds
         left = ctx.time_left()
         if left is not None and left < seconds:
-            time.sleep(left)
-            raise NodeTimedOut(f"The wait of {seconds:g}s passed the node's time limit of {left:.3g}s.")
+            # Certain to fail: said at once, not after holding a worker for the whole budget.
+            raise NodeTimedOut(
+                f"The wait of {seconds:g}s does not fit in the {left:.3g}s the node has left; raise its timeout_s."
+            )
         time.sleep(seconds)
         return {"waited_s": seconds}
