@@ -61,14 +61,15 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+-- the set lives as long as its longest lease (a `wait` holds one for its whole length)
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1
 """
 _RENEW_SLOT = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1
 """
 
@@ -88,9 +89,9 @@ class StreamSlot:
         self.renewed_at = time.monotonic()
 
     @classmethod
-    def acquire(cls, user_id: Any) -> StreamSlot:
+    def acquire(cls, user_id: Any, lease_s: float | None = None) -> StreamSlot:
         """TooManyStreams (429) when the user already holds EVENTS_MAX_STREAMS_PER_USER
-        live slots (0: no cap)."""
+        live slots (0: no cap). `lease_s`: for a holder that does not renew (a `wait`)."""
         cap = settings.SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"]
         token = secrets.token_hex(8)
         if cap <= 0:
@@ -98,7 +99,8 @@ class StreamSlot:
         key = slots_key(user_id)
         try:
             redis = get_redis_connection("default")
-            taken = redis.register_script(_ACQUIRE_SLOT)(keys=[key], args=[cap, _lease_ms(), token])
+            lease_ms = _lease_ms() if lease_s is None else int(lease_s * 1000)
+            taken = redis.register_script(_ACQUIRE_SLOT)(keys=[key], args=[cap, lease_ms, token])
         except RedisError:
             logger.warning("could not count open event streams; this one goes uncounted", exc_info=True)
             return cls(None, token)

@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from config.api import NotFound
 from executions_app import events, status_cache
+from executions_app.event_stream import StreamSlot, TooManyStreams
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
 
 # A wait blocks on the event stream in slices shorter than the Redis client's 1 s socket
@@ -42,6 +43,20 @@ def execution_status(execution_id: Any) -> str | None:
     if cached:
         return cached["status"]
     return Execution.objects.filter(id=execution_id).values_list("status", flat=True).first()
+
+
+def execution_wait_held(*, user_id: Any, execution_id: Any, timeout_s: float) -> None:
+    """The API's `wait`: it holds a web thread as an event stream does, so it takes one of
+    the user's stream slots for its length. With none free it does not wait (the answer
+    is the 202 with the current state): one client cannot take every web thread."""
+    try:
+        slot = StreamSlot.acquire(user_id, lease_s=timeout_s + 5)
+    except TooManyStreams:
+        return
+    try:
+        execution_wait(execution_id, timeout_s)
+    finally:
+        slot.release()
 
 
 def execution_wait(execution_id: Any, timeout_s: float, poll_s: float = 0.02) -> bool:

@@ -15,9 +15,9 @@ from config.schema import conflict
 from executions_app import event_stream
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
-from executions_app.models import Execution
+from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.retry import execution_retry
-from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait
+from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait_held
 from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
 from executions_app.services import IDEMPOTENCY_KEY_MAX_CHARS, execution_cancel, execution_create
 
@@ -58,8 +58,10 @@ class ExecutionListCreateApi(generics.ListAPIView):
             idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
         wait = data.validated_data.get("wait")
-        finished = bool(wait) and execution_wait(execution.id, wait)
+        if wait:
+            execution_wait_held(user_id=request.user.pk, execution_id=execution.id, timeout_s=wait)
         execution = execution_get(user=request.user, execution_id=execution.id)
+        finished = bool(wait) and execution.status in FINISHED_EXECUTION_STATUSES  # as read, not as cached
         return Response(ExecutionOutput(execution).data, status=status.HTTP_200_OK if finished else 202)
 
 

@@ -17,7 +17,7 @@ from redis.retry import Retry
 from config.embedded_redis import free_port
 from executions_app import event_stream, events
 from executions_app.models import Execution
-from tests.executions_app.conftest import events_url, queued_execution
+from tests.executions_app.conftest import edge, events_url, input_node, node, queued_execution
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,3 +137,22 @@ def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(brows
     assert last[0] == "event: execution"
     told = json.loads(last[1].removeprefix("data: "))
     assert (told["kind"], told["status"]) == ("execution", "failed") and told["at"] > 0
+
+
+def test_a_wait_takes_a_stream_slot_and_does_not_wait_without_one(browser, user, one_stream_each, make_workflow, run):
+    """`wait` holds a web thread as a stream does: a client holding all its slots gets the
+    202 at once instead of another thread held for a minute."""
+    execution_id = queued_execution(user)
+    workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
+
+    stream = browser.get(events_url(execution_id))  # the user's one slot
+    started = time.monotonic()
+    response = run(workflow_id, wait=3)  # no worker runs here: it would wait all 3 s
+    assert (response.status_code, response.json()["status"]) == (202, "queued")
+    assert time.monotonic() - started < 2
+    stream.close()
+
+    started = time.monotonic()
+    assert run(workflow_id, wait=1).status_code == 202
+    assert time.monotonic() - started >= 1  # with a slot free, it waited
+    assert browser.get(events_url(execution_id)).status_code == 200  # and gave the slot back
