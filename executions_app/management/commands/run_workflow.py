@@ -3,6 +3,7 @@ the workers, printing each node's progress and the result."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 import uuid
@@ -27,6 +28,16 @@ def parse_input(pair: str) -> tuple[str, Any]:
         return key, raw
 
 
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):  # NaN too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 class Command(BaseCommand):
     help = "Runs a workflow (by id, or a definition file) through the workers and shows the result."
 
@@ -34,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("workflow", help="a workflow id, or a JSON file as exported by the API")
         parser.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
         parser.add_argument("--user", help="owner username (default: the first superuser)")
-        parser.add_argument("--timeout", type=float, default=120.0)
+        parser.add_argument("--timeout", type=seconds, default=120.0, help="seconds to follow it (default 120)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = self.owner(options["user"])
@@ -43,7 +54,8 @@ class Command(BaseCommand):
         try:
             execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs=inputs)
         except AppError as exc:
-            raise CommandError(f"{exc.code}: {exc.message} {json.dumps(exc.details, default=str) or ''}") from None
+            details = f" {json.dumps(exc.details, default=str)}" if exc.details else ""
+            raise CommandError(f"{exc.code}: {exc.message}{details}") from None
         self.stdout.write(f"execution {execution.id} queued")
         self.follow(execution.id, options["timeout"])
 
@@ -65,10 +77,13 @@ class Command(BaseCommand):
         from workflows_app.services import workflow_import
 
         try:
-            document = json.loads(path.read_text())
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise CommandError(f"{path} is not a readable JSON file: {exc}") from None
+        try:
             return workflow_import(owner=user, document=document).id
-        except (json.JSONDecodeError, AppError) as exc:
-            raise CommandError(f"{path}: {getattr(exc, 'details', None) or exc}") from None
+        except AppError as exc:
+            raise CommandError(f"{path}: {exc.details or exc.message}") from None
 
     def follow(self, execution_id: Any, timeout: float) -> None:
         seen: dict[str, str] = {}

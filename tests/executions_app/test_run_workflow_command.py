@@ -1,0 +1,53 @@
+"""`manage.py run_workflow`: a run through real workers, and clear errors, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.executions_app.conftest import edge, input_node, node
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def echo(make_workflow) -> str:
+    return make_workflow(
+        [
+            input_node(text={"type": "string", "required": True}),
+            node("result", "OUTPUT", {"value": "{{ inputs.text }}"}),
+        ],
+        [edge("start", "result")],
+    )
+
+
+def run_command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("run_workflow", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_run_shows_each_node_and_the_outputs(celery_worker, echo, user) -> None:
+    printed = run_command(echo, "--user", user.username, "--input", "text=hello")
+    assert "start" in printed and "result" in printed
+    assert "completed in" in printed
+    assert json.loads(printed[printed.index("{") :]) == {"result": "hello"}
+
+
+def test_mistakes_are_one_clear_line(echo, user, tmp_path) -> None:
+    binary = tmp_path / "export.json"
+    binary.write_bytes(b"\xff\xfe\x00binary")
+    cases = [
+        ((str(binary), "--user", user.username), "is not a readable JSON file"),
+        ((echo, "--user", user.username), "validation_error"),  # the required input is missing
+        (("00000000-0000-0000-0000-000000000000", "--user", user.username), "not_found: Workflow not found."),
+        ((echo, "--user", user.username, "--timeout", "nan"), "not a positive number of seconds"),
+    ]
+    for args, says in cases:
+        with pytest.raises(CommandError) as caught:
+            run_command(*args)
+        assert says in str(caught.value), str(caught.value)
+        assert not str(caught.value).endswith("null")
