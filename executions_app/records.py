@@ -21,6 +21,8 @@ from django.utils import timezone
 from executions_app.models import Record
 from executions_app.record_filters import RecordQueryError, parse_filter, parse_path, parse_sort
 from executions_app.record_sql import filter_q, sort_order
+from workflows_app.inputs import nul_paths, surrogate_paths
+from workflows_app.problems import format_path
 
 UPDATE_OPERATORS = ("$set", "$unset", "$inc")
 
@@ -50,7 +52,18 @@ def check_document(document: Any) -> dict:
         raise RecordQueryError("A document is a JSON object.", code="invalid_document")
     if "id" in document:
         raise RecordQueryError('"id" is the record\'s own id; name the field differently.', code="invalid_document")
-    size = len(json.dumps(document, separators=(",", ":")))
+    try:
+        encoded = json.dumps(document, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN, or a number too large ($inc past the float range): Infinity
+        message = "The document holds NaN or Infinity, which JSON cannot represent."
+        raise RecordQueryError(message, "invalid_document") from None
+    if "\\u0000" in encoded or "\\ud" in encoded:  # rare: then the walk that names where
+        found = next(nul_paths(document), None) or next(surrogate_paths(document), None)
+        if found is not None:
+            where = format_path(found) or "the document"
+            message = f"{where}: a NUL character or a lone surrogate, which the database cannot store."
+            raise RecordQueryError(message, "invalid_document")
+    size = len(encoded)
     limit = settings.SWITCHBOARD["RECORD_MAX_BYTES"]
     if size > limit:
         raise RecordQueryError(f"The document is {size} bytes; a record holds at most {limit}.", "record_too_large")

@@ -186,6 +186,21 @@ def test_documents_must_be_objects_without_an_id(owner) -> None:
         assert caught.value.code == code
 
 
+def test_documents_the_database_cannot_store_are_clear_errors(owner) -> None:
+    """Reached from data (an HTTP reply, a float $inc past its range on SQLite), never a
+    DataError shown as an internal error and retried."""
+    cases = [
+        ({"n": float("inf")}, "NaN or Infinity"),
+        ({"a": {"b": "x\x00y"}}, "a.b: a NUL character"),
+        ({"note": "half \ud800"}, "note: a NUL character or a lone surrogate"),
+    ]
+    for document, says in cases:
+        with pytest.raises(RecordQueryError) as caught:
+            records.record_insert(owner_id=owner.id, collection="people", document=document)
+        assert (caught.value.code, says in caught.value.message) == ("invalid_document", True), caught.value.message
+    assert Record.objects.filter(owner=owner).count() == len(PEOPLE)
+
+
 def test_records_are_read_only_in_the_admin(owner) -> None:
     admin = UserFactory(is_staff=True, is_superuser=True)
     browser = Client()
