@@ -12,7 +12,14 @@ from config.api import Conflict
 from executions_app.engine import announce
 from executions_app.engine.complete import Outcome, finish_execution, resolve_children
 from executions_app.engine.publish import Publish, publish_for
-from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun, NodeRunStatus
+from executions_app.models import (
+    ACTIVE_EXECUTION_STATUSES,
+    Execution,
+    ExecutionLog,
+    ExecutionStatus,
+    NodeRun,
+    NodeRunStatus,
+)
 from executions_app.services import create_node_runs
 from workflows_app.selectors import graph_for_version, workflow_get
 
@@ -56,6 +63,7 @@ def execution_retry(*, execution: Execution) -> Execution:
     reuse = reusable_nodes(graph, original_runs)
     now = timezone.now()
     with transaction.atomic():
+        refuse_a_second_retry(execution)
         retry = Execution.objects.create(
             owner_id=execution.owner_id,
             workflow_id=execution.workflow_id,
@@ -82,6 +90,24 @@ def execution_retry(*, execution: Execution) -> Execution:
             finish_execution(retry.id, graph, now, [])
     retry.refresh_from_db()
     return retry
+
+
+def refuse_a_second_retry(execution: Execution) -> None:
+    """A retry while an earlier retry of the same execution still runs is a double click
+    (every node not reused, paid AI calls included, would run twice): 409 naming it.
+    Two requests at once take turns on the original's row lock."""
+    Execution.objects.select_for_update().filter(id=execution.id).values_list("id", flat=True).first()
+    running = (
+        Execution.objects.filter(retried_from=execution, status__in=ACTIVE_EXECUTION_STATUSES)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if running is not None:
+        raise Conflict(
+            f"This execution is already being retried by {running}; wait for that one, or cancel it first.",
+            code="retry_in_progress",
+            details={"execution_id": str(running)},
+        )
 
 
 def replay_reused(

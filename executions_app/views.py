@@ -109,7 +109,8 @@ class ExecutionEventsApi(APIView):
 
 class ExecutionRetryApi(APIView):
     @extend_schema(
-        request=None, responses={201: ExecutionOutput, 409: conflict("`not_retryable`, `workflow_inactive`")}
+        request=None,
+        responses={201: ExecutionOutput, 409: conflict("`not_retryable`, `workflow_inactive`, `retry_in_progress`")},
     )
     def post(self, request: Request, pk: str) -> Response:
         retry = execution_retry(execution=execution_get(user=request.user, execution_id=pk))

@@ -145,6 +145,24 @@ def test_a_retry_that_reuses_every_node_is_completed_at_once_and_says_so_in_orde
     assert changes == ["running", "completed"]
 
 
+def test_a_second_retry_while_the_first_runs_is_a_409_naming_it(make_workflow, run, client) -> None:
+    """A double click on Retry: every node not reused (paid AI calls too) would run twice.
+    No worker runs here, so the first retry stays queued."""
+    workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
+    execution_id = run(workflow_id, wait=None).json()["id"]
+    client.post(f"/api/executions/{execution_id}/cancel")
+
+    first = client.post(f"/api/executions/{execution_id}/retry")
+    second = client.post(f"/api/executions/{execution_id}/retry")
+
+    assert first.status_code == 201
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert (error["code"], error["details"]["execution_id"]) == ("retry_in_progress", first.json()["id"])
+    client.post(f"/api/executions/{first.json()['id']}/cancel")
+    assert client.post(f"/api/executions/{execution_id}/retry").status_code == 201  # once it ended, again
+
+
 def test_retry_is_refused_like_a_new_execution_for_an_inactive_or_archived_workflow(make_workflow, run, client) -> None:
     workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
     execution_id = run(workflow_id, wait=None).json()["id"]  # no worker: it stays queued
