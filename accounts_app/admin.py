@@ -17,12 +17,20 @@ class SwitchboardUserAdmin(UserAdmin):
     )
     actions = ["deactivate_users"]
 
-    @admin.action(description="Deactivate selected users (their tokens and API keys stop working)")
+    @admin.action(
+        description="Deactivate selected users (their tokens and API keys stop working)", permissions=["change"]
+    )
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         users = [user for user in queryset if user.is_active]
+        # Only a superuser locks out a superuser (a staff account must not lock out its admins).
+        spared = [user for user in users if user.is_superuser and not request.user.is_superuser]
         for user in users:
-            user_deactivate(user=user)
-        self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
+            if user not in spared:
+                user_deactivate(user=user)
+        self.message_user(request, f"Deactivated {len(users) - len(spared)} user(s).", messages.SUCCESS)
+        if spared:
+            names = ", ".join(user.username for user in spared)
+            self.message_user(request, f"Only a superuser can deactivate a superuser: {names}.", messages.WARNING)
 
 
 @admin.register(ApiKey)

@@ -51,10 +51,29 @@ class WorkflowAdminForm(forms.ModelForm):
         model = Workflow
         fields = ["owner", "name", "description", "is_active"]
 
+    # The version the form was opened at: saving over a newer one (an API edit made while
+    # the form was open) is refused instead of silently reverting it.
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         version = self.instance.current_version if self.instance.pk else None
         self.fields["definition"].initial = version.definition if version else STARTER_DEFINITION
+        self.fields["based_on_version"].initial = version.number if version else None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        based_on = cleaned.get("based_on_version")
+        if self.instance.pk and based_on is not None:
+            current = (
+                Workflow.objects.filter(pk=self.instance.pk).values_list("current_version__number", flat=True).first()
+            )
+            if current != based_on:
+                raise forms.ValidationError(
+                    f"This workflow changed since you opened it (now version {current}, not {based_on}): "
+                    "reload the page and apply your change again."
+                )
+        return cleaned
 
     def clean_definition(self) -> Any:
         definition = self.cleaned_data["definition"]
@@ -97,6 +116,11 @@ class WorkflowAdmin(admin.ModelAdmin):
     def version_number(self, obj: Workflow) -> int | None:
         return obj.current_version.number if obj.current_version else None
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A workflow's owner is fixed once created: its executions use the owner's
+        # credentials and records, and no service moves it.
+        return [*self.readonly_fields, "owner"] if obj is not None else list(self.readonly_fields)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # archived instead: executions keep their workflow and version
 
@@ -120,7 +144,10 @@ class WorkflowAdmin(admin.ModelAdmin):
         obj.__dict__.update({key: value for key, value in saved.__dict__.items() if key != "_state"})
         obj._state.adding, obj._state.db = False, saved._state.db
 
-    @admin.action(description="Archive selected workflows (hidden from the API; versions and executions kept)")
+    @admin.action(
+        description="Archive selected workflows (hidden from the API; versions and executions kept)",
+        permissions=["change"],
+    )
     def archive_workflows(self, request: HttpRequest, queryset: QuerySet[Workflow]) -> None:
         workflows = list(queryset.filter(archived_at__isnull=True))
         for workflow in workflows:

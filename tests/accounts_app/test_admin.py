@@ -84,3 +84,46 @@ def test_adding_users_in_the_admin_asks_for_the_unique_email(admin_client_logged
     assert "already exists" in duplicate.content.decode()
     assert User.objects.filter(username="first", email="first@example.com").exists()
     assert not User.objects.filter(username="second").exists()
+
+
+def view_only_staff() -> Client:
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "view_workflow"]),
+    )
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_a_view_only_staff_account_cannot_deactivate_or_archive() -> None:
+    from tests.workflows_app.factories import WorkflowFactory
+    from workflows_app.models import Workflow
+
+    admin = User.objects.create_superuser("boss", "boss@example.com", "admin-password-long-1")
+    workflow = WorkflowFactory()
+    staff = view_only_staff()
+
+    staff.post("/admin/accounts_app/user/", {"action": "deactivate_users", "_selected_action": [admin.pk]})
+    staff.post("/admin/workflows_app/workflow/", {"action": "archive_workflows", "_selected_action": [workflow.pk]})
+
+    assert User.objects.get(pk=admin.pk).is_active is True
+    assert Workflow.objects.get(pk=workflow.pk).archived_at is None
+
+
+def test_only_a_superuser_deactivates_a_superuser() -> None:
+    from django.contrib.auth.models import Permission
+
+    admin = User.objects.create_superuser("boss", "boss@example.com", "admin-password-long-1")
+    member = UserFactory()
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client = Client()
+    client.force_login(staff)
+
+    client.post("/admin/accounts_app/user/", {"action": "deactivate_users", "_selected_action": [admin.pk, member.pk]})
+
+    assert User.objects.get(pk=admin.pk).is_active is True
+    assert User.objects.get(pk=member.pk).is_active is False

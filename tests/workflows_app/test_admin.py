@@ -6,7 +6,7 @@ import pytest
 
 from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
 from workflows_app.models import Workflow
-from workflows_app.services import workflow_archive
+from workflows_app.services import workflow_archive, workflow_update
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,9 @@ def change_url(workflow: Workflow) -> str:
     return f"/admin/workflows_app/workflow/{workflow.pk}/change/"
 
 
-def form_data(owner, definition, *, name="From admin", versions=()) -> dict:
+def form_data(owner, definition, *, name="From admin", versions=(), based_on=None) -> dict:
     data = {
+        "based_on_version": based_on if based_on is not None else (versions[0].number if versions else ""),
         "owner": owner.pk,
         "name": name,
         "description": "",
@@ -75,6 +76,32 @@ def test_renaming_makes_no_version(admin_client):
     assert admin_client.post(change_url(workflow), data).status_code == 302
     workflow.refresh_from_db()
     assert (workflow.name, workflow.versions.count()) == ("Renamed", 1)
+
+
+def test_saving_over_an_api_edit_made_meanwhile_is_refused(admin_client):
+    """Opened at v1; the owner saved v2 through the API; the admin's save must not revert it."""
+    workflow = WorkflowFactory(definition=echo_definition("one"))
+    opened_at = workflow.current_version
+    workflow_update(workflow=workflow, user=workflow.owner, definition=echo_definition("two"))
+
+    data = form_data(workflow.owner, echo_definition("one"), name="Renamed", versions=[opened_at], based_on=1)
+    response = admin_client.post(change_url(workflow), data)
+
+    assert response.status_code == 200
+    assert "changed since you opened it (now version 2, not 1)" in response.content.decode()
+    workflow.refresh_from_db()
+    assert (workflow.name, workflow.current_version.definition) != ("Renamed", echo_definition("one"))
+    assert workflow.current_version.definition == echo_definition("two")
+
+
+def test_the_owner_is_fixed_once_created(admin_client, admin_user):
+    workflow = WorkflowFactory()
+    owner = workflow.owner
+    data = form_data(admin_user, echo_definition(), name=workflow.name, versions=[workflow.current_version])
+    assert admin_client.post(change_url(workflow), data).status_code == 302
+    workflow.refresh_from_db()
+    assert workflow.owner == owner
+    assert "owner" not in admin_client.get(change_url(workflow)).context["adminform"].form.fields
 
 
 def test_versions_are_read_only(admin_client):
