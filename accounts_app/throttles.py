@@ -11,9 +11,12 @@ do), so settings changes and tests' overrides apply. A Redis outage lets request
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import BaseCache
+from django.http import HttpRequest, HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -108,3 +111,24 @@ class LoginRateThrottle(AddressRateThrottle):
 
 class RegisterRateThrottle(AddressRateThrottle):
     scope = "register"
+
+
+def login_form_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Django's form sign-ins (the dashboard's, the admin's) count their attempts in the
+    API login's per-address budget: one budget for every door, so no door guesses freely."""
+
+    @wraps(view)
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            throttle = LoginRateThrottle()
+            if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+                response = HttpResponse(
+                    "Too many sign-in attempts from this address; try again later.",
+                    status=429,
+                    content_type="text/plain",
+                )
+                response["Retry-After"] = str(throttle.wait())
+                return response
+        return view(request, *args, **kwargs)
+
+    return throttled

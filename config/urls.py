@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from accounts_app.throttles import login_form_throttled
 from config.api import api_not_found
 from config.schema import SchemaApi
+
+# The admin's sign-in counts in the same per-address budget as the API's and the dashboard's.
+admin.site.login = login_form_throttled(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

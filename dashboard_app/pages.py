@@ -2,11 +2,12 @@
 
 from django.urls import path
 
+from accounts_app.throttles import login_form_throttled
 from dashboard_app import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard_page, name="dashboard"),
-    path("dashboard/login", views.DashboardLoginView.as_view(), name="dashboard-login"),
+    path("dashboard/login", login_form_throttled(views.DashboardLoginView.as_view()), name="dashboard-login"),
     path("dashboard/logout", views.DashboardLogoutView.as_view(), name="dashboard-logout"),
     path("dashboard/charts/<slug:name>.svg", views.chart_svg, name="dashboard-chart"),
     path("metrics", views.prometheus_metrics, name="prometheus-metrics"),

@@ -104,3 +104,20 @@ def test_the_user_limit_follows_the_user_not_the_address(rates, refresh_token):
 
 def test_generous_default_rates_let_normal_use_through(jwt_client):
     assert all(jwt_client.get(ME).status_code == 200 for _ in range(20))
+
+
+@pytest.mark.parametrize("form", ["/dashboard/login", "/admin/login/"])
+def test_the_sign_in_forms_share_the_login_budget(rates, user, form):
+    """No door guesses freely: the dashboard's and the admin's forms count with the API's."""
+    from django.test import Client
+
+    rates(login="3/min")
+    api, browser = client_at("10.0.0.3"), Client(REMOTE_ADDR="10.0.0.3")
+    api.post(LOGIN, {"username": user.username, "password": "wrong-guess-123"})
+
+    tries = [browser.post(form, {"username": user.username, "password": "wrong-guess-123"}) for _ in range(2)]
+    blocked = browser.post(form, {"username": user.username, "password": DEFAULT_PASSWORD})
+
+    assert [t.status_code for t in tries] == [200, 200]  # the form again, with its error
+    assert blocked.status_code == 429 and 1 <= int(blocked["Retry-After"]) <= 60
+    assert Client(REMOTE_ADDR="10.0.0.4").get(form).status_code == 200  # another address, and a GET, are not counted
