@@ -13,6 +13,10 @@ SWITCHBOARD = {
     "MAX_EDGES": env_int("SWITCHBOARD_MAX_EDGES", 2000),
     "MAX_DEFINITION_BYTES": env_int("SWITCHBOARD_MAX_DEFINITION_BYTES", 1024 * 1024),
     "MAX_JSON_DEPTH": env_int("SWITCHBOARD_MAX_JSON_DEPTH", 32),
+    # Each distinct template is compiled when a definition is checked (about 0.25 ms): caps
+    # so that one 1 MB definition cannot hold a web thread for seconds.
+    "MAX_TEMPLATES": env_int("SWITCHBOARD_MAX_TEMPLATES", 4_000),
+    "MAX_TEMPLATE_CHARS": env_int("SWITCHBOARD_MAX_TEMPLATE_CHARS", 256 * 1024),
     "MAX_EXPRESSION_CHARS": env_int("SWITCHBOARD_MAX_EXPRESSION_CHARS", 10_000),
     "MAX_EXPRESSION_NODES": env_int("SWITCHBOARD_MAX_EXPRESSION_NODES", 1_000),
     "MAX_EXPRESSION_DEPTH": env_int("SWITCHBOARD_MAX_EXPRESSION_DEPTH", 32),  # nesting of one expression

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from workflows_app.expression_parse import has_template
 from workflows_app.inputs import SURROGATE_MESSAGE, surrogate_paths
 from workflows_app.problems import DefinitionInvalid, format_path, single_problem
 
@@ -23,6 +24,22 @@ def json_depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
     return deepest
+
+
+def template_count(value: Any) -> tuple[int, int]:
+    """(how many strings hold a template, their characters), before any is compiled."""
+    count = characters = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_template(item):
+                count, characters = count + 1, characters + len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count, characters
 
 
 def check_definition_limits(definition: Any) -> None:
@@ -49,6 +66,13 @@ def check_definition_limits(definition: Any) -> None:
         raise DefinitionInvalid(
             [single_problem("", "too_large", f"the definition is over {limits['MAX_DEFINITION_BYTES']} bytes")]
         )
+    templates, characters = template_count(definition)
+    if templates > limits["MAX_TEMPLATES"] or characters > limits["MAX_TEMPLATE_CHARS"]:
+        message = (
+            f"the definition holds {templates} templates ({characters} characters); a workflow has at most "
+            f"{limits['MAX_TEMPLATES']} templates and {limits['MAX_TEMPLATE_CHARS']} characters of them"
+        )
+        raise DefinitionInvalid([single_problem("", "too_many_templates", message)])
     for key, limit, code in (("nodes", "MAX_NODES", "too_many_nodes"), ("edges", "MAX_EDGES", "too_many_edges")):
         items = definition.get(key)
         if isinstance(items, list) and len(items) > limits[limit]:
