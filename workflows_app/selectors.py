@@ -20,10 +20,6 @@ from workflows_app.models import Workflow, WorkflowVersion
 EXPORT_FORMAT = "switchboard.workflow/v1"
 
 
-def current_version_key(workflow_id: Any) -> str:
-    return f"workflows:current_version:{workflow_id}"
-
-
 def version_key(version_id: Any) -> str:
     return f"workflows:version:{version_id}"
 
@@ -79,21 +75,6 @@ def version_get(version_id: Any) -> WorkflowVersion:
             raise NotFound("Workflow version not found.") from None
         cache_set(key, version, settings.CACHE_TTL_WORKFLOW)
     return version
-
-
-def current_version_for(workflow_id: Any) -> WorkflowVersion:
-    """The version new executions of the workflow run; the pointer is cached per workflow."""
-    key = current_version_key(workflow_id)
-    version_id = cache_get(key)
-    if version_id is None:
-        try:
-            version_id = Workflow.objects.filter(pk=workflow_id).values_list("current_version_id", flat=True).first()
-        except (ValueError, ValidationError):
-            version_id = None
-        if version_id is None:
-            raise NotFound("Workflow not found.")
-        cache_set(key, str(version_id), settings.CACHE_TTL_WORKFLOW)
-    return version_get(version_id)
 
 
 @lru_cache(maxsize=512)

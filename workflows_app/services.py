@@ -11,20 +11,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from config.api import Conflict, NotFound, ValidationFailed
-from config.resilient_cache import cache_delete
 from workflows_app.definition import parse_definition
 from workflows_app.models import Workflow, WorkflowVersion
-from workflows_app.selectors import EXPORT_FORMAT, current_version_key
+from workflows_app.selectors import EXPORT_FORMAT
 from workflows_app.serializers import WorkflowInput
 
 # Fields of an export (or of a GET body) that importing ignores.
 _IMPORT_IGNORED = ("format", "version", "exported_at", "id", "created_at", "updated_at")
 _IMPORT_FIELDS = ("name", "description", "is_active", "definition")
-
-
-def _forget_current_version(workflow_id: Any) -> None:
-    # After commit: a reader never caches the pointer of a transaction that rolls back.
-    transaction.on_commit(lambda: cache_delete(current_version_key(workflow_id)))
 
 
 @transaction.atomic
@@ -82,7 +76,6 @@ def workflow_update(
             workflow=locked, number=number, definition=definition, created_by=user
         )
         changed.append("current_version")
-        _forget_current_version(locked.pk)
     if changed:
         locked.save(update_fields=[*changed, "updated_at"])
     return locked
@@ -93,7 +86,6 @@ def workflow_archive(*, workflow: Workflow) -> None:
     """Hides the workflow (404 from now on); its versions and executions are kept."""
     now = timezone.now()
     Workflow.objects.filter(pk=workflow.pk, archived_at__isnull=True).update(archived_at=now, updated_at=now)
-    _forget_current_version(workflow.pk)
 
 
 def workflow_import(*, owner: Any, document: Any) -> Workflow:
