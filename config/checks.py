@@ -29,6 +29,35 @@ def longest_unacked_s() -> float:
 
 
 @register()
+def check_credentials_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A malformed SWITCHBOARD_CREDENTIALS_KEY stops the start, instead of every
+    credential write answering 500 and every secret failing to decrypt."""
+    from executions_app.credentials import key_problem
+
+    problem = key_problem(settings.SWITCHBOARD["CREDENTIALS_KEYS"])
+    return [Error(problem, id="config.E002")] if problem else []
+
+
+@register()
+def check_heartbeat_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A heartbeat must outlive at least two of its intervals: a worker whose key expires
+    between beats is taken for dead, and its running nodes are taken over while it still
+    runs them (run twice)."""
+    limits = settings.SWITCHBOARD
+    interval, ttl = limits["HEARTBEAT_INTERVAL_S"], limits["HEARTBEAT_TTL_S"]
+    if ttl >= 2 * interval and ttl >= 1:
+        return []
+    return [
+        Error(
+            f"SWITCHBOARD_HEARTBEAT_TTL_S ({ttl:g} s) must be at least 1 s and twice "
+            f"SWITCHBOARD_HEARTBEAT_INTERVAL_S ({interval:g} s).",
+            hint="Live workers would be taken for dead between two beats, and their nodes run twice.",
+            id="config.E003",
+        )
+    ]
+
+
+@register()
 def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """With ack emulation on, the broker redelivers a message still unacknowledged after
     visibility_timeout: a running or waiting node would then run twice (DESIGN §6). With it

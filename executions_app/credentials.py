@@ -3,7 +3,9 @@
 Values are Fernet tokens under SWITCHBOARD_CREDENTIALS_KEY (comma-separated keys, newest
 first: MultiFernet encrypts with the first and decrypts with any, so a key is rotated by
 putting the new one in front and running `credential_reencrypt_all()`). Without it a key
-is derived from SECRET_KEY, which then must never change.
+is derived from SECRET_KEY, which then must never change. That derived key always stays
+a last key to decrypt with, so values stored before a key was first set stay readable
+(and `credential_reencrypt_all()` moves them under it).
 """
 
 from __future__ import annotations
@@ -41,18 +43,35 @@ class LoadedSecrets(dict):
 # --- encryption ---------------------------------------------------------------------------
 
 
+KEY_FORMAT_MESSAGE = (
+    "SWITCHBOARD_CREDENTIALS_KEY holds comma-separated Fernet keys "
+    "(each 32 url-safe base64-encoded bytes, e.g. from Fernet.generate_key())."
+)
+
+
+def derived_key(secret_key: str) -> str:
+    digest = hashlib.sha256(b"switchboard credentials:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def key_problem(keys: Iterable[str]) -> str | None:
+    """Why the configured keys cannot be used, or None (a system check asks at start)."""
+    try:
+        for key in keys:
+            Fernet(key)
+    except (ValueError, TypeError):
+        return KEY_FORMAT_MESSAGE
+    return None
+
+
 @functools.cache
 def _cipher_for(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
-    if not keys:
-        digest = hashlib.sha256(b"switchboard credentials:" + secret_key.encode()).digest()
-        keys = (base64.urlsafe_b64encode(digest).decode(),)
+    # The first key encrypts; the derived one is always the last to decrypt with.
+    derived = derived_key(secret_key)
     try:
-        return MultiFernet([Fernet(key) for key in keys])
+        return MultiFernet([Fernet(key) for key in dict.fromkeys([*keys, derived])])
     except (ValueError, TypeError):
-        raise ImproperlyConfigured(
-            "SWITCHBOARD_CREDENTIALS_KEY holds comma-separated Fernet keys "
-            "(each 32 url-safe base64-encoded bytes, e.g. from Fernet.generate_key())."
-        ) from None
+        raise ImproperlyConfigured(KEY_FORMAT_MESSAGE) from None
 
 
 def cipher() -> MultiFernet:
@@ -142,11 +161,17 @@ def credential_delete(*, credential: Credential) -> None:
     credential.delete()
 
 
-def credential_reencrypt_all() -> int:
-    """Re-encrypts every value under the first key (after a rotation); returns the count."""
-    count = 0
+def credential_reencrypt_all() -> tuple[int, list[int]]:
+    """Re-encrypts every value under the first key (after a rotation). Returns how many it
+    re-encrypted and the ids of those no configured key can read (left as they are). A
+    value changed meanwhile is not overwritten: the update is conditional on the token."""
+    count, unreadable = 0, []
     for credential in Credential.objects.only("id", "encrypted_value").iterator():
-        token = cipher().rotate(credential.encrypted_value.encode()).decode()
-        Credential.objects.filter(id=credential.id).update(encrypted_value=token)
-        count += 1
-    return count
+        old = credential.encrypted_value
+        try:
+            token = cipher().rotate(old.encode()).decode()
+        except InvalidToken:
+            unreadable.append(credential.id)
+            continue
+        count += Credential.objects.filter(id=credential.id, encrypted_value=old).update(encrypted_value=token)
+    return count, unreadable

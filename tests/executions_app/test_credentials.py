@@ -128,7 +128,7 @@ def test_keys_rotate(client, user, settings) -> None:
     old_token = Credential.objects.get(owner=user).encrypted_value
     limit(settings, CREDENTIALS_KEYS=[new_key, old_key])
     assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
-    assert credential_reencrypt_all() == 1
+    assert credential_reencrypt_all() == (1, [])
     assert Credential.objects.get(owner=user).encrypted_value != old_token
     limit(settings, CREDENTIALS_KEYS=[new_key])
     assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
@@ -139,7 +139,37 @@ def test_keys_rotate(client, user, settings) -> None:
     assert (loaded, loaded.unreadable, loaded.missing) == ({}, ("api_token",), ("absent",))
 
 
+def test_values_stored_before_a_key_was_set_stay_readable(client, user, settings) -> None:
+    """The README's advice, followed late: set your own key in production. What was stored
+    under the key derived from SECRET_KEY is still read, and re-encryption moves it."""
+    limit(settings, CREDENTIALS_KEYS=[])
+    create(client)
+    own_key = Fernet.generate_key().decode()
+    limit(settings, CREDENTIALS_KEYS=[own_key])
+    assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
+
+    assert credential_reencrypt_all() == (1, [])
+
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40  # now only the configured key can read it
+    assert secrets_for(owner_id=user.id, names={"api_token"}) == {"api_token": SECRET}
+
+
+def test_a_malformed_key_stops_the_start_and_reencryption_reports_what_it_cannot_read(client, user, settings):
+    from config.checks import check_credentials_key
+
+    limit(settings, CREDENTIALS_KEYS=["not-a-fernet-key"])
+    [error] = check_credentials_key()
+    assert error.id == "config.E002"
+    limit(settings, CREDENTIALS_KEYS=[Fernet.generate_key().decode()])
+    assert check_credentials_key() == []
+    create(client)
+    stray = Credential.objects.get(owner=user)
+    Credential.objects.filter(id=stray.id).update(encrypted_value=Fernet(Fernet.generate_key()).encrypt(b"x").decode())
+    assert credential_reencrypt_all() == (0, [stray.id])
+
+
 def test_an_unreadable_credential_fails_the_node_saying_so(celery_worker, make_workflow, run, client, server, settings):
+    limit(settings, CREDENTIALS_KEYS=[Fernet.generate_key().decode()])
     create(client)
     limit(settings, CREDENTIALS_KEYS=[Fernet.generate_key().decode()])  # not the key it was written under
     execution = run(secret_workflow(make_workflow, server.url("/echo"))).json()

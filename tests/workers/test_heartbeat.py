@@ -40,3 +40,13 @@ def test_a_killed_pool_child_is_seen_dead_from_another_host() -> None:
             assert heartbeat.dead_holders({f"another-host|{main + 1}|{survivor}"}) != set()  # no heartbeat at all
         finally:
             redis.delete(elsewhere)  # not a worker the dashboard should list
+
+
+def test_a_heartbeat_that_expires_between_beats_stops_the_start(settings) -> None:
+    """Live workers would be taken for dead between two beats, and their nodes run twice."""
+    from config.checks import check_heartbeat_timing
+
+    assert check_heartbeat_timing() == []  # the defaults: a beat every 2 s, kept 6 s
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 10, "HEARTBEAT_TTL_S": 6}
+    [error] = check_heartbeat_timing()
+    assert error.id == "config.E003" and "SWITCHBOARD_HEARTBEAT_TTL_S" in error.msg
