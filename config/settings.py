@@ -13,22 +13,22 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 # Two groups of settings live in modules of their own; Django reads them from here.
 from config.settings_ai import AI_PROVIDERS  # noqa: F401
 from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("SWITCHBOARD_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR", str(BASE_DIR / "var")))
 
 
 DEBUG = env_bool("DEBUG")
 # Set by the test session: its own database names and Redis key prefix.
-TEST_RUN_ID = os.environ.get("SWITCHBOARD_TEST_RUN_ID", "")
+TEST_RUN_ID = env_str("SWITCHBOARD_TEST_RUN_ID", "")
 DEVELOPMENT = DEBUG or bool(TEST_RUN_ID) or env_bool("SWITCHBOARD_DEVELOPMENT")
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEVELOPMENT:
         raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=1 for development).")
@@ -91,9 +91,11 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # A server that accepts the connection but never answers fails it in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "switchboard.sqlite3"}}
@@ -119,10 +121,10 @@ if TEST_RUN_ID:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, broker, throttles -------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-REDIS_KEY_PREFIX = f"sbtest{TEST_RUN_ID}" if TEST_RUN_ID else os.environ.get("SWITCHBOARD_REDIS_PREFIX", "sb")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+REDIS_KEY_PREFIX = f"sbtest{TEST_RUN_ID}" if TEST_RUN_ID else env_str("SWITCHBOARD_REDIS_PREFIX", "sb")
 
 CACHES = {
     "default": {
@@ -198,10 +200,10 @@ REST_FRAMEWORK = {
         "accounts_app.throttles.AnonAddressRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("SWITCHBOARD_THROTTLE_USER", "6000/min"),
-        "anon": os.environ.get("SWITCHBOARD_THROTTLE_ANON", "600/min"),
-        "login": os.environ.get("SWITCHBOARD_THROTTLE_LOGIN", "10/min"),
-        "register": os.environ.get("SWITCHBOARD_THROTTLE_REGISTER", "5/min"),
+        "user": env_str("SWITCHBOARD_THROTTLE_USER", "6000/min"),
+        "anon": env_str("SWITCHBOARD_THROTTLE_ANON", "600/min"),
+        "login": env_str("SWITCHBOARD_THROTTLE_LOGIN", "10/min"),
+        "register": env_str("SWITCHBOARD_THROTTLE_REGISTER", "5/min"),
     },
     # The throttle address is the socket peer unless a proxy count is configured.
     "NUM_PROXIES": env_int("SWITCHBOARD_NUM_PROXIES", 0),
@@ -278,7 +280,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
@@ -289,12 +291,12 @@ LOGGING = {
 
 # --- Monitoring and the demo (README "Monitoring") ---------------------------------------
 # /metrics asks for `Authorization: Bearer <token>` when this is set; open otherwise.
-SWITCHBOARD_METRICS_TOKEN = os.environ.get("SWITCHBOARD_METRICS_TOKEN", "")
-SWITCHBOARD_FLOWER_URL = os.environ.get(
+SWITCHBOARD_METRICS_TOKEN = env_str("SWITCHBOARD_METRICS_TOKEN", "")
+SWITCHBOARD_FLOWER_URL = env_str(
     "SWITCHBOARD_FLOWER_URL", f"http://127.0.0.1:{os.environ.get('SWITCHBOARD_FLOWER_PORT') or 5555}"
 )
 # seed_demo: the content pipeline's HTTP_REQUEST URL, and the demo user's password.
-SWITCHBOARD_DEMO_HTTP_URL = os.environ.get(
+SWITCHBOARD_DEMO_HTTP_URL = env_str(
     "SWITCHBOARD_DEMO_HTTP_URL", f"http://127.0.0.1:{os.environ.get('SWITCHBOARD_PORT') or 8000}/metrics"
 )
-SWITCHBOARD_DEMO_PASSWORD = os.environ.get("SWITCHBOARD_DEMO_PASSWORD", "")
+SWITCHBOARD_DEMO_PASSWORD = env_str("SWITCHBOARD_DEMO_PASSWORD", "")

@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import os
 
-from config.env import env_float, env_int, env_list
+from config.env import env_float, env_int, env_list, env_str
 
 # A provider with no key is not configured. With SWITCHBOARD_EMULATOR_URL set, each provider
 # without a key points at the emulator with a dummy key, its results say "emulated": true,
 # and its quotas are unlimited unless set explicitly (SWITCHBOARD_<PROVIDER>_RPM and so on).
-_AI_EMULATOR_URL = os.environ.get("SWITCHBOARD_EMULATOR_URL", "").rstrip("/")
+_AI_EMULATOR_URL = env_str("SWITCHBOARD_EMULATOR_URL", "").rstrip("/")
 
 
 def _ai_provider(name: str, env: str, real_url: str, emulator_path: str, limits: tuple[int, int, int, int]) -> dict:
-    key = os.environ.get("HF_TOKEN" if env == "HF" else f"{env}_API_KEY", "")
-    base_url = os.environ.get(f"{env}_BASE_URL", "").rstrip("/")
+    key = env_str("HF_TOKEN" if env == "HF" else f"{env}_API_KEY", "")
+    base_url = env_str(f"{env}_BASE_URL", "").rstrip("/")
     if name == "openai_compatible" and base_url and not key:
         key = "not-needed"  # a local server (Ollama, vLLM) takes any key
     emulated = not key and bool(_AI_EMULATOR_URL)
@@ -29,9 +29,9 @@ def _ai_provider(name: str, env: str, real_url: str, emulator_path: str, limits:
     return {"api_key": key, "base_url": base_url or real_url, "emulated": emulated, "quotas": quotas}
 
 
-_GEMINI = f"gemini/{os.environ.get('GEMINI_MODEL', 'gemini-2.5-flash')}"
-_GROQ = f"groq/{os.environ.get('GROQ_MODEL', 'llama-3.1-8b-instant')}"
-_HF_SENTIMENT = os.environ.get("HF_SENTIMENT_MODEL", "cardiffnlp/twitter-roberta-base-sentiment-latest")
+_GEMINI = f"gemini/{env_str('GEMINI_MODEL', 'gemini-2.5-flash')}"
+_GROQ = f"groq/{env_str('GROQ_MODEL', 'llama-3.1-8b-instant')}"
+_HF_SENTIMENT = env_str("HF_SENTIMENT_MODEL", "cardiffnlp/twitter-roberta-base-sentiment-latest")
 _QWEN = "openrouter/qwen/qwen-2.5-72b-instruct"
 AI_PROVIDERS = {
     # quotas (rpm, tpm, rpd, tpd): free-tier-like defaults; 0 = unlimited
@@ -39,7 +39,7 @@ AI_PROVIDERS = {
         "gemini": _ai_provider(
             "gemini", "GEMINI", "https://generativelanguage.googleapis.com", "/gemini", (10, 250_000, 250, 0)
         )
-        | {"api_version": os.environ.get("GEMINI_API_VERSION", "v1beta")},
+        | {"api_version": env_str("GEMINI_API_VERSION", "v1beta")},
         "groq": _ai_provider("groq", "GROQ", "https://api.groq.com", "/groq", (30, 6_000, 14_400, 500_000)),
         "huggingface": _ai_provider("huggingface", "HF", "https://router.huggingface.co", "/hf", (60, 0, 1_000, 0))
         | {"classifiers": [_HF_SENTIMENT, *env_list("HF_CLASSIFIER_MODELS")]},  # answered by text classification
@@ -49,7 +49,7 @@ AI_PROVIDERS = {
         "openai_compatible": _ai_provider(
             "openai_compatible", "OPENAI_COMPATIBLE", "", "/openai-compatible/v1", (0, 0, 0, 0)
         )
-        | {"default_model": os.environ.get("OPENAI_COMPATIBLE_MODEL", "llama3.2")},
+        | {"default_model": env_str("OPENAI_COMPATIBLE_MODEL", "llama3.2")},
     },
     # Task type -> chain of "provider/model". The admin's ProviderRoute rows override these and
     # a node's own `providers` list overrides both. SWITCHBOARD_AI_ROUTES (JSON) replaces entries.

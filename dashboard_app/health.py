@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
 
 from django.db import connection
@@ -32,10 +34,27 @@ def _timed(check: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
     return report
 
 
+# The database is asked in a thread of its own, with a deadline: one that accepts
+# connections but never answers reads as down instead of hanging the probe (and a web
+# thread with it). One thread: probes queue behind a stuck one and time out too.
+DATABASE_DEADLINE_S = 3.0
+_database_prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-database")
+
+
+def _select_one() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()  # this thread's own connection: none is left open between probes
+
+
 def _database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    try:
+        _database_prober.submit(_select_one).result(timeout=DATABASE_DEADLINE_S)
+    except FuturesTimeout:
+        raise TimeoutError(f"the database did not answer within {DATABASE_DEADLINE_S:g} s") from None
 
 
 def _redis() -> None:
