@@ -50,13 +50,13 @@ def execution_status_changed(
             pipe = get_redis_connection("default").pipeline(transaction=False)
             events.queue_events(pipe, execution_id, [*nodes, *execution])
             if row:
-                started = row["started_at"] or now
+                started = row["started_at"]  # None: it never ran (canceled or timed out queued)
                 counters.queue_execution_finished(
                     pipe,
                     owner_id=row["owner_id"],
                     workflow_id=row["workflow_id"],
                     status=status,
-                    duration_ms=(now - started).total_seconds() * 1000,
+                    duration_ms=(now - started).total_seconds() * 1000 if started else None,
                 )
             pipe.execute()
         except Exception:

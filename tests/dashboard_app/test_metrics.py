@@ -53,6 +53,21 @@ def test_metrics_parse_and_carry_every_series(celery_worker, ai_settings, divide
         assert sample(families, "switchboard_scrape_error", source=source) == 0
 
 
+def test_an_execution_canceled_before_it_ran_is_counted_but_not_timed(divide_workflow, run, client) -> None:
+    """No worker runs here: it never started, so it has no duration to put in a bucket."""
+    before = scrape()
+    canceled_before = sample(before, "switchboard_executions_total", status="canceled")
+    timed_before = sample(before, "switchboard_execution_duration_seconds_count")
+    execution_id = run(divide_workflow, {"n": 2}, wait=None).json()["id"]
+
+    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
+
+    after = wait_for(
+        lambda: (f := scrape()) and sample(f, "switchboard_executions_total", status="canceled") > canceled_before and f
+    )
+    assert sample(after, "switchboard_execution_duration_seconds_count") == timed_before
+
+
 def test_provider_calls_tokens_and_cost_reach_the_scrape(celery_worker, ai_settings, make_workflow, run) -> None:
     from tests.dashboard_app.conftest import edge, input_node, node
 
