@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 
+from config.celery import app as celery_app
 from dashboard_app import platform_state
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,15 @@ def _workers() -> dict[str, Any]:
     workers = platform_state.workers_online(platform_state.cache_redis())
     if not workers:
         raise WorkersDown("No worker heartbeat: no worker is running (or none can reach Redis).")
+    consumed = {queue for worker in workers for queue in worker["queues"]}
+    # A worker that does not say its queues (an older one) may consume any of them.
+    if all(worker["queues"] for worker in workers):
+        missing = [queue.name for queue in celery_app.conf.task_queues if queue.name not in consumed]
+        if missing:
+            raise WorkersDown(
+                f"No worker consumes the {', '.join(missing)} queue: its nodes wait until one does "
+                f"(AI nodes run on `ai`, the others on `nodes`)."
+            )
     return {"online": len(workers)}
 
 

@@ -69,6 +69,18 @@ def test_health_is_200_with_every_component_and_its_latency(worker_processes, st
     assert set(health["components"]["broker"]["queues"]) == {"default", "nodes", "ai"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_health_is_503_when_no_worker_consumes_a_queue(staff_client) -> None:
+    """A worker on `default,nodes` beats, but nothing runs AI nodes: say so, not 200."""
+    from tests.workers_support import worker_process
+
+    with worker_process(queues="default,nodes"):
+        response = wait_for(lambda: (r := staff_client.get("/api/dashboard/health")).status_code == 503 and r)
+    health = response.json()
+    assert health["down"] == ["workers"]
+    assert "No worker consumes the ai queue" in health["components"]["workers"]["error"]
+
+
 def test_workers_are_listed_for_staff_and_counted_for_users(worker_processes, client, staff_client) -> None:
     listed = wait_for(lambda: staff_client.get("/api/dashboard/overview").json()["workers"]["list"])
     assert set(listed[0]["queues"]) == {"default", "nodes", "ai"}
