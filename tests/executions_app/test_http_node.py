@@ -148,10 +148,10 @@ def test_a_failure_after_the_execution_was_canceled_is_not_retried(
     """The node was running when the execution was canceled, then failed in a way it would
     retry: it ends failed, nothing is queued, and it does not sit `pending` for ever."""
     retry = {"max_attempts": 3, "backoff_s": 0.2, "max_backoff_s": 0.2}
-    execution_id = run(one_call(make_workflow, {"url": server.url("/slow-503/600")}, retry=retry), wait=None).json()[
+    execution_id = run(one_call(make_workflow, {"url": server.url("/slow-503/1500")}, retry=retry), wait=None).json()[
         "id"
     ]
-    wait_for(lambda: server.hits["/slow-503/600"] == 1)
+    wait_for(lambda: server.hits["/slow-503/1500"] == 1)
     assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
 
     call = wait_for(lambda: (found := nodes_by_id(client.get(f"/api/executions/{execution_id}").json())["call"])
@@ -159,7 +159,7 @@ def test_a_failure_after_the_execution_was_canceled_is_not_retried(
     time.sleep(0.5)  # past the backoff: a retry would have called again by now
     assert (call["status"], call["attempts"], call["error"]["code"]) == ("failed", 1, "http_status")
     assert nodes_by_id(client.get(f"/api/executions/{execution_id}").json())["call"]["status"] == "failed"
-    assert server.hits["/slow-503/600"] == 1
+    assert server.hits["/slow-503/1500"] == 1
 
 
 def test_a_404_is_not_retried(celery_worker, make_workflow, run, server) -> None:
