@@ -191,7 +191,8 @@ class _FallbackRun:
         except InvalidModelResponse as exc:  # the vendor itself refused the model's answer (Groq's JSON check)
             latency_ms = int((time.monotonic() - started) * 1000)
             usage.record_call(link.provider, link.model, latency_ms=latency_ms, error_code=exc.code)
-            guards.settle(link, admission, outcome="success")  # the provider answered: it is healthy
+            # The provider answered (it is healthy) and generated: the reserved tokens stay spent.
+            guards.settle(link, admission, outcome="success", used_tokens=admission.estimate)
             return self._invalid_answer(link, exc, latency_ms)
         except ProviderError as exc:
             # A timeout within a budget the deadline cut short is not the provider's fault.

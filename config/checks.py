@@ -44,7 +44,7 @@ def check_heartbeat_timing(app_configs: Any = None, **kwargs: Any) -> list[Check
     between beats is taken for dead, and its running nodes are taken over while it still
     runs them (run twice)."""
     limits = settings.SWITCHBOARD
-    interval, ttl = limits["HEARTBEAT_INTERVAL_S"], limits["HEARTBEAT_TTL_S"]
+    interval, ttl = limits["HEARTBEAT_INTERVAL_S"], int(limits["HEARTBEAT_TTL_S"])  # the key's TTL is whole seconds
     if ttl >= 2 * interval and ttl >= 1:
         return []
     return [

@@ -5,9 +5,10 @@ or raises; the workers are down when no worker heartbeat is alive."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
 
@@ -51,9 +52,18 @@ def _select_one() -> None:
         connection.close()  # this thread's own connection: none is left open between probes
 
 
+_probe_lock = threading.Lock()
+_probe: Future | None = None
+
+
 def _database() -> None:
+    global _probe
+    with _probe_lock:  # a probe still in flight is waited on again, never queued behind
+        if _probe is None or _probe.done():
+            _probe = _database_prober.submit(_select_one)
+        probe = _probe
     try:
-        _database_prober.submit(_select_one).result(timeout=DATABASE_DEADLINE_S)
+        probe.result(timeout=DATABASE_DEADLINE_S)
     except FuturesTimeout:
         raise TimeoutError(f"the database did not answer within {DATABASE_DEADLINE_S:g} s") from None
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from executions_app.models import Record
 from executions_app.record_filters import RecordQueryError, parse_filter, parse_path, parse_sort
 from executions_app.record_sql import filter_q, sort_order
-from workflows_app.inputs import nul_paths, surrogate_paths
+from workflows_app.inputs import LONE_SURROGATE_ESCAPE, nul_paths, surrogate_paths
 from workflows_app.problems import format_path
 
 UPDATE_OPERATORS = ("$set", "$unset", "$inc")
@@ -57,7 +57,8 @@ def check_document(document: Any) -> dict:
     except ValueError:  # NaN, or a number too large ($inc past the float range): Infinity
         message = "The document holds NaN or Infinity, which JSON cannot represent."
         raise RecordQueryError(message, "invalid_document") from None
-    if "\\u0000" in encoded or "\\ud" in encoded:  # rare: then the walk that names where
+    # Rare: then the walk that names where (an emoji is a whole surrogate pair, not this).
+    if "\\u0000" in encoded or ("\\ud" in encoded and LONE_SURROGATE_ESCAPE.search(encoded)):
         found = next(nul_paths(document), None) or next(surrogate_paths(document), None)
         if found is not None:
             where = format_path(found) or "the document"

@@ -42,7 +42,7 @@ def template_count(value: Any) -> tuple[int, int]:
     return count, characters
 
 
-def check_definition_limits(definition: Any) -> None:
+def check_definition_limits(definition: Any, *, count_templates: bool = True) -> None:
     limits = settings.SWITCHBOARD
     if not isinstance(definition, dict):
         raise DefinitionInvalid(
@@ -66,7 +66,7 @@ def check_definition_limits(definition: Any) -> None:
         raise DefinitionInvalid(
             [single_problem("", "too_large", f"the definition is over {limits['MAX_DEFINITION_BYTES']} bytes")]
         )
-    templates, characters = template_count(definition)
+    templates, characters = template_count(definition) if count_templates else (0, 0)
     if templates > limits["MAX_TEMPLATES"] or characters > limits["MAX_TEMPLATE_CHARS"]:
         message = (
             f"the definition holds {templates} templates ({characters} characters); a workflow has at most "

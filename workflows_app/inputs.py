@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,10 @@ from workflows_app.problems import format_path
 
 NUL_MESSAGE = "text may not contain the NUL character (\\u0000)"
 SURROGATE_MESSAGE = "text may not contain a lone surrogate (\\ud800 to \\udfff)"
+# In ASCII JSON (json.dumps' default), half of a surrogate pair written without its other
+# half. Every emoji is a whole pair there, so a plain "\\ud" search would match them all.
+_HIGH, _LOW = r"\\ud[89ab][0-9a-f]{2}", r"\\ud[c-f][0-9a-f]{2}"
+LONE_SURROGATE_ESCAPE = re.compile(rf"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
 NOT_FINITE_MESSAGE = "numbers must be finite: this one is too large for JSON (or NaN)"
 
 

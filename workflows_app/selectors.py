@@ -79,7 +79,7 @@ def version_get(version_id: Any) -> WorkflowVersion:
 
 @lru_cache(maxsize=512)
 def _graph(version_id: str) -> Graph:
-    return parse_definition(version_get(version_id).definition)
+    return parse_definition(version_get(version_id).definition, stored=True)
 
 
 def graph_for_version(version_id: Any) -> Graph:

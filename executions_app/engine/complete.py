@@ -23,6 +23,7 @@ from executions_app.engine import announce, sql, sql_postgres
 from executions_app.engine.errors import NodeFailure
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
+from workflows_app.inputs import LONE_SURROGATE_ESCAPE
 from workflows_app.nodes.base import DeferredWrite
 
 LIMITS = settings.SWITCHBOARD
@@ -53,7 +54,8 @@ def check_output_size(output: Any) -> None:
         raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
     if _JSON_NUL.search(encoded):  # PostgreSQL's jsonb cannot store NUL characters
         raise NodeFailure("output_invalid", "The node's output contains a NUL character (\\u0000).")
-    if "\\ud" in encoded and _holds_lone_surrogate(output):  # nor half of a surrogate pair
+    # nor half of a surrogate pair (whole pairs, every emoji, are fine)
+    if "\\ud" in encoded and LONE_SURROGATE_ESCAPE.search(encoded) and _holds_lone_surrogate(output):
         raise NodeFailure("output_invalid", "The node's output contains a lone surrogate (\\ud800 to \\udfff).")
     size = len(encoded)
     if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:

@@ -6,7 +6,6 @@ whole process would keep one user's cookies for the next user's calls, and logs 
 
 from __future__ import annotations
 
-import codecs
 import json as jsonlib
 import ssl
 import threading
@@ -41,10 +40,9 @@ class GuardedResponse:
     def text(self) -> str:
         charset = httpx.Response(self.status, headers=self.headers).charset_encoding or "utf-8"
         try:
-            codecs.lookup(charset)
-        except LookupError:  # `charset=binary`, `utf8mb4`: a name Python does not know
-            charset = "utf-8"
-        return self.content.decode(charset, errors="replace")
+            return self.content.decode(charset, errors="replace")
+        except (LookupError, UnicodeError):  # `charset=binary`, `utf8mb4`, `base64`: not a text encoding we know
+            return self.content.decode("utf-8", errors="replace")
 
     def safe_url(self) -> str:
         return describe(httpx.URL(self.url))

@@ -54,6 +54,7 @@ def test_an_answer_that_is_not_json_is_retried_once_on_the_next_provider(ai_sett
 
 
 def test_a_lone_provider_that_answers_bad_json_is_asked_again(ai_settings, emulator):
+    ai_settings["PROVIDERS"]["groq"]["quotas"]["tpm"] = 100_000
     emulator.fault(provider="groq", bad_json=True, times=1)
     attempts: list[dict] = []
     result = complete_with_fallback(
@@ -65,6 +66,10 @@ def test_a_lone_provider_that_answers_bad_json_is_asked_again(ai_settings, emula
     )
     assert result.json is not None
     assert [(a["provider"], a.get("error_code")) for a in attempts] == [("groq", "invalid_json"), ("groq", None)]
+    # Groq generated the refused answer too: its reserved tokens stay counted, not only the answer's.
+    used = result.usage.input_tokens + result.usage.output_tokens
+    groq = next(s for s in provider_status() if s["provider"] == "groq")
+    assert groq["quota_left"]["tpm"] < 100_000 - used
 
 
 def test_json_that_stays_invalid_fails_the_call(ai_settings, emulator):

@@ -199,6 +199,9 @@ def test_documents_the_database_cannot_store_are_clear_errors(owner) -> None:
             records.record_insert(owner_id=owner.id, collection="people", document=document)
         assert (caught.value.code, says in caught.value.message) == ("invalid_document", True), caught.value.message
     assert Record.objects.filter(owner=owner).count() == len(PEOPLE)
+    # A whole surrogate pair (any emoji) is text like any other.
+    saved = records.record_insert(owner_id=owner.id, collection="people", document={"note": "fine \U0001f600"})
+    assert Record.objects.get(id=saved).data == {"note": "fine \U0001f600"}
 
 
 def test_records_are_read_only_in_the_admin(owner) -> None:

@@ -207,8 +207,9 @@ def test_a_head_of_a_resource_over_the_size_cap_tells_its_size(celery_worker, ma
     assert (output["status"], output["headers"]["content-length"], output["text"]) == (200, "5000", "")
 
 
-def test_a_charset_python_does_not_know_is_read_as_utf8(celery_worker, make_workflow, run, server) -> None:
-    execution = run(one_call(make_workflow, {"url": server.url("/charset/binary")})).json()
+@pytest.mark.parametrize("charset", ["binary", "base64"])  # unknown; known but not a text encoding
+def test_a_charset_that_is_not_a_text_encoding_is_read_as_utf8(celery_worker, make_workflow, run, server, charset):
+    execution = run(one_call(make_workflow, {"url": server.url(f"/charset/{charset}")})).json()
     assert execution["status"] == "completed", execution
     assert execution["outputs"]["result"]["text"] == "caf\u00e9"
 

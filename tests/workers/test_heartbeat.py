@@ -50,3 +50,6 @@ def test_a_heartbeat_that_expires_between_beats_stops_the_start(settings) -> Non
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 10, "HEARTBEAT_TTL_S": 6}
     [error] = check_heartbeat_timing()
     assert error.id == "config.E003" and "SWITCHBOARD_HEARTBEAT_TTL_S" in error.msg
+    # The key's TTL is whole seconds: 5.2 s is 5 s, under twice 2.6 s.
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 2.6, "HEARTBEAT_TTL_S": 5.2}
+    assert [e.id for e in check_heartbeat_timing()] == ["config.E003"]

@@ -48,6 +48,7 @@ def test_templates_are_counted_before_any_is_compiled(settings):
     definition = echo_definition()
     definition["nodes"][1]["config"]["value"] = [f"{{{{ inputs.a{i} }}}}" for i in range(45_000)]
     assert_problem(definition, node_id=None, path="", code="too_many_templates")
+    assert parse_definition(definition, stored=True)  # a version saved before the limit still runs
 
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_TEMPLATES": 10_000, "MAX_TEMPLATE_CHARS": 100}
     definition["nodes"][1]["config"]["value"] = ["{{ inputs.message }}" * 3, "{{ 'x' ~ inputs.message }}" * 2]
