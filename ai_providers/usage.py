@@ -11,7 +11,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from ai_providers.base import Usage
-from ai_providers.guards import redis_connection, redis_key
+from ai_providers.guard_redis import redis_connection, redis_key
 from ai_providers.overrides import admin_overrides
 
 logger = logging.getLogger(__name__)
