@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from ai_providers import usage
+from ai_providers.base import CompletionResult
 from ai_providers.guard_redis import (
     DAY_KEY_GRACE_MS,
     MINUTE_KEY_GRACE_MS,
@@ -214,6 +216,32 @@ def settle(
         pipe.execute()
     except RedisError:
         logger.warning("redis unavailable; %s breaker and token counts not updated", link)
+
+
+def settle_answered(
+    link: ChainLink,
+    admission: Admission,
+    result: CompletionResult,
+    used: int,
+    latency_ms: int,
+    error_code: str | None = None,
+) -> None:
+    """settle() for a call that got an answer, with its usage counters in the same round
+    trip (an unusable answer, `error_code`, costs nothing in the counters)."""
+
+    def count(pipe: object) -> None:
+        cost = 0.0 if error_code else result.cost_usd
+        usage.queue_call(
+            pipe,
+            link.provider,
+            link.model,
+            latency_ms=latency_ms,
+            error_code=error_code,
+            usage=result.usage,
+            cost=cost,
+        )
+
+    settle(link, admission, outcome="success", used_tokens=used, then=count)
 
 
 def cool(provider: str, seconds: float) -> None:

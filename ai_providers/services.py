@@ -208,7 +208,7 @@ class _FallbackRun:
         used = result.usage.input_tokens + result.usage.output_tokens
         result.cost_usd = usage.cost_usd(link.provider, link.model, result.usage)
         # One round trip: the breaker, the token reconciliation and the usage counters.
-        settle = self._settle_answered
+        settle = guards.settle_answered
         try:
             result = interpreted(result, request)
         except InvalidModelResponse as exc:
@@ -235,29 +235,6 @@ class _FallbackRun:
             exc.details = {"attempts": self.attempt_log[self.first_entry :]}
             raise exc from None
         return _AGAIN_IF_LAST
-
-    @staticmethod
-    def _settle_answered(
-        link: ChainLink,
-        admission: guards.Admission,
-        result: CompletionResult,
-        used: int,
-        latency_ms: int,
-        error_code: str | None = None,
-    ) -> None:
-        def count(pipe: object) -> None:
-            cost = 0.0 if error_code else result.cost_usd
-            usage.queue_call(
-                pipe,
-                link.provider,
-                link.model,
-                latency_ms=latency_ms,
-                error_code=error_code,
-                usage=result.usage,
-                cost=cost,
-            )
-
-        guards.settle(link, admission, outcome="success", used_tokens=used, then=count)
 
     def _failed(
         self,

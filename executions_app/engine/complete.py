@@ -7,28 +7,20 @@ counters are still decremented with conditional updates and re-read (DESIGN §6)
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from executions_app import events
 from executions_app.engine import announce, sql, sql_postgres
-from executions_app.engine.errors import NodeFailure
+from executions_app.engine.output_check import check_output_size
 from executions_app.engine.publish import Publish, publish_for, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
-from workflows_app.inputs import LONE_SURROGATE_ESCAPE
 from workflows_app.nodes.base import DeferredWrite
-
-LIMITS = settings.SWITCHBOARD
-# An escaped NUL in encoded JSON: \u0000 after an even number of backslashes.
-_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass
@@ -40,37 +32,6 @@ class Outcome:
     error: dict | None = None
     continue_on_error: bool = False
     attempt_entries: list[dict] = field(default_factory=list)
-
-
-def check_output_size(output: Any) -> None:
-    try:
-        encoded = json.dumps(output, separators=(",", ":"), allow_nan=False)
-    except ValueError as exc:
-        if "Out of range float" in str(exc):  # Python reads NaN and 1e400 from JSON; databases refuse them
-            message = "The node's output holds NaN or Infinity, which JSON cannot represent."
-            raise NodeFailure("output_invalid", message) from None
-        raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
-    except TypeError as exc:
-        raise NodeFailure("output_not_json", f"The node's output is not JSON: {exc}") from None
-    if _JSON_NUL.search(encoded):  # PostgreSQL's jsonb cannot store NUL characters
-        raise NodeFailure("output_invalid", "The node's output contains a NUL character (\\u0000).")
-    # nor half of a surrogate pair (whole pairs, every emoji, are fine)
-    if "\\ud" in encoded and LONE_SURROGATE_ESCAPE.search(encoded) and _holds_lone_surrogate(output):
-        raise NodeFailure("output_invalid", "The node's output contains a lone surrogate (\\ud800 to \\udfff).")
-    size = len(encoded)
-    if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
-        raise NodeFailure(
-            "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
-        )
-
-
-def _holds_lone_surrogate(output: Any) -> bool:
-    """Only asked when the escaped JSON names a surrogate at all, which is rare."""
-    try:
-        json.dumps(output, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def apply_deferred_write(outcome: Outcome, on_error: Callable[[Exception], Outcome] | None) -> Outcome:

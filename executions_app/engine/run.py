@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from executions_app import events
 from executions_app.engine import announce, sql, sql_postgres
-from executions_app.engine.complete import Outcome, check_output_size, finish_node
+from executions_app.engine.complete import Outcome, finish_node
 from executions_app.engine.context import HeldEvents, build_context
 from executions_app.engine.errors import NodeError, classify
+from executions_app.engine.output_check import check_output_size
 from executions_app.engine.publish import publish_for
 from executions_app.engine.retry import schedule_retry
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, ExecutionStatus, NodeRunStatus
