@@ -19,6 +19,7 @@ from accounts_app.serializers import (
     ApiKeyCreateInput,
     ApiKeyOutput,
     LoginInput,
+    PasswordChangeInput,
     RefreshInput,
     RegisterInput,
     TokenPairOutput,
@@ -31,9 +32,16 @@ from accounts_app.services import (
     registration_check_open,
     token_pair_obtain,
     token_pair_refresh,
+    user_change_password,
     user_register,
 )
-from accounts_app.throttles import AnonAddressRateThrottle, LoginRateThrottle, RegisterRateThrottle
+from accounts_app.throttles import (
+    AnonAddressRateThrottle,
+    LoginRateThrottle,
+    RegisterRateThrottle,
+    UserOrKeyRateThrottle,
+    UserPasswordRateThrottle,
+)
 from config.api import Pagination
 
 ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
@@ -119,6 +127,24 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserOutput, 401: ERROR}, tags=["auth"], summary="The authenticated user")
     def get(self, request: Request) -> Response:
         return Response(UserOutput(request.user).data)
+
+
+class PasswordChangeApi(APIView):
+    # Each attempt counts like a sign-in, per address and per account: the current
+    # password is asked for, so this must not become a way around the login limits.
+    throttle_classes = [UserOrKeyRateThrottle, LoginRateThrottle, UserPasswordRateThrottle]
+
+    @extend_schema(
+        request=PasswordChangeInput,
+        responses={200: TokenPairOutput, 400: ERROR, 401: ERROR, 403: ERROR, 429: ERROR},
+        tags=["auth"],
+        summary="Change the password: every earlier token stops working; a new pair is returned",
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, ApiKey):
+            raise LoginRequired("Changing the password needs a login (Bearer token), not an API key.")
+        pair = user_change_password(user=request.user, **validated(PasswordChangeInput, request.data))
+        return Response(TokenPairOutput(pair).data)
 
 
 class ApiKeyListCreateApi(APIView):

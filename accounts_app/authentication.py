@@ -22,6 +22,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts_app import api_key_format
 from accounts_app.api_key_usage import api_key_find_by_prefix, api_key_touch
 from accounts_app.models import ApiKey, User
+from accounts_app.tokens import token_is_current
 from accounts_app.user_cache import user_get_for_authentication
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class CachedJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("The user of this token no longer exists.", code="user_not_found")
         if not user.is_active:
             raise AuthenticationFailed("This account is deactivated.", code="user_inactive")
+        if not token_is_current(validated_token, user):
+            raise AuthenticationFailed(
+                "The password of this account was changed since this token was issued; log in again.",
+                code="password_changed",
+            )
         return user
 
 

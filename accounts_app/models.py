@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -12,9 +13,26 @@ class User(AbstractUser):
     """A person or service that owns workflows; email is unique so it can log in too."""
 
     email = models.EmailField(unique=True)
+    # Moves on with every new password; JWTs carry the value they were issued under
+    # (claim `gen`) and stop working once it moves on, so a password change signs out
+    # every other holder of a token (accounts_app/tokens.py).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         db_table = "accounts_user"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # `_password` holds a new raw password until it is saved; Django clears it before
+        # saving a mere hash upgrade at login, which therefore keeps the tokens alive.
+        if self._password is not None and self.pk is not None:
+            self.token_generation = models.F("token_generation") + 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "token_generation"}
+            super().save(*args, **kwargs)
+            self.refresh_from_db(fields=["token_generation"])
+            return
+        super().save(*args, **kwargs)
 
 
 class ApiKey(models.Model):

@@ -26,6 +26,11 @@ class RefreshInput(StrictSerializer):
     refresh = serializers.CharField(max_length=4096)
 
 
+class PasswordChangeInput(StrictSerializer):
+    current_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+
+
 class TokenPairOutput(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()

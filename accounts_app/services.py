@@ -19,6 +19,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts_app import api_key_format
 from accounts_app.errors import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
 from accounts_app.models import ApiKey, User
+from accounts_app.tokens import refresh_token_for, token_is_current
 from config.api import ValidationFailed
 
 
@@ -61,6 +62,25 @@ def user_deactivate(*, user: User) -> User:
     return user
 
 
+def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
+    """Sets a new password and answers a fresh `{access, refresh}`. Every token issued
+    before stops working at once (the user's token generation moves on), and so do the
+    user's other browser sessions (Django's session hash); API keys are left as they are."""
+    with transaction.atomic():
+        # Locked, so two changes at once take turns and the second must know the first's
+        # password: a stolen token racing its owner cannot win on a stale check.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.check_password(current_password):
+            raise ValidationFailed(details={"current_password": ["The current password is not correct."]})
+        try:
+            validate_password(new_password, user=locked)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(details={"new_password": list(exc.messages)}) from None
+        locked.set_password(new_password)
+        locked.save()  # moves the token generation on; the receiver drops the cached user
+    return _token_pair(refresh_token_for(locked))
+
+
 def token_pair_obtain(*, username: str, password: str) -> dict[str, str]:
     """`{access, refresh}` for a username (or email) and password."""
     user = authenticate(username=username, password=password)
@@ -70,7 +90,7 @@ def token_pair_obtain(*, username: str, password: str) -> dict[str, str]:
             user = authenticate(username=owner, password=password)
     if user is None:  # wrong password, unknown or deactivated user: one answer
         raise InvalidCredentials()
-    return _token_pair(RefreshToken.for_user(user))
+    return _token_pair(refresh_token_for(user))
 
 
 def token_pair_refresh(*, refresh: str) -> dict[str, str]:
@@ -79,6 +99,8 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
     user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None or not user.is_active:
         raise InvalidRefreshToken("The account of this token is deactivated or deleted.")
+    if not token_is_current(token, user):
+        raise InvalidRefreshToken("The password of this account was changed since this token was issued; log in again.")
     with transaction.atomic():
         # The row lock makes two concurrent refreshes with one token take turns, so only
         # the first gets a new pair (simplejwt's own check-then-blacklist lets both pass).
@@ -86,7 +108,7 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
         _, blacklisted_now = BlacklistedToken.objects.get_or_create(token=outstanding)
         if not blacklisted_now:
             raise InvalidRefreshToken()
-        return _token_pair(RefreshToken.for_user(user))
+        return _token_pair(refresh_token_for(user))
 
 
 def refresh_token_blacklist(*, refresh: str) -> None:

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts_app.models import ApiKey, User
+from accounts_app.tokens import refresh_token_for
 from config import embedded_redis
 from tests.accounts_app.factories import ApiKeyFactory, UserFactory
 
@@ -48,7 +49,7 @@ def user(db) -> User:
 
 @pytest.fixture
 def refresh_token(user) -> RefreshToken:
-    return RefreshToken.for_user(user)
+    return refresh_token_for(user)
 
 
 @pytest.fixture

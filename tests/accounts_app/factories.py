@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts_app import api_key_format
@@ -14,17 +15,12 @@ DEFAULT_PASSWORD = "correct-horse-battery-9"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+    # Hashed before the insert: a password set on a saved user is a password change.
+    password = factory.LazyFunction(lambda: make_password(DEFAULT_PASSWORD))
     is_active = True
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
 
 
 class ApiKeyFactory(factory.django.DjangoModelFactory):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts_app.services import user_deactivate
+from accounts_app.tokens import refresh_token_for
 from tests.accounts_app.conftest import ME, bearer_client, error_code
 from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -108,7 +108,7 @@ def test_garbage_refresh_tokens_are_refused_with_json(api_client, token):
 
 
 def test_a_deactivated_user_cannot_refresh(api_client, user):
-    refresh = str(RefreshToken.for_user(user))
+    refresh = str(refresh_token_for(user))
     user_deactivate(user=user)
 
     response = api_client.post(REFRESH, {"refresh": refresh})
