@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from config.api import ValidationFailed
 from config.renderers import JSONRenderer
 from config.schema import conflict
 from executions_app import event_stream
@@ -49,6 +50,9 @@ class ExecutionListCreateApi(generics.ListAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        if "wait" in request.query_params:
+            # A client that put it in the URL would otherwise get a 202 and think wait broken.
+            raise ValidationFailed(details={"wait": ["Send wait in the JSON body, not the query string."]})
         data = ExecutionCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         execution, _ = execution_create(

@@ -69,6 +69,15 @@ def test_malformed_create_bodies_are_400(client, body, field) -> None:
     assert field in response.json()["error"]["details"]
 
 
+def test_wait_in_the_query_string_is_400_and_runs_nothing(client, echo_workflow) -> None:
+    response = client.post(
+        "/api/executions?wait=30", {"workflow_id": echo_workflow, "inputs": {"text": "hi"}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "JSON body" in response.json()["error"]["details"]["wait"][0]
+    assert Execution.objects.count() == 0
+
+
 def test_queued_without_wait_answers_202_and_a_worker_finishes_it(celery_worker, echo_workflow, run, client) -> None:
     response = run(echo_workflow, {"text": "hi"}, wait=None)
     assert response.status_code == 202
