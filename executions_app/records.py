@@ -15,7 +15,8 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast, Length
 from django.utils import timezone
 
 from executions_app.models import Record
@@ -74,11 +75,43 @@ def check_document(document: Any) -> dict:
 # --- selectors --------------------------------------------------------------------------------
 
 
+# Around the ordered, limited query: each row's running size and its place, and no row
+# that starts past the budget. The windows have no ORDER BY of their own, so they take the
+# rows as the subquery sorted them (as PostgreSQL and SQLite do for a subquery scan); an
+# ORDER BY here would make the database sort every match in full instead of keeping the
+# top `limit` (a LIMIT under a window function is not pushed into the sort).
+_WITHIN_BUDGET_SQL = (
+    "SELECT id, data, stored_size, running FROM ("
+    "SELECT ranked.*, SUM(stored_size) OVER (ROWS UNBOUNDED PRECEDING) AS running, ROW_NUMBER() OVER () AS position"
+    " FROM ({ranked}) ranked"
+    ") sized WHERE running - stored_size <= %s ORDER BY position"
+)
+
+
 def record_find(*, owner_id: Any, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list:
+    """The matching records in order, at most `limit` (and RECORDS_MAX_FIND). The database
+    stops sending once their text passes twice the node output limit: a thousand 256 KB
+    records would otherwise be loaded into the worker only to fail the output check."""
     cap = settings.SWITCHBOARD["RECORDS_MAX_FIND"]
     limit = min(limit or cap, cap)
-    records = _matching(owner_id, collection, filter).order_by(*sort_order(parse_sort(sort)))[:limit]
-    return [as_output(record) for record in records]
+    budget = 2 * settings.SWITCHBOARD["MAX_NODE_OUTPUT_BYTES"]  # the output check is exact; this bounds memory
+    ranked = (
+        _matching(owner_id, collection, filter)
+        .order_by(*sort_order(parse_sort(sort)))
+        .annotate(stored_size=Length(Cast("data", TextField())))
+        .values("id", "data", "stored_size")[:limit]
+    )
+    sql, params = ranked.query.sql_with_params()
+    found = []
+    for record in Record.objects.raw(_WITHIN_BUDGET_SQL.format(ranked=sql), [*params, budget]):
+        if record.running > budget:
+            raise RecordQueryError(
+                f"The records found come to more than {budget} bytes after {len(found)} of them; a node's output "
+                f"is at most {budget // 2}. Narrow the filter or lower `limit`.",
+                "output_too_large",
+            )
+        found.append(as_output(record))
+    return found
 
 
 def record_find_one(*, owner_id: Any, collection: str, filter: Any, sort: Any = None) -> dict | None:

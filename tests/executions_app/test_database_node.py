@@ -97,6 +97,21 @@ def test_sort_orders_the_same_on_every_database(owner, sort, expected) -> None:
     assert names(owner, {}, sort=sort) == expected
 
 
+def test_a_find_too_large_for_a_node_output_stops_early_with_a_clear_error(db, settings) -> None:
+    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODE_OUTPUT_BYTES": 1000}
+    user = UserFactory()
+    for n in range(40):
+        records.record_insert(owner_id=user.id, collection="notes", document={"n": n, "text": "x" * 400})
+
+    with pytest.raises(RecordQueryError) as refused:
+        records.record_find(owner_id=user.id, collection="notes", filter={}, sort={"n": -1})
+
+    assert refused.value.code == "output_too_large"
+    assert "after 4 of them" in refused.value.message  # 5 records pass 2000 bytes: no more are read
+    found = records.record_find(owner_id=user.id, collection="notes", filter={"n": {"$lt": 3}}, sort={"n": -1})
+    assert [record["n"] for record in found] == [2, 1, 0]
+
+
 def test_find_limit_is_capped_by_the_setting(owner, settings) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "RECORDS_MAX_FIND": 2}
     assert len(records.record_find(owner_id=owner.id, collection="people", filter={}, limit=100)) == 2
