@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts_app.models import ApiKey, User
 from accounts_app.services import api_key_revoke, user_deactivate
@@ -16,6 +19,21 @@ class SwitchboardUserAdmin(UserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "email", "usable_password", "password1", "password2")}),
     )
     actions = ["deactivate_users"]
+    # Without these limits a staff member allowed to change users could make themselves a
+    # superuser, or set another user's password and sign in as them (and so use their
+    # secrets): both are a superuser's to do.
+    SUPERUSER_FIELDS = ("is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not request.user.is_superuser:
+            return [*fields, *self.SUPERUSER_FIELDS]
+        return fields
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        if not request.user.is_superuser and str(id) != str(request.user.pk):
+            raise PermissionDenied("Only a superuser sets another user's password.")
+        return super().user_change_password(request, id, form_url)
 
     @admin.action(
         description="Deactivate selected users (their tokens and API keys stop working)", permissions=["change"]

@@ -40,7 +40,6 @@ from accounts_app.throttles import (
     LoginRateThrottle,
     RegisterRateThrottle,
     UserOrKeyRateThrottle,
-    UserPasswordRateThrottle,
 )
 from config.api import Pagination
 
@@ -130,9 +129,10 @@ class MeApi(APIView):
 
 
 class PasswordChangeApi(APIView):
-    # Each attempt counts like a sign-in, per address and per account: the current
-    # password is asked for, so this must not become a way around the login limits.
-    throttle_classes = [UserOrKeyRateThrottle, LoginRateThrottle, UserPasswordRateThrottle]
+    # Each attempt counts like a sign-in from its address: the current password is asked
+    # for, so this must not be a way around the login limit. Not per account: whoever
+    # holds a stolen token could then keep the owner from changing the password.
+    throttle_classes = [UserOrKeyRateThrottle, LoginRateThrottle]
 
     @extend_schema(
         request=PasswordChangeInput,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -21,18 +21,26 @@ class User(AbstractUser):
     class Meta:
         db_table = "accounts_user"
 
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_disabled = True  # an administrator turning sign-in off: tokens end too
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # `_password` holds a new raw password until it is saved; Django clears it before
         # saving a mere hash upgrade at login, which therefore keeps the tokens alive.
-        if self._password is not None and self.pk is not None:
-            self.token_generation = models.F("token_generation") + 1
-            update_fields = kwargs.get("update_fields")
+        replaced = self._password is not None or getattr(self, "_password_disabled", False)
+        update_fields = kwargs.get("update_fields")
+        if not replaced or self._state.adding or (update_fields is not None and not update_fields):
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using")):
+            # Read under the row lock: two changes at once each move the generation on.
+            current = type(self).objects.select_for_update().filter(pk=self.pk).values_list("token_generation")
+            self.token_generation = (current.first() or (self.token_generation,))[0] + 1
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "token_generation"}
             super().save(*args, **kwargs)
-            self.refresh_from_db(fields=["token_generation"])
-            return
-        super().save(*args, **kwargs)
+        self._password_disabled = False
 
 
 class ApiKey(models.Model):

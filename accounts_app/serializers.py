@@ -29,6 +29,10 @@ class RefreshInput(StrictSerializer):
 class PasswordChangeInput(StrictSerializer):
     current_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
     new_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+    revoke_api_keys = serializers.BooleanField(
+        default=False,
+        help_text="Also revoke every API key of the account (a compromised account: sign out everything).",
+    )
 
 
 class TokenPairOutput(serializers.Serializer):

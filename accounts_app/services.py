@@ -62,23 +62,34 @@ def user_deactivate(*, user: User) -> User:
     return user
 
 
-def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
+def user_change_password(
+    *, user: User, current_password: str, new_password: str, revoke_api_keys: bool = False
+) -> dict[str, str]:
     """Sets a new password and answers a fresh `{access, refresh}`. Every token issued
     before stops working at once (the user's token generation moves on), and so do the
-    user's other browser sessions (Django's session hash); API keys are left as they are."""
+    user's other browser sessions (Django's session hash). API keys stay unless
+    `revoke_api_keys`: they are separate credentials, often held by scripts."""
+    user = User.objects.get(pk=user.pk)  # the password hash: the cached user has none
+    if not user.check_password(current_password):
+        raise ValidationFailed(details={"current_password": ["The current password is not correct."]})
+    checked_hash = user.password  # after check_password, which may have upgraded it
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details={"new_password": list(exc.messages)}) from None
+    user.set_password(new_password)  # hashed here, not while the row is locked
     with transaction.atomic():
-        # Locked, so two changes at once take turns and the second must know the first's
-        # password: a stolen token racing its owner cannot win on a stale check.
-        locked = User.objects.select_for_update().get(pk=user.pk)
-        if not locked.check_password(current_password):
+        # A change that committed since the check above made the current password a
+        # different one: this request no longer knows it.
+        if (
+            User.objects.select_for_update().filter(pk=user.pk).values_list("password", flat=True).first()
+            != checked_hash
+        ):
             raise ValidationFailed(details={"current_password": ["The current password is not correct."]})
-        try:
-            validate_password(new_password, user=locked)
-        except DjangoValidationError as exc:
-            raise ValidationFailed(details={"new_password": list(exc.messages)}) from None
-        locked.set_password(new_password)
-        locked.save()  # moves the token generation on; the receiver drops the cached user
-    return _token_pair(refresh_token_for(locked))
+        user.save(update_fields=["password"])  # moves the token generation on
+        if revoke_api_keys:
+            ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return _token_pair(refresh_token_for(user))
 
 
 def token_pair_obtain(*, username: str, password: str) -> dict[str, str]:

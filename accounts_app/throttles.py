@@ -109,18 +109,6 @@ class LoginRateThrottle(AddressRateThrottle):
     scope = "login"
 
 
-class UserPasswordRateThrottle(RedisRateThrottle):
-    """The login budget again, per user: password guesses made with a stolen token count
-    against the account whatever addresses they come from."""
-
-    scope = "login"
-
-    def identity(self, request: Request) -> str | None:
-        if not (request.user and request.user.is_authenticated):
-            return None
-        return f"user:{request.user.pk}"
-
-
 class RegisterRateThrottle(AddressRateThrottle):
     scope = "register"
 

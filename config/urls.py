@@ -6,8 +6,10 @@ from accounts_app.throttles import login_form_throttled
 from config.api import api_not_found
 from config.schema import SchemaApi
 
-# The admin's sign-in counts in the same per-address budget as the API's and the dashboard's.
+# The admin's sign-in, and its own password change (which checks the old password), count
+# in the same per-address budget as the API's and the dashboard's.
 admin.site.login = login_form_throttled(admin.site.login)
+admin.site.password_change = login_form_throttled(admin.site.password_change)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -97,7 +97,7 @@ class WorkflowAdminForm(forms.ModelForm):
         owner = cleaned.get("owner") if adding else self.instance.owner
         names = getattr(self, "secret_names", [])
         editor = self.editor
-        if not names or owner is None or editor is None or editor.is_superuser or editor.pk == owner.pk:
+        if not names or owner is None or (editor is not None and (editor.is_superuser or editor.pk == owner.pk)):
             return
         version = None if adding else self.instance.current_version
         if version is not None and cleaned.get("definition") == version.definition:

@@ -127,3 +127,40 @@ def test_only_a_superuser_deactivates_a_superuser() -> None:
 
     assert User.objects.get(pk=admin.pk).is_active is True
     assert User.objects.get(pk=member.pk).is_active is False
+
+
+def test_a_staff_member_cannot_make_themselves_superuser_or_set_others_passwords() -> None:
+    from django.contrib.auth.models import Permission
+
+    member = UserFactory()
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client = Client()
+    client.force_login(staff)
+
+    own_page = client.get(f"/admin/accounts_app/user/{staff.pk}/change/")
+    set_password = client.post(
+        f"/admin/accounts_app/user/{member.pk}/password/",
+        {"password1": "amber-kettle-quartz-77", "password2": "amber-kettle-quartz-77", "usable_password": "true"},
+    )
+
+    assert own_page.status_code == 200
+    assert "is_superuser" not in own_page.context["adminform"].form.fields
+    assert "user_permissions" not in own_page.context["adminform"].form.fields
+    assert set_password.status_code == 403
+    assert User.objects.get(pk=member.pk).check_password("amber-kettle-quartz-77") is False
+
+
+def test_the_admins_own_password_change_form_is_throttled(settings) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "2/min"},
+    }
+    staff = User.objects.create_superuser("boss", "boss@example.com", "admin-password-long-1")
+    client = Client(REMOTE_ADDR="10.0.0.9")
+    client.force_login(staff)
+    guess = {"old_password": "a-wrong-guess-1", "new_password1": "x-y-z-long-1234", "new_password2": "x-y-z-long-1234"}
+
+    answers = [client.post("/admin/password_change/", guess).status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]

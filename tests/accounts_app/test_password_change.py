@@ -94,20 +94,40 @@ def test_an_api_key_cannot_change_the_password(user):
     login(user.username)
 
 
-def test_password_guesses_count_against_the_account_from_any_address(user, settings):
+def test_guesses_count_per_address_and_never_lock_the_owner_out(user, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "3/min"},
     }
-    access = login(user.username)["access"]  # counts one sign-in at the test address
-    answers = []
-    for n in range(4):
-        client = bearer_client(access)
-        client.defaults["REMOTE_ADDR"] = f"10.9.0.{n + 1}"
-        answers.append(client.post(PASSWORD, {"current_password": f"guess-{n}-xxxxxx", "new_password": NEW_PASSWORD}))
+    stolen, own = login(user.username)["access"], login(user.username)["access"]
+    thief = bearer_client(stolen)
+    thief.defaults["REMOTE_ADDR"] = "10.9.0.66"
+    guesses = [
+        thief.post(PASSWORD, {"current_password": f"guess-{n}-xxxxxx", "new_password": NEW_PASSWORD}) for n in range(4)
+    ]
+    owner = bearer_client(own)
+    owner.defaults["REMOTE_ADDR"] = "10.9.0.1"
 
-    assert [a.status_code for a in answers] == [400, 400, 400, 429]
-    assert error_code(answers[-1]) == "throttled"
+    answer = owner.post(PASSWORD, {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+
+    assert [g.status_code for g in guesses] == [400, 400, 400, 429]
+    assert error_code(guesses[-1]) == "throttled"
+    assert answer.status_code == 200
+    assert thief.get(ME).status_code == 401
+
+
+def test_revoke_api_keys_signs_out_the_keys_too(user):
+    _, raw_key = ApiKeyFactory.create_with_key(user=user)
+    client = bearer_client(login(user.username)["access"])
+
+    answer = client.post(
+        PASSWORD, {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD, "revoke_api_keys": True}
+    )
+
+    assert answer.status_code == 200
+    refused = api_key_client(raw_key).get(ME)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["error"]["message"]
 
 
 def test_an_administrator_setting_a_password_signs_the_user_out(user):
@@ -123,6 +143,19 @@ def test_an_administrator_setting_a_password_signs_the_user_out(user):
     assert page.status_code == 302
     assert bearer_client(access).get(ME).status_code == 401
     login(user.username, NEW_PASSWORD)
+
+
+def test_an_administrator_disabling_password_sign_in_signs_the_user_out(user, admin_client):
+    pair = login(user.username)
+
+    page = admin_client.post(
+        f"/admin/accounts_app/user/{user.pk}/password/", {"usable_password": "false", "unset-password": "1"}
+    )
+
+    assert page.status_code == 302
+    assert not User.objects.get(pk=user.pk).has_usable_password()
+    assert bearer_client(pair["access"]).get(ME).status_code == 401
+    assert json_client().post(REFRESH, {"refresh": pair["refresh"]}).status_code == 401
 
 
 def test_the_dashboard_session_ends_with_a_password_change(user):

@@ -101,3 +101,29 @@ def test_credential_values_never_show_and_can_be_replaced(staff_user, user) -> N
     text = add.content.decode()
     assert "A new credential needs a value." in text
     assert "already has a credential with this name" in text
+
+
+def test_a_staff_member_cannot_write_another_users_credentials(transactional_db, user) -> None:
+    credential = credential_create(user=user, name="SLACK_TOKEN", value="xoxb-very-secret-42")
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_credential"))
+    browser = admin_browser(staff)
+    url = f"/admin/executions_app/credential/{credential.pk}/change/"
+
+    assert browser.get(url).status_code == 200  # can see it (never its value)
+    replaced = browser.post(url, {"name": "SLACK_TOKEN", "description": "", "value": "xoxb-staff-own-token"})
+    renamed = browser.post(url, {"name": "OTHER", "description": "", "value": ""})
+    planted = browser.post(
+        "/admin/executions_app/credential/add/", {"owner": user.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
+    )
+    own = browser.post(
+        "/admin/executions_app/credential/add/", {"owner": staff.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
+    )
+
+    assert replaced.status_code == renamed.status_code == 403
+    stored = Credential.objects.get(pk=credential.pk)
+    assert (stored.name, decrypt(stored.encrypted_value)) == ("SLACK_TOKEN", "xoxb-very-secret-42")
+    assert planted.status_code == 200
+    assert f"Only {user.username} or a superuser can write" in planted.content.decode()
+    assert not Credential.objects.filter(owner=user, name="HOOK_TOKEN").exists()
+    assert own.status_code == 302
