@@ -66,7 +66,7 @@ class WorkflowAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        self._check_secrets_stay_with_their_owner(cleaned)
+        self._check_definition_is_the_owners_to_write(cleaned)
         based_on = cleaned.get("based_on_version")
         if self.instance.pk and based_on is not None:
             current = (
@@ -82,31 +82,29 @@ class WorkflowAdminForm(forms.ModelForm):
     def clean_definition(self) -> Any:
         definition = self.cleaned_data["definition"]
         try:
-            graph = parse_definition(definition)
+            parse_definition(definition)
         except DefinitionInvalid as exc:
             raise forms.ValidationError([problem_text(problem) for problem in exc.problems]) from None
-        self.secret_names = sorted(set().union(*(spec.secret_refs for spec in graph.nodes.values())))
         return definition
 
-    def _check_secrets_stay_with_their_owner(self, cleaned: dict[str, Any]) -> None:
-        """Runs use the owner's credentials, and a definition decides where they are sent
-        (an HTTP_REQUEST's host and headers). So a staff member who is neither the owner
-        nor a superuser may not save a definition that references secrets, or they could
-        send the owner's secrets to a server of their own on the owner's next run."""
+    def _check_definition_is_the_owners_to_write(self, cleaned: dict[str, Any]) -> None:
+        """A definition decides what the owner's runs do with the owner's credentials,
+        records and data (an HTTP_REQUEST can send any of them anywhere). So only the owner
+        or a superuser writes one; other staff with the change permission can rename,
+        describe, deactivate and archive. Otherwise they could have the owner's next run
+        send the owner's secrets or records to a server of their own."""
         adding = self.instance._state.adding  # the pk is a UUID set before the first save
         owner = cleaned.get("owner") if adding else self.instance.owner
-        names = getattr(self, "secret_names", [])
         editor = self.editor
-        if not names or owner is None or (editor is not None and (editor.is_superuser or editor.pk == owner.pk)):
+        if owner is None or (editor is not None and (editor.is_superuser or editor.pk == owner.pk)):
             return
         version = None if adding else self.instance.current_version
         if version is not None and cleaned.get("definition") == version.definition:
-            return  # name, description or is_active only: where secrets go is unchanged
-        listed = ", ".join(f"secrets.{name}" for name in names)
+            return  # name, description or is_active only
         self.add_error(
             "definition",
-            f"This definition uses the owner's secrets ({listed}): only {owner.get_username()} or a superuser "
-            "can save it, since a definition decides where the secrets are sent.",
+            f"Only {owner.get_username()} or a superuser can write this workflow's definition: it decides what "
+            f"runs do with {owner.get_username()}'s secrets, records and data.",
         )
 
 

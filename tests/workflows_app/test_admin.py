@@ -157,7 +157,7 @@ def staff_client(client, django_user_model):
     return client
 
 
-def test_staff_cannot_point_another_users_secrets_somewhere_new(staff_client):
+def test_staff_cannot_change_what_another_users_workflow_does(staff_client):
     workflow = WorkflowFactory(definition=sends_a_secret())
     moved = sends_a_secret("https://collector.attacker.example/in")
     data = form_data(workflow.owner, moved, name=workflow.name, versions=[workflow.current_version])
@@ -165,13 +165,15 @@ def test_staff_cannot_point_another_users_secrets_somewhere_new(staff_client):
     response = staff_client.post(change_url(workflow), data)
 
     assert response.status_code == 200
-    assert f"uses the owner&#x27;s secrets (secrets.TOKEN): only {workflow.owner.username}" in response.content.decode()
+    assert f"Only {workflow.owner.username} or a superuser can write this workflow&#x27;s definition" in (
+        response.content.decode()
+    )
     workflow.refresh_from_db()
     assert workflow.versions.count() == 1
     assert workflow.current_version.definition == sends_a_secret()
 
 
-def test_staff_can_still_rename_or_deactivate_a_workflow_that_uses_secrets(staff_client):
+def test_staff_can_still_rename_or_deactivate_another_users_workflow(staff_client):
     workflow = WorkflowFactory(definition=sends_a_secret())
     data = form_data(workflow.owner, sends_a_secret(), name="Renamed", versions=[workflow.current_version])
     data.pop("is_active")
@@ -181,11 +183,11 @@ def test_staff_can_still_rename_or_deactivate_a_workflow_that_uses_secrets(staff
     assert (workflow.name, workflow.is_active, workflow.versions.count()) == ("Renamed", False, 1)
 
 
-def test_staff_cannot_create_a_workflow_with_secrets_for_someone_else(staff_client, admin_user):
-    response = staff_client.post(ADD_URL, form_data(admin_user, sends_a_secret()))
+def test_staff_cannot_create_a_workflow_for_someone_else(staff_client, admin_user):
+    response = staff_client.post(ADD_URL, form_data(admin_user, echo_definition()))
 
     assert response.status_code == 200
-    assert "uses the owner&#x27;s secrets" in response.content.decode()
+    assert "or a superuser can write this workflow" in response.content.decode()
     assert not Workflow.objects.exists()
     own = staff_client.post(ADD_URL, form_data(staff_client.user, sends_a_secret(), name="Mine"))
     assert own.status_code == 302  # their own secrets are theirs to send
