@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection, connections
 
 from config import embedded_redis
+from dashboard_app import health
 from tests.workers_support import wait_for
 
 
@@ -101,3 +104,29 @@ def test_health_hides_error_texts_from_users(client, settings, own_redis) -> Non
         "latency_ms": pytest.approx(0, abs=5000),
     }
     assert "127.0.0.1" not in str(health)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a database server reached over the network")
+def test_a_database_that_accepts_but_never_answers_is_down_at_the_deadline(staff_client, monkeypatch) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    monkeypatch.setattr(health, "DATABASE_DEADLINE_S", 0.5)
+    database = connections.settings["default"]  # the dict every thread's connection is built from
+    original = (database["HOST"], database["PORT"])
+    database["HOST"], database["PORT"] = "127.0.0.1", str(silent.getsockname()[1])
+    try:
+        started = time.monotonic()
+        response = staff_client.get("/api/dashboard/health")
+        elapsed = time.monotonic() - started
+    finally:
+        database["HOST"], database["PORT"] = original
+        accepted, _ = silent.accept()  # hang up on the stuck probe so it ends now
+        accepted.close()
+        silent.close()
+        wait_for(lambda: health._probe is not None and health._probe.done())
+
+    assert response.status_code == 503
+    report = response.json()["components"]["database"]
+    assert report["ok"] is False
+    assert "did not answer within 0.5 s" in report["error"]
+    assert elapsed < 3  # not the 5 s connect timeout, nor a hung web thread
+    assert staff_client.get("/api/dashboard/health").json()["components"]["database"]["ok"] is True
