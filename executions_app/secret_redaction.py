@@ -22,6 +22,10 @@ class Redactor:
         # Longest first, so a secret that contains another is replaced whole.
         self.forms = sorted(forms, key=len, reverse=True)
 
+    def add(self, secrets: Iterable[str]) -> None:
+        """More values to hide: what the node's templates made of a secret."""
+        self.forms = sorted({*self.forms, *Redactor(secrets).forms}, key=len, reverse=True)
+
     def __bool__(self) -> bool:
         return bool(self.forms)
 

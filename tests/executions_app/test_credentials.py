@@ -226,6 +226,28 @@ def test_secrets_reach_the_server_but_never_come_back(celery_worker, make_workfl
         assert "sk-live-Zq9" not in text  # nor an encoded form
 
 
+def test_what_a_template_makes_of_a_secret_never_comes_back_either(celery_worker, make_workflow, run, client, server):
+    create(client)
+    workflow_id = secret_workflow(
+        make_workflow,
+        server.url("/echo"),
+        headers={"X-Shout": "{{ secrets.api_token | upper }}"},
+        json={"sig": "{{ 'v1:' ~ secrets.api_token | replace('/', '_') }}", "size": "{{ secrets.api_token | length }}"},
+    )
+    execution = run(workflow_id).json()
+
+    assert execution["status"] == "completed", execution
+    received = server.requests[0]
+    assert received["headers"]["x-shout"] == SECRET.upper()
+    assert json.loads(received["body"])["sig"] == "v1:" + SECRET.replace("/", "_")
+    echo = execution["outputs"]["result"]["json"]
+    assert echo["headers"]["x-shout"] == "[redacted]"
+    assert json.loads(echo["body"]) == {"sig": "[redacted]", "size": len(SECRET)}  # a length is no secret
+    text = client.get(f"/api/executions/{execution['id']}").content.decode()
+    for derived in (SECRET.upper(), SECRET.replace("/", "_"), "SK-LIVE-ZQ9"):
+        assert derived not in text
+
+
 def test_secrets_in_an_error_message_are_redacted(celery_worker, make_workflow, run, client, server, caplog) -> None:
     create(client)
     workflow_id = secret_workflow(make_workflow, server.url("/echo-auth-error"))

@@ -135,12 +135,23 @@ class HttpRequest(Node[HttpRequestConfig]):
         body = ctx.render_text(config.body) if config.body is not None else None
         if body is not None and "content-type" not in lower_names:
             headers["Content-Type"] = "text/plain; charset=utf-8"
+        params = {name: ctx.render_text(value) for name, value in (config.query or {}).items()}
+        json_body = ctx.render(config.json_body) if config.json_body is not None else None
+        # What a template made of a secret (`secrets.T | upper`, `'Basic ' ~ secrets.T`) is
+        # as secret as the secret, should the server echo it.
+        sent = (headers, params, json_body, body)
+        compiled = (config.headers or {}, config.query or {}, config.json_body, config.body)
+        secrets = [value for value in ctx.secrets.values() if value]
+        # One that holds a secret as it is ("Bearer <secret>") is covered by the secret's own
+        # redaction, which keeps the rest readable ("Bearer [redacted]").
+        derived = [text for text in made_of_secrets(compiled, sent) if not any(value in text for value in secrets)]
+        redactor.add(escaped_forms(derived))
         response = guarded_client().request(
             config.method,
             ctx.render_text(config.url),
             headers=headers,
-            params={name: ctx.render_text(value) for name, value in (config.query or {}).items()},
-            json=ctx.render(config.json_body) if config.json_body is not None else None,
+            params=params,
+            json=json_body,
             content=body,
             timeout_s=config.timeout_s,
             deadline=ctx.deadline,
@@ -200,6 +211,27 @@ def holds_secret(value: Any) -> bool:
     if isinstance(value, list):
         return any(holds_secret(child) for child in value)
     return False
+
+
+# A shorter result of a secret's template (its length, a flag) would blank out ordinary
+# text wherever it appears; such a fragment says little of the secret.
+MIN_DERIVED_CHARS = 8
+
+
+def made_of_secrets(compiled: Any, rendered: Any) -> list[str]:
+    """The rendered values of the templates in `compiled` that reference `secrets`, walking
+    both structures side by side."""
+    if isinstance(compiled, Template):
+        if not compiled.secret_refs or rendered is None:
+            return []
+        text = rendered if isinstance(rendered, str) else json.dumps(rendered)
+        return [text] if len(text) >= MIN_DERIVED_CHARS else []
+    pairs: Iterable = ()
+    if isinstance(compiled, dict) and isinstance(rendered, dict):
+        pairs = ((child, rendered.get(key)) for key, child in compiled.items())
+    elif isinstance(compiled, list | tuple) and isinstance(rendered, list | tuple):
+        pairs = zip(compiled, rendered, strict=False)
+    return [text for child, value in pairs for text in made_of_secrets(child, value)]
 
 
 def escaped_forms(secrets: Iterable[str]) -> list[str]:
