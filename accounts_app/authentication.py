@@ -22,8 +22,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts_app import api_key_format
 from accounts_app.api_key_usage import api_key_find_by_prefix, api_key_touch
 from accounts_app.models import ApiKey, User
-from accounts_app.tokens import token_is_current
-from accounts_app.user_cache import user_get_for_authentication
+from accounts_app.tokens import token_is_current, token_is_newer
+from accounts_app.user_cache import user_cache_forget, user_get_for_authentication
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -60,6 +60,11 @@ class CachedJWTAuthentication(JWTAuthentication):
         if user_id is None:
             raise AuthenticationFailed("The access token names no user.", code="token_not_valid")
         user = user_get_for_authentication(user_id=user_id)
+        if user is not None and token_is_newer(validated_token, user):
+            # Issued after a password change this cached copy predates (its invalidation
+            # was lost, say, while Redis was unreachable): the database says.
+            user_cache_forget(user_id=user_id)
+            user = user_get_for_authentication(user_id=user_id)
         if user is None:
             raise AuthenticationFailed("The user of this token no longer exists.", code="user_not_found")
         if not user.is_active:

@@ -34,3 +34,10 @@ def token_is_current(token: Token, user: User) -> bool:
     """False once the user's password changed after the token was issued. Tokens made
     before the claim existed count as generation 0."""
     return token.get(GENERATION_CLAIM, 0) == user.token_generation
+
+
+def token_is_newer(token: Token, user: User) -> bool:
+    """True when the token was issued under a later generation than this copy of the user
+    knows: the copy is stale."""
+    generation = token.get(GENERATION_CLAIM, 0)
+    return isinstance(generation, int) and generation > user.token_generation

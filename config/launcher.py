@@ -34,7 +34,7 @@ from honcho.environ import parse as parse_dotenv
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
-from config import embedded_redis
+from config import embedded_redis, run_env
 from config.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
 from config.launcher_banner import PROVIDER_KEYS, banner, redact_url, url_host
 
@@ -244,11 +244,14 @@ def main() -> int:
     # Until honcho takes over the signals, SIGTERM stops the launcher the way Ctrl-C does
     # (the one-shot steps' Redis is stopped on the way out).
     signal.signal(signal.SIGTERM, _interrupt)
+    before = dict(os.environ)
+    launch = None
     try:
         launch = prepare(os.environ)
         demo = allow_demo_endpoint(launch.web_port, os.environ)
         steps = {**run_one_shot_steps(launch), "demo": demo}
         entries = process_entries(launch, os.environ)
+        run_env.write(launch.var_dir, before, os.environ)
         print(banner(launch, os.environ, steps, entries), flush=True)
         manager = Manager()
         for name, command in entries.items():
@@ -264,6 +267,9 @@ def main() -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if launch is not None:
+            run_env.remove(launch.var_dir)
     return manager.returncode or 0
 
 

@@ -13,11 +13,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config import run_env
+
+# A command run beside `make run` gets what the launcher set up (config/run_env.py);
+# before anything below reads the environment.
+run_env.load()
+
+from config.env import env_bool, env_float, env_int, env_list, env_str  # noqa: E402
 
 # Two groups of settings live in modules of their own; Django reads them from here.
-from config.settings_ai import AI_PROVIDERS  # noqa: F401
-from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: F401
+from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
+from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: E402, F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR", str(BASE_DIR / "var")))

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import transaction
 from django_redis import get_redis_connection
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from dashboard_app import counters
 from executions_app import events, status_cache
@@ -15,6 +17,8 @@ from executions_app.engine.publish import Publish, publish_after_events
 from executions_app.models import Execution
 
 logger = logging.getLogger(__name__)
+# What a publish raises when the broker cannot be reached, after kombu's own retries.
+BROKER_UNREACHABLE = (KombuOperationalError, RedisError, OSError)
 
 
 def execution_status_changed(
@@ -41,7 +45,21 @@ def execution_status_changed(
         if not finished:
             # The nodes published come after the events (one round trip for both when the
             # broker shares the Redis): a worker's `running` never precedes `queued`.
-            publish_after_events(publish or [], execution_id, [*execution, *nodes])
+            try:
+                publish_after_events(publish or [], execution_id, [*execution, *nodes])
+            except BROKER_UNREACHABLE as exc:
+                if not publish:
+                    raise
+                # Committed, so not lost: the sweeper publishes ready nodes nobody took
+                # (SWEEP_STALE_READY_S). The request that created it must not fail (a
+                # client would submit it again) and the caller's work is done.
+                logger.warning(
+                    "Execution %s is saved, but its first nodes could not be queued (%s: %s); they are "
+                    "queued by the sweeper once the broker answers.",
+                    execution_id,
+                    type(exc).__name__,
+                    exc,
+                )
             return
         row = finished_row or (
             Execution.objects.filter(id=execution_id).values("owner_id", "workflow_id", "started_at").first()

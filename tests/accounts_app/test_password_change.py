@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db.models import F
 from django.test import Client
 
 from accounts_app.models import User
@@ -179,3 +180,15 @@ def test_a_hash_upgrade_at_login_is_not_a_password_change(user, settings):
 
     assert User.objects.get(pk=user.pk).password.startswith("pbkdf2_fast_test$")
     assert bearer_client(access).get(ME).status_code == 200
+
+
+def test_a_token_newer_than_a_stale_cached_user_works_and_refreshes_the_cache(user):
+    old = login(user.username)["access"]
+    assert bearer_client(old).get(ME).status_code == 200  # the user is cached now
+    # A change whose cache invalidation never arrived (a command that could not reach Redis).
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+
+    new = login(user.username)["access"]
+
+    assert bearer_client(new).get(ME).status_code == 200
+    assert bearer_client(old).get(ME).status_code == 401  # the cache was read again

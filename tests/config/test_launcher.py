@@ -4,6 +4,7 @@ and no REDIS_URL, exactly as on a fresh clone; then Ctrl-C."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -34,6 +35,15 @@ from tests.config.launcher_support import (
 from tests.workers_support import wait_for
 
 # What the test session sets for itself; a real `make run` sees none of it.
+
+
+HELLO_DEFINITION = {
+    "nodes": [
+        {"id": "start", "type": "INPUT", "config": {"fields": {"text": {"type": "string", "required": True}}}},
+        {"id": "result", "type": "OUTPUT", "config": {"value": "{{ inputs.text }}"}},
+    ],
+    "edges": [{"source": "start", "target": "result"}],
+}
 
 
 @pytest.mark.worker_process
@@ -154,6 +164,22 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
 
         wait_for(lambda: completed_in_metrics() >= 1, timeout=10)
 
+        # A command typed in another terminal finds what make run set up (var/run.env):
+        # the secret key and the embedded Redis, so its execution runs on these workers.
+        assert stat.S_IMODE((var_dir / "run.env").stat().st_mode) == 0o600
+        hello = tmp_path / "hello.json"
+        hello.write_text(json.dumps({"name": "hello", "definition": HELLO_DEFINITION}))
+        command = subprocess.run(
+            [sys.executable, "manage.py", "run_workflow", str(hello), "--user", "admin", "--input", "text=hi"],
+            cwd=ROOT,
+            env=launcher_env(var_dir, web_port, flower_port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert command.returncode == 0, command.stdout + command.stderr
+        assert '"result": "hi"' in command.stdout
+
         tree.record()
         running = " | ".join(tree.command_lines())
         programs = ("redis-server", "provider_emulator", "gunicorn", "config worker", "config beat", "config flower")
@@ -169,6 +195,7 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         except subprocess.TimeoutExpired:
             launcher.kill()
 
+    assert not (var_dir / "run.env").exists()  # a stopped launcher leaves no settings behind
     survivors = tree.command_lines()
     for process in tree.survivors():  # never leave them behind, even when the test fails
         with contextlib.suppress(psutil.NoSuchProcess):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from config.embedded_redis import free_port
+from executions_app.models import Execution
+from tests import workers_support
 from tests.executions_app.conftest import edge, input_node, node
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,3 +57,22 @@ def test_mistakes_are_one_clear_line(echo, user, tmp_path) -> None:
             run_command(*args)
         assert says in str(caught.value), str(caught.value)
         assert not str(caught.value).endswith("null")
+
+
+def test_with_the_broker_unreachable_the_execution_is_saved_for_the_sweeper(echo, user) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": workers_support.test_database_url(),
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    command = [sys.executable, "manage.py", "run_workflow", echo, "--user", user.username, "--input", "text=hi"]
+
+    done = subprocess.run(
+        [*command, "--timeout", "1"], cwd=workers_support.ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "is saved, but its first nodes could not be queued" in done.stderr
+    assert "still queued after 1s" in done.stderr
+    assert Execution.objects.get(workflow_id=echo).status == "queued"  # the sweeper's to publish

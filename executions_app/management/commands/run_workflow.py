@@ -55,6 +55,8 @@ class Command(BaseCommand):
             execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs=inputs)
         except AppError as exc:
             details = f" {json.dumps(exc.details, default=str)}" if exc.details else ""
+            if exc.code == "not_found":  # whose workflows were searched is the likely mistake
+                details += f" (among the workflows of {user.get_username()!r}; --user names another owner)"
             raise CommandError(f"{exc.code}: {exc.message}{details}") from None
         self.stdout.write(f"execution {execution.id} queued")
         self.follow(execution.id, options["timeout"])
