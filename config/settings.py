@@ -291,6 +291,14 @@ LOGGING = {
         # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
         # it costs the hot path); attempt logs and usage counters already record each call.
         **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},
+        # Celery's line per task received and per task succeeded, and beat's per task sent:
+        # two lines per node and three per sweep (every 2 s) drown everything else, and
+        # they cost the hot path. Failures are still logged; nodes have their own logs and
+        # events, Flower shows tasks. SWITCHBOARD_LOG_TASKS=1 brings the lines back.
+        **{
+            name: {"level": "INFO" if env_bool("SWITCHBOARD_LOG_TASKS") else "WARNING"}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
     },
 }
 
