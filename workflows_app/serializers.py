@@ -33,8 +33,11 @@ class WorkflowInput(StrictSerializer):
     exported_at = serializers.CharField(read_only=True)
 
 
-class DefinitionInput(StrictSerializer):
-    definition = serializers.JSONField(validators=[_definition_object])
+class DefinitionInput(WorkflowInput):
+    """Body of validate: `{"definition": ...}`, or the very body (or export) that create
+    would take, whose other fields are then checked as create checks them."""
+
+    name = serializers.CharField(max_length=Workflow._meta.get_field("name").max_length, required=False)
 
 
 class WorkflowOutput(serializers.Serializer):

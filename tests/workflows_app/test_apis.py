@@ -170,6 +170,16 @@ def test_validate(client):
     assert client.post(f"{BASE}/validate", {}, format="json").status_code == 400
 
 
+def test_validate_takes_the_body_create_would_take(client):
+    body = {"name": "Triage", "description": "Angry first", "definition": support_triage()}
+    assert client.post(f"{BASE}/validate", body, format="json").json() == {"valid": True}
+    too_long = client.post(f"{BASE}/validate", {**body, "name": "x" * 500}, format="json")
+    assert too_long.status_code == 400
+    assert "name" in too_long.json()["error"]["details"]
+    unknown = client.post(f"{BASE}/validate", {**body, "colour": "red"}, format="json")
+    assert "colour" in unknown.json()["error"]["details"]
+
+
 def test_export_then_import(client):
     workflow = create(client, description="Angry first")
     response = client.get(f"{BASE}/{workflow['id']}/export")
