@@ -97,7 +97,9 @@ def test_unknown_type():
         ("mood", {"task_type": "poetry"}, "nodes[1].config.task_type", "invalid_config"),
         ("mood", {"temperature": 2.5}, "nodes[1].config.temperature", "invalid_config"),
         ("mood", {"response_format": "xml"}, "nodes[1].config.response_format", "invalid_config"),
-        ("mood", {"providers": ["gemini"]}, "nodes[1].config.providers[0]", "invalid_config"),
+        ("mood", {"providers": ["gemini"]}, "nodes[1].config.providers[0]", "invalid_config"),  # no default model
+        ("mood", {"providers": ["groq/llama", "chatgpt/gpt-4"]}, "nodes[1].config.providers[1]", "invalid_config"),
+        ("mood", {"providers": ["gemini/"]}, "nodes[1].config.providers[0]", "invalid_config"),
         ("mood", {"max_tokens": 0}, "nodes[1].config.max_tokens", "invalid_config"),
         ("mood", {"shiny": True}, "nodes[1].config.shiny", "unknown_field"),
         ("log", {"collection": "Bad Name"}, "nodes[4].config.collection", "invalid_config"),
@@ -297,3 +299,11 @@ def test_node_options_are_checked(options, path):
 
 
 # --- inputs -------------------------------------------------------------------------------
+
+
+def test_a_provider_alone_means_its_default_model_where_it_has_one():
+    definition = support_triage()
+    node(definition, "mood")["config"]["providers"] = ["openai_compatible", "gemini/gemini-2.5-flash"]
+    assert parse_definition(definition)
+    node(definition, "mood")["config"]["providers"] = ["chatgpt/gpt-4"]
+    assert "unknown provider 'chatgpt'; providers are: gemini, groq" in str(problems_of(definition))

@@ -4,7 +4,8 @@ import logging
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from django.conf import settings
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ai_providers.base import TASK_TYPES
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type
@@ -13,8 +14,25 @@ logger = logging.getLogger(__name__)
 
 # The task types the router knows (ai_providers.base.TASK_TYPES), checked at save time.
 TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
+
+
+def _known_provider(entry: str) -> str:
+    # Checked at save as the router checks at run time (ai_providers.router.parse_link),
+    # from the settings alone: no SDK is loaded in the web process for it.
+    configured = settings.AI_PROVIDERS["PROVIDERS"]
+    provider, _, model = entry.partition("/")
+    if provider not in configured:
+        raise ValueError(f"unknown provider {provider!r}; providers are: {', '.join(sorted(configured))}")
+    if not model and not configured[provider].get("default_model"):
+        raise ValueError(f'{provider} has no default model: write "{provider}/<model>"')
+    return entry
+
+
 # "provider/model"; the model part may itself contain slashes (openrouter/qwen/qwen-2.5-72b-instruct).
-ProviderModel = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*/\S+$", max_length=200)]
+# A provider alone means its default model.
+ProviderModel = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*(/\S+)?$", max_length=200), AfterValidator(_known_provider)
+]
 
 
 class AiProcessorConfig(NodeConfig):
