@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
@@ -100,7 +100,7 @@ def _unhandled_under_debug(exc: Exception, request: HttpRequest) -> JsonResponse
     """What Django does for an exception a view let through (signal, log with the
     traceback), answered with the JSON error shape instead of the debug page."""
     if isinstance(exc, SuspiciousOperation):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, say
-        response = json_400(request)
+        response = json_400(request, exc)
         security_logger = logging.getLogger(f"django.security.{type(exc).__name__}")
         log_response(str(exc), exception=exc, request=request, response=response, level="error", logger=security_logger)
         return response
@@ -119,6 +119,10 @@ def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
 
 def json_400(request, exception=None) -> JsonResponse:
     # Reached for bodies over the size limit and other suspicious requests.
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is over {limit} bytes, the limit (SWITCHBOARD_MAX_BODY_BYTES)."
+        return JsonResponse(error_body("payload_too_large", message, {"limit_bytes": limit}), status=413)
     return JsonResponse(error_body("bad_request", "The request was refused (too large or malformed)."), status=400)
 
 

@@ -91,10 +91,12 @@ def test_an_unexpected_error_outside_drf_is_the_json_500_of_handler500() -> None
     assert_server_error(browser().get("/api/test-failures/plain"))
 
 
-def test_a_body_over_the_size_limit_is_a_json_400(client, settings) -> None:
+def test_a_body_over_the_size_limit_is_a_json_413_naming_the_limit(client, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = '{"name": "' + "x" * 2000 + '"}'
-    assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "bad_request")
+    response = client.post("/api/workflows", body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+    assert response.json()["error"]["details"] == {"limit_bytes": 1000}
 
 
 def test_an_unknown_path_is_a_json_404_for_a_post_too_not_a_csrf_page() -> None:
@@ -134,7 +136,7 @@ class TestWithDebugOn:
         with pytest.raises(RuntimeError, match=INTERNAL_DETAIL):
             Client().get("/api/test-failures/drf")
 
-    def test_a_body_over_the_size_limit_is_a_json_400(self, client, settings) -> None:
+    def test_a_body_over_the_size_limit_is_a_json_413(self, client, settings) -> None:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
         body = '{"name": "' + "x" * 2000 + '"}'
-        assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "bad_request")
+        assert_error(client.post("/api/workflows", body, content_type="application/json"), 413, "payload_too_large")
