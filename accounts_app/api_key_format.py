@@ -8,6 +8,7 @@ import re
 import secrets
 from typing import NamedTuple
 
+PREFIX = "sb_"
 PREFIX_PATTERN = re.compile(r"^sb_[0-9a-f]{8}$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 
@@ -18,7 +19,7 @@ class ParsedKey(NamedTuple):
 
 
 def new_prefix() -> str:
-    return "sb_" + secrets.token_hex(4)
+    return PREFIX + secrets.token_hex(4)
 
 
 def new_secret() -> str:

@@ -55,6 +55,17 @@ class CachedJWTAuthentication(JWTAuthentication):
                 raise AuthenticationFailed("The Authorization header is not valid.") from None
         return header
 
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        # The scheme is case-insensitive (RFC 9110), as it is for Api-Key.
+        parts = header.split()
+        if not parts or parts[0].lower() != b"bearer":
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("The Authorization header must be 'Bearer <access token>'.")
+        if parts[1].startswith(api_key_format.PREFIX.encode()) and b"." in parts[1]:
+            raise AuthenticationFailed("This is an API key: send it as 'Authorization: Api-Key <key>'.")
+        return parts[1]
+
     def get_user(self, validated_token: Token) -> User:
         user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
         if user_id is None:
@@ -91,7 +102,10 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed(f"The Authorization header must be '{API_KEY_SCHEME} <key>'.")
         parsed = api_key_format.parse_key(parts[1])
         if parsed is None:
-            raise AuthenticationFailed("The API key is malformed: expected '<prefix>.<secret>'.")
+            raise AuthenticationFailed(
+                "The API key is malformed: expected 'sb_' and 8 hex characters, a dot, and the 43-character "
+                "secret, as shown once when the key was created."
+            )
         api_key = api_key_find_by_prefix(prefix=parsed.prefix)
         presented_hash = api_key_format.hash_secret(parsed.secret)
         if api_key is None or not hmac.compare_digest(presented_hash, api_key.secret_hash):

@@ -73,6 +73,8 @@ def user_change_password(
     if not user.check_password(current_password):
         raise ValidationFailed(details={"current_password": ["The current password is not correct."]})
     checked_hash = user.password  # after check_password, which may have upgraded it
+    if new_password == current_password:  # it would sign out every session for nothing
+        raise ValidationFailed(details={"new_password": ["The new password must differ from the current one."]})
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:

@@ -11,6 +11,7 @@ from django.core import signals
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
@@ -114,6 +115,15 @@ def _unhandled_under_debug(exc: Exception, request: HttpRequest) -> JsonResponse
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Answers every /api/ path no route matches. A route and not handler404 alone: with
     DEBUG on, Django answers an unmatched URL with its debug page, never the handler."""
+    if request.path.endswith("/") and len(request.path) > 1:
+        bare = request.path.rstrip("/")
+        try:
+            match = resolve(bare)
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            message = f"Not found. API paths have no trailing slash: {bare}"
+            return JsonResponse(error_body("not_found", message), status=404)
     return json_404(request)
 
 

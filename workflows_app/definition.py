@@ -117,9 +117,11 @@ class _Parser:
             node_class = None
         if node_class is None:
             known = ", ".join(sorted(node_types()))
-            problems.add(
-                node_id, (*loc, "type"), "unknown_type", f"unknown node type {type_name!r}; types are: {known}"
-            )
+            if "type" not in raw:
+                problems.add(node_id, (*loc, "type"), "missing_field", f"a node needs a type; types are: {known}")
+            else:
+                message = f"unknown node type {type_name!r}; types are: {known}"
+                problems.add(node_id, (*loc, "type"), "unknown_type", message)
         config = raw.get("config", {})
         node = None
         if not isinstance(config, dict):
@@ -264,7 +266,7 @@ class _Parser:
                         )
                         self.problems.add(node_id, at, "not_upstream", message)
                 if compiled.secret_refs and at[3] not in spec.node.secret_fields:
-                    message = "secrets.<name> may appear only in HTTP_REQUEST headers, query and body"
+                    message = "secrets.<name> may appear only in HTTP_REQUEST headers, query, json and body"
                     self.problems.add(node_id, at, "secret_not_allowed", message)
 
 

@@ -124,3 +124,17 @@ def test_malformed_authorization_headers_are_401_never_500(header, code):
     client.credentials(HTTP_AUTHORIZATION=header)
 
     assert_refused(client.get(ME), code)
+
+
+def test_the_bearer_scheme_is_case_insensitive(refresh_token):
+    for scheme in ("bearer", "BEARER"):
+        client = json_client()
+        client.credentials(HTTP_AUTHORIZATION=f"{scheme} {refresh_token.access_token}")
+        assert client.get(ME).status_code == 200
+
+
+def test_an_api_key_sent_as_a_bearer_token_is_told_where_it_goes(user_api_key):
+    response = bearer_client(user_api_key[1]).get(ME)
+
+    assert_refused(response)
+    assert "send it as 'Authorization: Api-Key <key>'" in response.json()["error"]["message"]

@@ -62,7 +62,11 @@ def test_a_new_password_signs_out_every_earlier_token_and_answers_a_working_pair
 
 @pytest.mark.parametrize(
     ("current", "new", "field"),
-    [("not-the-password-1", NEW_PASSWORD, "current_password"), (DEFAULT_PASSWORD, "12345", "new_password")],
+    [
+        ("not-the-password-1", NEW_PASSWORD, "current_password"),
+        (DEFAULT_PASSWORD, "12345", "new_password"),
+        (DEFAULT_PASSWORD, DEFAULT_PASSWORD, "new_password"),
+    ],
 )
 def test_a_wrong_current_password_or_a_weak_new_one_is_400_and_changes_nothing(user, current, new, field):
     pair = login(user.username)

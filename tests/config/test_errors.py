@@ -99,6 +99,13 @@ def test_a_body_over_the_size_limit_is_a_json_413_naming_the_limit(client, setti
     assert response.json()["error"]["details"] == {"limit_bytes": 1000}
 
 
+def test_a_trailing_slash_is_a_404_that_says_so(client) -> None:
+    response = client.get("/api/workflows/")
+    assert_error(response, 404, "not_found")
+    assert response.json()["error"]["message"] == "Not found. API paths have no trailing slash: /api/workflows"
+    assert client.get("/api/nothing-here/").json()["error"]["message"] == "Not found."
+
+
 def test_an_unknown_path_is_a_json_404_for_a_post_too_not_a_csrf_page() -> None:
     assert_error(browser().post("/api/nothing-here", {"a": "b"}), 404, "not_found")
     assert_error(browser().get("/api"), 404, "not_found")

@@ -84,6 +84,13 @@ def test_self_loop_is_a_cycle():
     assert_problem(definition, node_id="result", path="edges[1]", code="cycle")
 
 
+def test_a_node_without_a_type_is_told_to_name_one():
+    definition = echo_definition()
+    del definition["nodes"][1]["type"]
+    problem = assert_problem(definition, node_id="result", path="nodes[1].type", code="missing_field")
+    assert problem["message"].startswith("a node needs a type; types are: AI_PROCESSOR")
+
+
 def test_unknown_type():
     definition = echo_definition()
     definition["nodes"][1]["type"] = "EMAIL"
