@@ -52,8 +52,9 @@ def _compiled_parts(value: Any, loc: tuple) -> Iterator[tuple[tuple, Template | 
 
 
 class _Parser:
-    def __init__(self, definition: dict):
+    def __init__(self, definition: dict, *, check_input_names: bool = True):
         self.definition = definition
+        self.check_input_names = check_input_names
         self.problems = Problems()
         self.index: dict[str, int] = {}  # node id -> position of its first definition
         self.types: dict[str, str] = {}
@@ -246,6 +247,14 @@ class _Parser:
                 message = "no edge leads to this node; every node except the INPUT needs a parent"
                 self.problems.add(node_id, ("nodes", position), "unreachable", message)
 
+    def input_fields(self) -> frozenset[str] | None:
+        """The INPUT node's field names; None when they cannot be told (no valid INPUT,
+        or a stored version, where a name refused since it was saved must still run)."""
+        inputs = [spec for spec in self.specs.values() if spec.type == "INPUT"]
+        if not self.check_input_names or len(inputs) != 1:
+            return None
+        return frozenset(inputs[0].node.config.fields)
+
     def references(self, order: list[str]) -> None:
         ancestors: dict[str, set[str]] = {}
         parents: dict[str, list[str]] = {node_id: [] for node_id in self.index}
@@ -253,9 +262,14 @@ class _Parser:
             parents[edge.target].append(edge.source)
         for node_id in order:
             ancestors[node_id] = set().union(*({parent, *ancestors[parent]} for parent in parents[node_id]))
+        fields = self.input_fields()
         for node_id, spec in self.specs.items():
             loc = ("nodes", self.index[node_id], "config")
             for at, compiled in _compiled_parts(spec.node.config, loc):
+                for ref in sorted(compiled.input_refs - fields if fields is not None else ()):
+                    known = ", ".join(sorted(fields)) or "none"
+                    message = f"inputs.{ref} is not a field of the INPUT node (its fields: {known})"
+                    self.problems.add(node_id, at, "unknown_input", message)
                 for ref in sorted(compiled.node_refs):
                     if ref not in self.index:
                         message = f"nodes.{ref} is not a node of this workflow"
@@ -272,7 +286,7 @@ class _Parser:
 
 def parse_definition(definition: Any, *, stored: bool = False) -> Graph:
     """The frozen Graph of a definition; raises DefinitionInvalid listing every problem.
-    `stored`: a saved version, parsed to run it. Limits added since it was saved (the
-    template count) do not make it unrunnable."""
+    `stored`: a saved version, parsed to run it. Checks added since it was saved (the
+    template count, input names) do not make it unrunnable."""
     check_definition_limits(definition, count_templates=not stored)
-    return _Parser(definition).parse()
+    return _Parser(definition, check_input_names=not stored).parse()

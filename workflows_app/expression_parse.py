@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from jinja2 import nodes as ast
@@ -18,6 +18,7 @@ from workflows_app.expression_values import ExpressionError
 __all__ = [
     "ENVIRONMENT",
     "ROOT_NAMES",
+    "References",
     "check_tree",
     "compile_tree",
     "has_template",
@@ -113,12 +114,21 @@ def parse_source(source: str, *, bare: bool) -> ast.Template:
     return tree
 
 
-def check_tree(tree: ast.Template) -> tuple[frozenset[str], frozenset[str]]:
-    """Refuses what the sandbox must never see and lists the referenced nodes and secrets.
-    Walks iteratively: a deep tree is refused before anything recurses over it."""
+class References(NamedTuple):
+    """The names a template reads by a fixed key: `nodes.<id>`, `secrets.<name>`, `inputs.<field>`."""
+
+    nodes: frozenset[str]
+    secrets: frozenset[str]
+    inputs: frozenset[str]
+
+
+def check_tree(tree: ast.Template) -> References:
+    """Refuses what the sandbox must never see and lists the referenced nodes, secrets and
+    inputs. Walks iteratively: a deep tree is refused before anything recurses over it."""
     max_nodes, max_depth = switchboard_limit("MAX_EXPRESSION_NODES"), switchboard_limit("MAX_EXPRESSION_DEPTH")
     node_refs: set[str] = set()
     secret_refs: set[str] = set()
+    input_refs: set[str] = set()
     keyed_roots: set[int] = set()
     roots: list[ast.Name] = []
     stack: list[tuple[ast.Node, int]] = [(tree, 0)]
@@ -144,6 +154,8 @@ def check_tree(tree: ast.Template) -> tuple[frozenset[str], frozenset[str]]:
             if isinstance(node.node, ast.Name) and node.node.name in ("nodes", "secrets") and isinstance(key, str):
                 (node_refs if node.node.name == "nodes" else secret_refs).add(key)
                 keyed_roots.add(id(node.node))
+            elif isinstance(node.node, ast.Name) and node.node.name == "inputs" and isinstance(key, str):
+                input_refs.add(key)
         if isinstance(node, ast.Name) and node.ctx == "load":
             if node.name not in ROOT_NAMES:
                 raise ExpressionError(f"unknown name {node.name!r}; names are: {', '.join(ROOT_NAMES)}", line=line)
@@ -153,7 +165,7 @@ def check_tree(tree: ast.Template) -> tuple[frozenset[str], frozenset[str]]:
         if name.name in ("nodes", "secrets") and id(name) not in keyed_roots:
             example = "nodes.<id>.output" if name.name == "nodes" else "secrets.<name>"
             raise ExpressionError(f"refer to {name.name} by name, as {example}", line=name.lineno)
-    return frozenset(node_refs), frozenset(secret_refs)
+    return References(frozenset(node_refs), frozenset(secret_refs), frozenset(input_refs))
 
 
 def compile_tree(tree: ast.Template) -> Any:

@@ -27,6 +27,7 @@ from workflows_app.expression_filters import FILTERS
 from workflows_app.expression_parse import (
     ENVIRONMENT,
     ROOT_NAMES,
+    References,
     check_tree,
     compile_tree,
     has_template,
@@ -34,6 +35,8 @@ from workflows_app.expression_parse import (
     switchboard_limit,
 )
 from workflows_app.expression_values import ExpressionError, SizeBudget, join_text, plain_result, to_text
+
+NO_REFERENCES = References(frozenset(), frozenset(), frozenset())
 
 __all__ = [
     "FILTERS",
@@ -81,11 +84,11 @@ def _short(source: str) -> str:
 class Expression:
     """A compiled bare expression; `evaluate` returns its value as JSON data."""
 
-    __slots__ = ("_compiled", "node_refs", "secret_refs", "source")
+    __slots__ = ("_compiled", "input_refs", "node_refs", "secret_refs", "source")
 
-    def __init__(self, source: str, compiled: Any, node_refs: frozenset[str], secret_refs: frozenset[str]):
+    def __init__(self, source: str, compiled: Any, refs: References):
         self.source, self._compiled = source, compiled
-        self.node_refs, self.secret_refs = node_refs, secret_refs
+        self.node_refs, self.secret_refs, self.input_refs = refs
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         return _run_for_value(self._compiled, context, self.source)
@@ -98,18 +101,11 @@ class Template:
     """A compiled template string. `render` keeps the type of a lone `{{ expr }}`;
     `render_text` always gives text."""
 
-    __slots__ = ("_compiled", "keeps_type", "node_refs", "secret_refs", "source")
+    __slots__ = ("_compiled", "input_refs", "keeps_type", "node_refs", "secret_refs", "source")
 
-    def __init__(
-        self,
-        source: str,
-        compiled: Any = None,
-        keeps_type: bool = False,
-        node_refs: frozenset[str] = frozenset(),
-        secret_refs: frozenset[str] = frozenset(),
-    ):
+    def __init__(self, source: str, compiled: Any = None, keeps_type: bool = False, refs: References = NO_REFERENCES):
         self.source, self._compiled, self.keeps_type = source, compiled, keeps_type
-        self.node_refs, self.secret_refs = node_refs, secret_refs
+        self.node_refs, self.secret_refs, self.input_refs = refs
 
     def render(self, context: Mapping[str, Any]) -> Any:
         if self._compiled is None:
@@ -137,8 +133,8 @@ def compile_expression(source: str) -> Expression:
     if stripped.startswith("{{") and stripped.endswith("}}") and "{{" not in stripped[2:-2]:
         stripped = stripped[2:-2]
     tree = parse_source(stripped, bare=True)
-    node_refs, secret_refs = check_tree(tree)
-    return Expression(source, compile_tree(tree), node_refs, secret_refs)
+    refs = check_tree(tree)  # before compiling: it refuses what the compiler must not see
+    return Expression(source, compile_tree(tree), refs)
 
 
 @lru_cache(maxsize=4096)
@@ -147,15 +143,15 @@ def compile_template(source: str) -> Template:
     if not has_template(source):
         return Template(source)
     tree = parse_source(source, bare=False)
-    node_refs, secret_refs = check_tree(tree)
+    refs = check_tree(tree)
     outputs = [node for node in tree.body if isinstance(node, ast.Output)]
     parts = [part for output in outputs for part in output.nodes]
     if len(parts) == 1 and not isinstance(parts[0], ast.TemplateData):
         # Exactly one {{ expr }}: evaluated for its value, not its text.
         value_tree = ast.Template([ast.Assign(ast.Name("result", "store"), parts[0])], lineno=1)
         value_tree.set_environment(ENVIRONMENT)
-        return Template(source, compile_tree(value_tree), True, node_refs, secret_refs)
-    return Template(source, compile_tree(tree), False, node_refs, secret_refs)
+        return Template(source, compile_tree(value_tree), True, refs)
+    return Template(source, compile_tree(tree), False, refs)
 
 
 def compile_value(value: Any, at: tuple = ()) -> tuple[Any, list[tuple[tuple, ExpressionError]]]:

@@ -314,3 +314,16 @@ def test_a_provider_alone_means_its_default_model_where_it_has_one():
     assert parse_definition(definition)
     node(definition, "mood")["config"]["providers"] = ["chatgpt/gpt-4"]
     assert "unknown provider 'chatgpt'; providers are: gemini, groq" in str(problems_of(definition))
+
+
+def test_a_misspelled_input_is_refused_at_save_but_a_stored_version_still_runs():
+    definition = echo_definition()  # its INPUT declares `text`
+    definition["nodes"][1]["config"]["value"] = {
+        "a": "{{ inputs.txet }}",
+        "b": "{{ inputs['text'] }}",
+        "c": "{{ inputs }}",
+    }
+    problem = assert_problem(definition, node_id="result", path="nodes[1].config.value.a", code="unknown_input")
+    assert problem["message"] == "inputs.txet is not a field of the INPUT node (its fields: text)"
+    assert len(problems_of(definition)) == 1
+    assert parse_definition(definition, stored=True)  # saved before the check: it runs as it did
