@@ -46,6 +46,9 @@ _GENERIC_ERRORS = {
     "400": "The request is not valid: `validation_error` (details per field) or `parse_error`.",
     "401": "No credentials, or ones that are not valid (`not_authenticated`, `authentication_failed`).",
     "404": "Not found, not the caller's, or a page past the last (`not_found`).",
+    "413": "The body is over SWITCHBOARD_MAX_BODY_BYTES (`payload_too_large`, the limit in details).",
+    "415": "The body is not `application/json` (`unsupported_media_type`).",
+    "429": "Over a rate limit (`throttled`; `Retry-After` header and `details.retry_after_s`).",
 }
 
 
@@ -72,10 +75,13 @@ def _errors_of(method: str, operation: dict) -> list[str]:
     statuses = []
     if method in ("post", "put", "patch") or filters:
         statuses.append("400")
+    if "requestBody" in operation:
+        statuses += ["413", "415"]
     if operation.get("security") and {} not in operation["security"]:
         statuses.append("401")
     if any(place == "path" for place, _ in located) or ("query", "page") in located:
         statuses.append("404")
+    statuses.append("429")  # every route is throttled (per user, key or address)
     return statuses
 
 

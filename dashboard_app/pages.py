@@ -1,11 +1,14 @@
 """Routes at the site root: the HTML dashboard, its charts and login, and /metrics."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from accounts_app.throttles import login_form_throttled
 from dashboard_app import views
 
 urlpatterns = [
+    # Someone opening the server in a browser lands on the dashboard (or its login).
+    path("", RedirectView.as_view(url="/dashboard/", permanent=False), name="home"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("dashboard/login", login_form_throttled(views.DashboardLoginView.as_view()), name="dashboard-login"),
     path("dashboard/logout", views.DashboardLogoutView.as_view(), name="dashboard-logout"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -38,6 +38,7 @@ class ExecutionListCreateApi(generics.ListAPIView):
         responses={
             200: ExecutionOutput,
             202: ExecutionOutput,
+            404: OpenApiResponse(description="No workflow with this `workflow_id` among the caller's (`not_found`)."),
             409: conflict("`workflow_inactive`, `idempotency_key_reused`"),
         },
         parameters=[

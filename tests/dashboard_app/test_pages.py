@@ -23,6 +23,9 @@ def test_anonymous_visitors_are_sent_to_the_login(transactional_db) -> None:
     assert response["Location"] == "/dashboard/login?next=/dashboard/"
     assert Client().get("/dashboard/charts/executions.svg").status_code == 302
     assert "Sign in" in Client().get("/dashboard/login").content.decode()
+    root = Client().get("/", follow=True)  # the server opened in a browser
+    assert root.redirect_chain[0] == ("/dashboard/", 302)
+    assert "Sign in" in root.content.decode()
 
 
 def test_a_user_signs_in_and_gets_the_page_with_the_flower_link(transactional_db, settings) -> None:
