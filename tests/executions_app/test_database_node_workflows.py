@@ -137,3 +137,24 @@ def test_data_cannot_turn_a_filter_value_into_operators(celery_worker, make_work
     assert Record.objects.filter(owner=user, collection="tickets").count() == 3
     done = run(workflow_id, {"ticket": {"id": ids[0]}}).json()
     assert done["outputs"]["result"] == {"deleted": 1}
+
+
+def test_a_whole_input_object_is_inserted_and_a_non_object_fails_the_node(
+    celery_worker, make_workflow, run, user
+) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(order={"type": "object", "required": True}),
+            node("save", "DATABASE", {"operation": "insert", "collection": "orders", "document": "{{ inputs.order }}"}),
+            node("result", "OUTPUT", {"value": "{{ nodes.save.output.inserted_id }}"}),
+        ],
+        [edge("start", "save"), edge("save", "result")],
+    )
+
+    saved = run(workflow_id, {"order": {"sku": "A-1", "qty": 2}}).json()
+    refused = run(workflow_id, {"order": {"id": 7}}).json()
+
+    assert saved["status"] == "completed", saved
+    assert Record.objects.get(id=saved["outputs"]["result"]).data == {"sku": "A-1", "qty": 2}
+    assert refused["status"] == "failed"
+    assert nodes_by_id(refused)["save"]["error"]["code"] == "invalid_document"

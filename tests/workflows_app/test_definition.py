@@ -327,3 +327,25 @@ def test_a_misspelled_input_is_refused_at_save_but_a_stored_version_still_runs()
     assert problem["message"] == "inputs.txet is not a field of the INPUT node (its fields: text)"
     assert len(problems_of(definition)) == 1
     assert parse_definition(definition, stored=True)  # saved before the check: it runs as it did
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        ({"id": 1, "name": "x"}, "the record's own id"),
+        ("{{ inputs.text }} and more", "one {{ expression }}"),
+        ([1], "object"),
+    ],
+)
+def test_an_insert_document_is_an_object_or_one_expression(document, says):
+    definition = echo_definition()
+    definition["nodes"].insert(
+        1,
+        {"id": "save", "type": "DATABASE", "config": {"operation": "insert", "collection": "c", "document": document}},
+    )
+    definition["edges"] = [{"source": "start", "target": "save"}, {"source": "save", "target": "result"}]
+    problem = problems_of(definition)[0]
+    assert problem["code"] == "invalid_config" and problem["path"].startswith("nodes[1].config.document")
+    assert says in problem["message"]
+    definition["nodes"][1]["config"]["document"] = "{{ inputs.text }}"  # an object when it runs, or the node fails then
+    assert parse_definition(definition)

@@ -94,6 +94,16 @@ def _to_template_object(value: Any) -> Any:
     return _to_template_value(value)
 
 
+def _to_template_object_or_whole(value: Any) -> Any:
+    if isinstance(value, str):
+        template = _to_template(value)
+        if not template.keeps_type:
+            message = "Input should be an object, or one {{ expression }} that gives an object"
+            raise PydanticCustomError("dict_type", message)
+        return template
+    return _to_template_object(value)
+
+
 # A string that may hold {{ }} templates, compiled when the config is validated.
 # json_schema_input_type: what a client sends, for the config schema of GET /api/workflows/node-types.
 TemplateText = Annotated[Template, PlainValidator(_to_template, json_schema_input_type=str)]
@@ -103,6 +113,10 @@ ExpressionText = Annotated[Expression, PlainValidator(_to_expression, json_schem
 TemplateValue = Annotated[Any, PlainValidator(_to_template_value)]
 # A JSON object whose strings are templates.
 TemplateObject = Annotated[Any, PlainValidator(_to_template_object, json_schema_input_type=dict | None)]
+# The same, or one whole `{{ expression }}` that must give an object when it is rendered.
+TemplateObjectOrWhole = Annotated[
+    Any, PlainValidator(_to_template_object_or_whole, json_schema_input_type=dict | str | None)
+]
 
 
 # --- the context -----------------------------------------------------------------------

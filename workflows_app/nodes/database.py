@@ -5,7 +5,15 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from workflows_app.nodes.base import DeferredWrite, Node, NodeConfig, NodeContext, TemplateObject, node_type
+from workflows_app.nodes.base import (
+    DeferredWrite,
+    Node,
+    NodeConfig,
+    NodeContext,
+    TemplateObject,
+    TemplateObjectOrWhole,
+    node_type,
+)
 
 Operation = Literal["insert", "find", "find_one", "update", "delete", "count"]
 COLLECTION_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -33,7 +41,7 @@ ALLOWED = {
 class DatabaseConfig(NodeConfig):
     operation: Operation
     collection: str = Field(pattern=COLLECTION_PATTERN)
-    document: TemplateObject = None
+    document: TemplateObjectOrWhole = None
     filter: TemplateObject = None
     update: TemplateObject = None
     sort: dict[str, Literal[1, -1]] | None = None
@@ -53,6 +61,12 @@ class DatabaseConfig(NodeConfig):
                 "not_for_operation",
                 "{field} is not used by {operation}",
                 {"field": name, "operation": self.operation, "at": (name,)},
+            )
+        if isinstance(self.document, dict) and "id" in self.document:
+            raise PydanticCustomError(
+                "invalid_document",
+                '"id" is the record\'s own id; name the field differently',
+                {"at": ("document", "id")},
             )
         # Keys and operators are never templates, so their shape is checked when the
         # workflow is saved; values are checked again once rendered.
