@@ -81,8 +81,12 @@ class WorkflowAdminForm(forms.ModelForm):
 
     def clean_definition(self) -> Any:
         definition = self.cleaned_data["definition"]
+        version = None if self.instance._state.adding else self.instance.current_version
+        # Unchanged (a rename, say): checked as the stored version it is, so one saved
+        # before a newer check can still be renamed, deactivated or archived.
+        unchanged = version is not None and definition == version.definition
         try:
-            parse_definition(definition)
+            parse_definition(definition, stored=unchanged)
         except DefinitionInvalid as exc:
             raise forms.ValidationError([problem_text(problem) for problem in exc.problems]) from None
         return definition

@@ -52,9 +52,9 @@ def _compiled_parts(value: Any, loc: tuple) -> Iterator[tuple[tuple, Template | 
 
 
 class _Parser:
-    def __init__(self, definition: dict, *, check_input_names: bool = True):
+    def __init__(self, definition: dict, *, stored: bool = False):
         self.definition = definition
-        self.check_input_names = check_input_names
+        self.stored = stored
         self.problems = Problems()
         self.index: dict[str, int] = {}  # node id -> position of its first definition
         self.types: dict[str, str] = {}
@@ -129,7 +129,7 @@ class _Parser:
             problems.add(node_id, (*loc, "config"), "invalid_config", "config must be an object")
         elif node_class is not None:
             try:
-                node = node_class.from_config(node_id or "", config)
+                node = node_class.from_config(node_id or "", config, stored=self.stored)
             except ValidationError as exc:
                 problems.add_pydantic(node_id, (*loc, "config"), exc)
         try:
@@ -251,7 +251,7 @@ class _Parser:
         """The INPUT node's field names; None when they cannot be told (no valid INPUT,
         or a stored version, where a name refused since it was saved must still run)."""
         inputs = [spec for spec in self.specs.values() if spec.type == "INPUT"]
-        if not self.check_input_names or len(inputs) != 1:
+        if self.stored or len(inputs) != 1:
             return None
         return frozenset(inputs[0].node.config.fields)
 
@@ -289,4 +289,4 @@ def parse_definition(definition: Any, *, stored: bool = False) -> Graph:
     `stored`: a saved version, parsed to run it. Checks added since it was saved (the
     template count, input names) do not make it unrunnable."""
     check_definition_limits(definition, count_templates=not stored)
-    return _Parser(definition, check_input_names=not stored).parse()
+    return _Parser(definition, stored=stored).parse()

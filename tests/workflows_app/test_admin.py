@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
-from workflows_app.models import Workflow
+from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.services import workflow_archive, workflow_update
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +201,24 @@ def test_a_superuser_may_change_where_a_users_secrets_go(admin_client):
     assert admin_client.post(change_url(workflow), data).status_code == 302
     workflow.refresh_from_db()
     assert workflow.current_version.definition == moved
+
+
+def test_a_workflow_saved_before_a_newer_check_can_still_be_renamed(admin_client):
+    workflow = WorkflowFactory()
+    # As saved before unknown_input existed:
+    WorkflowVersion.objects.filter(pk=workflow.current_version.pk).update(
+        definition=echo_definition("{{ inputs.not_declared }}")
+    )
+    workflow.refresh_from_db()
+    data = form_data(
+        workflow.owner,
+        echo_definition("{{ inputs.not_declared }}"),
+        name="Renamed",
+        versions=[workflow.current_version],
+    )
+
+    assert admin_client.post(change_url(workflow), data).status_code == 302
+    workflow.refresh_from_db()
+    assert workflow.name == "Renamed"
+    changed = form_data(workflow.owner, echo_definition("{{ inputs.other }}"), versions=[workflow.current_version])
+    assert "inputs.other is not a field" in admin_client.post(change_url(workflow), changed).content.decode()

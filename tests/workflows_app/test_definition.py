@@ -349,3 +349,13 @@ def test_an_insert_document_is_an_object_or_one_expression(document, says):
     assert says in problem["message"]
     definition["nodes"][1]["config"]["document"] = "{{ inputs.text }}"  # an object when it runs, or the node fails then
     assert parse_definition(definition)
+
+
+def test_checks_added_later_do_not_stop_a_stored_version_from_running():
+    definition = support_triage()
+    node(definition, "mood")["config"]["providers"] = ["openai/gpt-4o"]  # no such provider: fails when it runs
+    log_config = node(definition, "log")["config"]
+    log_config["document"] = {**log_config["document"], "id": "{{ inputs.message }}"}
+    assert {p["path"] for p in problems_of(definition)} >= {"nodes[1].config.providers[0]"}
+    graph = parse_definition(definition, stored=True)
+    assert graph.nodes["mood"].node.config.providers == ["openai/gpt-4o"]

@@ -5,10 +5,10 @@ import time
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
 from ai_providers.base import TASK_TYPES
-from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type
+from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type, saved_only
 
 logger = logging.getLogger(__name__)
 
@@ -16,9 +16,12 @@ logger = logging.getLogger(__name__)
 TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
 
 
-def _known_provider(entry: str) -> str:
+def _known_provider(entry: str, info: ValidationInfo) -> str:
     # Checked at save as the router checks at run time (ai_providers.router.parse_link),
-    # from the settings alone: no SDK is loaded in the web process for it.
+    # from the settings alone: no SDK is loaded in the web process for it. Not for a stored
+    # version saved before this check: there the router's check fails the node.
+    if not saved_only(info):
+        return entry
     configured = settings.AI_PROVIDERS["PROVIDERS"]
     provider, _, model = entry.partition("/")
     if provider not in configured:

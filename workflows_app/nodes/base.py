@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
 from pydantic.functional_validators import PlainValidator
 from pydantic_core import PydanticCustomError
 
@@ -92,6 +92,12 @@ def _to_template_object(value: Any) -> Any:
     if not isinstance(value, dict):
         raise PydanticCustomError("dict_type", "Input should be a valid object")
     return _to_template_value(value)
+
+
+def saved_only(info: ValidationInfo) -> bool:
+    """True when a config is validated to be saved (or validated), not to run a stored
+    version: for checks that the run time repeats, added after versions were saved."""
+    return not (info.context or {}).get("stored")
 
 
 def _to_template_object_or_whole(value: Any) -> Any:
@@ -221,9 +227,11 @@ class Node(Generic[ConfigT]):
                 cls.config_model = get_args(base)[0]
 
     @classmethod
-    def from_config(cls, node_id: str, config: Mapping[str, Any]) -> Node:
-        """Validates the raw config; raises pydantic's ValidationError."""
-        return cls(node_id, cls.config_model.model_validate(config))
+    def from_config(cls, node_id: str, config: Mapping[str, Any], *, stored: bool = False) -> Node:
+        """Validates the raw config; raises pydantic's ValidationError. `stored`: a saved
+        version's, to run it: checks added since it was saved do not apply (see
+        `saved_only`), so it runs as it did and fails, if it must, at run time."""
+        return cls(node_id, cls.config_model.model_validate(config, context={"stored": stored}))
 
     def run(self, ctx: NodeContext) -> Any:
         raise NotImplementedError(f"{self.type_name} has no run()")

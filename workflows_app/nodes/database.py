@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from workflows_app.nodes.base import (
@@ -13,6 +13,7 @@ from workflows_app.nodes.base import (
     TemplateObject,
     TemplateObjectOrWhole,
     node_type,
+    saved_only,
 )
 
 Operation = Literal["insert", "find", "find_one", "update", "delete", "count"]
@@ -48,7 +49,7 @@ class DatabaseConfig(NodeConfig):
     limit: int | None = Field(None, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")
-    def _fields_for_operation(self) -> DatabaseConfig:
+    def _fields_for_operation(self, info: ValidationInfo) -> DatabaseConfig:
         given = {name for name in ("document", "filter", "update", "sort", "limit") if getattr(self, name) is not None}
         for name in sorted(REQUIRED[self.operation] - given):
             raise PydanticCustomError(
@@ -62,7 +63,8 @@ class DatabaseConfig(NodeConfig):
                 "{field} is not used by {operation}",
                 {"field": name, "operation": self.operation, "at": (name,)},
             )
-        if isinstance(self.document, dict) and "id" in self.document:
+        # Refused at run time too (records.check_document); at save since it was added.
+        if saved_only(info) and isinstance(self.document, dict) and "id" in self.document:
             raise PydanticCustomError(
                 "invalid_document",
                 '"id" is the record\'s own id; name the field differently',
