@@ -245,13 +245,16 @@ def main() -> int:
     # (the one-shot steps' Redis is stopped on the way out).
     signal.signal(signal.SIGTERM, _interrupt)
     before = dict(os.environ)
-    launch = None
+    os.environ[run_env.MARKER] = "1"  # this process and its entries never read a run.env
+    lock = None
     try:
         launch = prepare(os.environ)
         demo = allow_demo_endpoint(launch.web_port, os.environ)
         steps = {**run_one_shot_steps(launch), "demo": demo}
         entries = process_entries(launch, os.environ)
-        run_env.write(launch.var_dir, before, os.environ)
+        lock = run_env.hold_lock(launch.var_dir)
+        if lock is not None:  # else another launcher on this var/ keeps its own file
+            run_env.write(launch.var_dir, before, os.environ)
         print(banner(launch, os.environ, steps, entries), flush=True)
         manager = Manager()
         for name, command in entries.items():
@@ -268,8 +271,9 @@ def main() -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        if launch is not None:
+        if lock is not None:
             run_env.remove(launch.var_dir)
+            lock.close()
     return manager.returncode or 0
 
 

@@ -4,33 +4,62 @@ The launcher fills in development defaults (SECRET_KEY from var/secret_key, the 
 Redis on a free port, `.env`, the emulator's URL) for the processes it starts. A
 `manage.py` command typed in another terminal would not have them: it would miss the
 secret key, queue its work on another Redis, and leave the web's cached users stale. So
-the launcher writes them to var/run.env while it runs (removed when it stops), and
-settings read that file first, never over a variable that is already set.
+the launcher writes them to var/run.env while it runs, and settings read that file for
+every variable that is unset or empty.
+
+The file counts only while its launcher runs: the launcher holds an exclusive lock on
+var/run.lock for its whole life, which the system drops however it ends (Ctrl-C, a closed
+terminal, SIGKILL). A file without a live lock is left alone, so a stale one can never
+hand its secret key or ports to anything started later.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
-import shlex
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
-FILE_NAME = "run.env"
+try:
+    import fcntl
+except ImportError:  # not on Windows: no file, no loading
+    fcntl = None  # type: ignore[assignment]
+
+FILE_NAME, LOCK_NAME = "run.env", "run.lock"
+# Set in the launcher and so in everything it starts: they have the values already.
+MARKER = "SWITCHBOARD_LAUNCHED"
 # Not needed by a command, or not the launcher's to hand on.
-_LEFT_OUT = {"PATH", "PYTHONUNBUFFERED", "FLOWER_BASIC_AUTH"}
+_LEFT_OUT = {"PATH", "PYTHONUNBUFFERED", "FLOWER_BASIC_AUTH", MARKER}
+logger = logging.getLogger(__name__)
+
+
+def hold_lock(var_dir: Path) -> IO | None:
+    """Takes the launcher's lock for as long as the returned file stays open; None when
+    another launcher holds it (that one's run.env stays)."""
+    if fcntl is None:
+        return None
+    lock = (var_dir / LOCK_NAME).open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
 
 
 def write(var_dir: Path, before: Mapping[str, str], after: Mapping[str, str]) -> Path:
-    """Writes the variables the launcher added or changed, as `export NAME='value'` lines
-    (a shell can source the file too), readable by the owner only."""
+    """The variables the launcher added or changed, as JSON readable by the owner only,
+    written whole (a temporary file renamed over the old one)."""
+    values = {name: value for name, value in after.items() if name not in _LEFT_OUT and before.get(name) != value}
     path = var_dir / FILE_NAME
-    lines = [f"# written by make run (process {os.getpid()}); removed when it stops", f"# pid {os.getpid()}"]
-    for name in sorted(after):
-        if name not in _LEFT_OUT and before.get(name) != after[name]:
-            lines.append(f"export {name}={shlex.quote(after[name])}")
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor, temporary = tempfile.mkstemp(dir=var_dir, prefix=".run.env.")  # mode 0600
     with os.fdopen(descriptor, "w") as file:
-        file.write("\n".join(lines) + "\n")
+        json.dump({"written_by": "make run", "environment": values}, file, indent=1)
+    os.replace(temporary, path)
     return path
 
 
@@ -39,35 +68,33 @@ def remove(var_dir: Path) -> None:
 
 
 def load(environ: dict[str, str] | os._Environ = os.environ) -> None:
-    """Sets, where unset, the variables of a running launcher's var/run.env. A file whose
-    launcher is gone (killed before it could remove it) is ignored."""
-    if environ.get("SWITCHBOARD_TEST_RUN_ID"):
-        return  # a test session sets up its own
+    """Fills in, where unset or empty, the variables of the running launcher's run.env."""
+    if fcntl is None or environ.get("SWITCHBOARD_TEST_RUN_ID") or environ.get(MARKER):
+        return  # a test session sets up its own; the launcher's processes have them
     base = Path(__file__).resolve().parent.parent
-    path = Path(environ.get("SWITCHBOARD_VAR_DIR") or base / "var") / FILE_NAME
-    try:
-        text = path.read_text()
-    except OSError:
+    var_dir = Path(environ.get("SWITCHBOARD_VAR_DIR") or base / "var")
+    if not _launcher_running(var_dir / LOCK_NAME):
         return
-    values: dict[str, str] = {}
-    pid = None
-    for line in text.splitlines():
-        if line.startswith("# pid "):
-            pid = int(line.removeprefix("# pid ").strip() or 0)
-        elif line.startswith("export "):
-            name, _, value = shlex.split(line.removeprefix("export "))[0].partition("=")
-            values[name] = value
-    if not pid or not _alive(pid):
+    try:
+        values = json.loads((var_dir / FILE_NAME).read_text())["environment"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("%s is not readable (%s); it is ignored", var_dir / FILE_NAME, exc)
         return
     for name, value in values.items():
-        environ.setdefault(name, value)
+        if isinstance(value, str) and not environ.get(name):
+            environ[name] = value
 
 
-def _alive(pid: int) -> bool:
+def _launcher_running(lock_path: Path) -> bool:
+    """Whether a launcher holds the lock: a shared lock we can take means none does."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        lock = lock_path.open("a")
+    except OSError:
         return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
+    with contextlib.closing(lock):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
