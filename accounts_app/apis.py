@@ -28,6 +28,7 @@ from accounts_app.serializers import (
 from accounts_app.services import (
     api_key_create,
     api_key_revoke,
+    password_problems,
     refresh_token_blacklist,
     registration_check_open,
     token_pair_obtain,
@@ -41,7 +42,7 @@ from accounts_app.throttles import (
     RegisterRateThrottle,
     UserOrKeyRateThrottle,
 )
-from config.api import Pagination
+from config.api import Pagination, ValidationFailed
 
 ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
 
@@ -78,7 +79,11 @@ class RegisterApi(PublicApi):
         summary="Create an account",
     )
     def post(self, request: Request) -> Response:
-        user = user_register(**validated(RegisterInput, request.data))
+        serializer = RegisterInput(data=request.data)
+        if not serializer.is_valid():
+            # A malformed email must not hide a weak password until the next attempt.
+            raise ValidationFailed(details={**password_problems(request.data), **serializer.errors})
+        user = user_register(**serializer.validated_data)
         return Response(UserOutput(user).data, status=201)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -26,6 +27,20 @@ from config.api import ValidationFailed
 def registration_check_open() -> None:
     if not settings.OPEN_REGISTRATION:
         raise RegistrationClosed()
+
+
+def password_problems(data: Any) -> dict[str, list[str]]:
+    """The password validators' complaints about a sign-up body that fails elsewhere too,
+    so every problem is told at once; {} when there is no usable password to judge."""
+    if not isinstance(data, dict) or not isinstance(data.get("password"), str) or len(data["password"]) > 256:
+        return {}
+    name, email = data.get("username"), data.get("email")
+    probe = User(username=name if isinstance(name, str) else "", email=email if isinstance(email, str) else "")
+    try:
+        validate_password(data["password"], user=probe)
+    except DjangoValidationError as exc:
+        return {"password": list(exc.messages)}
+    return {}
 
 
 @transaction.atomic

@@ -97,6 +97,13 @@ def test_bad_register_bodies_are_400_naming_the_field(api_client, body, field):
     assert not User.objects.exists()
 
 
+def test_a_bad_email_and_a_weak_password_are_told_together(api_client):
+    response = api_client.post(REGISTER, {"username": "ada", "email": "not-an-email", "password": "short9"})
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"email", "password"}
+
+
 def test_a_body_that_is_not_json_is_a_parse_error(api_client):
     response = api_client.post(REGISTER, "{not json", content_type="application/json")
 
