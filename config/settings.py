@@ -21,9 +21,10 @@ run_env.load()
 
 from config.env import env_bool, env_float, env_int, env_list, env_str  # noqa: E402
 
-# Two groups of settings live in modules of their own; Django reads them from here.
+# Three groups of settings live in modules of their own; Django reads them from here.
 from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
 from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: E402, F401
+from config.settings_logging import LOGGING  # noqa: E402, F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -279,28 +280,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True  # no collectstatic step needed to serve them
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
-        # it costs the hot path); attempt logs and usage counters already record each call.
-        **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},
-        # Celery's line per task received and per task succeeded, and beat's per task sent:
-        # two lines per node and three per sweep (every 2 s) drown everything else, and
-        # they cost the hot path. Failures are still logged; nodes have their own logs and
-        # events, Flower shows tasks. SWITCHBOARD_LOG_TASKS=1 brings the lines back.
-        **{
-            name: {"level": "INFO" if env_bool("SWITCHBOARD_LOG_TASKS") else "WARNING"}
-            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
-        },
-    },
-}
 
 # --- Monitoring and the demo (README "Monitoring") ---------------------------------------
 # /metrics asks for `Authorization: Bearer <token>` when this is set; open otherwise.

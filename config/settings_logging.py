@@ -1,0 +1,27 @@
+"""Logging of every process (web, workers, beat, commands): one plain console format."""
+
+from __future__ import annotations
+
+from config.env import env_bool, env_str
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
+        # it costs the hot path); attempt logs and usage counters already record each call.
+        **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},
+        # Celery's line per task received and per task succeeded, and beat's per task sent:
+        # two lines per node and three per sweep (every 2 s) drown everything else, and
+        # they cost the hot path. Failures are still logged; nodes have their own logs and
+        # events, Flower shows tasks. SWITCHBOARD_LOG_TASKS=1 brings the lines back.
+        **{
+            name: {"level": "INFO" if env_bool("SWITCHBOARD_LOG_TASKS") else "WARNING"}
+            for name in ("celery.worker.strategy", "celery.app.trace", "celery.beat")
+        },
+    },
+}
