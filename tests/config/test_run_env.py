@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 from pathlib import Path
 
@@ -39,7 +40,10 @@ def test_a_file_whose_launcher_is_gone_is_never_read(tmp_path) -> None:
     assert environ == {"SWITCHBOARD_VAR_DIR": str(tmp_path)}
 
 
-def test_a_second_launcher_does_not_take_over_and_a_damaged_file_is_ignored(tmp_path, caplog) -> None:
+def test_a_second_launcher_does_not_take_over_and_a_damaged_file_is_ignored(tmp_path, caplog, monkeypatch) -> None:
+    # An in-process Celery worker earlier in the session may have disabled existing loggers.
+    monkeypatch.setattr(run_env.logger, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=run_env.logger.name)
     first = launcher_wrote(tmp_path, REDIS_URL="redis://first")
     try:
         assert run_env.hold_lock(tmp_path) is None
