@@ -11,6 +11,7 @@ deactivated user, say) until its TTL runs out.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -109,6 +110,26 @@ def _replay_pending_deletes() -> None:
     with _state.lock:
         _state.pending_deletes.difference_update(keys)
     logger.info("Cache is back: replayed %d invalidations lost during the outage.", len(keys))
+
+
+@atexit.register
+def _deliver_pending_deletes_at_exit() -> None:
+    """A process that ends with invalidations Redis never got (a one-shot command, say,
+    that could not reach it) tries once more, then says what stays stale and for how long:
+    no later call of its own would replay them."""
+    if not _state.pending_deletes:
+        return
+    try:
+        _replay_pending_deletes()
+    except Exception as exc:  # at exit: report, never raise
+        logger.warning(
+            "Exiting with %d cache invalidations Redis never received (%s): other processes may serve "
+            "those users and statuses as they were for up to %s s (CACHE_TTL_USER). Run the change again "
+            "once this process can reach Redis.",
+            len(_state.pending_deletes),
+            type(exc).__name__,
+            getattr(settings, "CACHE_TTL_USER", "?"),
+        )
 
 
 def _remember_deletes(keys: Iterable[str]) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
+from config.embedded_redis import free_port
 from config.resilient_cache import cache_available, cache_call, cache_delete, cache_get, cache_set
+from tests import workers_support
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +61,26 @@ def test_deletes_lost_in_an_outage_are_replayed_when_redis_returns(cache_on_own_
     cache_on_own_redis.start()
 
     assert cache_get("resilient:stale") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_that_ends_with_undelivered_invalidations_says_so(user):
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    env = {**os.environ, "DATABASE_URL": workers_support.test_database_url(), "REDIS_URL": dead_redis}
+    deactivate = (
+        "from accounts_app.services import user_deactivate; from accounts_app.models import User; "
+        f"user_deactivate(user=User.objects.get(pk={user.pk}))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", deactivate],
+        cwd=workers_support.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "cache invalidations Redis never received" in done.stderr
+    assert "for up to 3600 s" in done.stderr
