@@ -138,14 +138,14 @@ class HttpRequest(Node[HttpRequestConfig]):
         params = {name: ctx.render_text(value) for name, value in (config.query or {}).items()}
         json_body = ctx.render(config.json_body) if config.json_body is not None else None
         # What a template made of a secret (`secrets.T | upper`, `'Basic ' ~ secrets.T`) is
-        # as secret as the secret, should the server echo it.
-        sent = (headers, params, json_body, body)
-        compiled = (config.headers or {}, config.query or {}, config.json_body, config.body)
+        # as secret as the secret, should the server echo it. One that holds a secret as it
+        # is ("Bearer <secret>") is covered by the secret's own redaction, which keeps the
+        # rest readable ("Bearer [redacted]"). Most nodes use no credential: nothing to walk.
         secrets = [value for value in ctx.secrets.values() if value]
-        # One that holds a secret as it is ("Bearer <secret>") is covered by the secret's own
-        # redaction, which keeps the rest readable ("Bearer [redacted]").
-        derived = [text for text in made_of_secrets(compiled, sent) if not any(value in text for value in secrets)]
-        redactor.add(escaped_forms(derived))
+        if secrets:
+            compiled = (config.headers or {}, config.query or {}, config.json_body, config.body)
+            made = made_of_secrets(compiled, (headers, params, json_body, body))
+            redactor.add(escaped_forms([text for text in made if not any(value in text for value in secrets)]))
         response = guarded_client().request(
             config.method,
             ctx.render_text(config.url),
