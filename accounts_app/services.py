@@ -142,6 +142,9 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
 def refresh_token_blacklist(*, refresh: str) -> None:
     """Logout: the refresh token stops working (access tokens live out their short life)."""
     token = _valid_refresh_token(refresh)
+    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is not None and not token_is_current(token, user):  # dead since a password change
+        raise InvalidRefreshToken("The password of this account was changed since this token was issued; log in again.")
     token.blacklist()
 
 

@@ -5,7 +5,7 @@ accept the session cookie like every other one (DashboardApi); CSRF applies to t
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
@@ -18,7 +18,10 @@ class ProviderTestApi(DashboardApi):
 
     permission_classes = [IsAdminUser]
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 403: OpenApiResponse(description="Staff only (`permission_denied`).")},
+    )
     def post(self, request):
         return Response({"results": test_all_providers()})
 

@@ -85,7 +85,14 @@ def check_templated_values(spec: Any, rendered: Any, path: str = "filter") -> No
             check_templated_values(value, result, f"{path}[{index}]")
 
 
+# Integers outside this range have no column type on SQLite (and none on PostgreSQL's
+# bigint): they compare as floats there, so a filter holding one is refused plainly.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
 def _scalar(value: Any, op: str, path: str) -> Scalar:
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
+        raise RecordQueryError(f"{path}: {op} takes integers within ±2^63; write {value} as a float.")
     if _is_template(value) or value is None or isinstance(value, str | bool | int | float):
         return value
     raise RecordQueryError(f"{path}: {op} compares numbers, strings, booleans and null, not {type(value).__name__}.")

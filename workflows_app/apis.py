@@ -145,7 +145,8 @@ class WorkflowExportApi(APIView):
 
 
 class WorkflowImportApi(APIView):
-    @extend_schema(request=ExportOutput, responses={201: WorkflowOutput})
+    # An export, or any body create takes: its read-only fields are accepted and ignored.
+    @extend_schema(request=WorkflowInput, responses={201: WorkflowOutput})
     def post(self, request: Request) -> Response:
         workflow = workflow_import(owner=request.user, document=request.data)
         return Response(WorkflowOutput(workflow).data, status=201)

@@ -51,6 +51,7 @@ def test_a_new_password_signs_out_every_earlier_token_and_answers_a_working_pair
         stale_refresh = json_client().post(REFRESH, {"refresh": old["refresh"]})
         assert stale_refresh.status_code == 401
         assert error_code(stale_refresh) == "token_not_valid"
+        assert json_client().post("/api/auth/logout", {"refresh": old["refresh"]}).status_code == 401
     assert bearer_client(fresh["access"]).get(ME).json()["username"] == user.username
     rotated = json_client().post(REFRESH, {"refresh": fresh["refresh"]})
     assert rotated.status_code == 200

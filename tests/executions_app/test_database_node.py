@@ -229,3 +229,10 @@ def test_records_are_read_only_in_the_admin(owner) -> None:
     assert b"London" in page.content
     assert b'name="_save"' not in page.content
     assert browser.get("/admin/executions_app/record/add/").status_code == 403
+
+
+def test_an_integer_past_64_bits_in_a_filter_is_refused_plainly(owner) -> None:
+    with pytest.raises(RecordQueryError) as refused:
+        records.record_find(owner_id=owner.id, collection="people", filter={"age": {"$gte": 2**63}})
+    assert "integers within ±2^63" in refused.value.message
+    assert names(owner, {"age": {"$gte": float(2**63)}}) == []
