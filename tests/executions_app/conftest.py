@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from tests.accounts_app.factories import UserFactory
 from tests.ai_providers.conftest import ai_settings, emulator  # noqa: F401 - fixtures for AI nodes
+from tests.executions_app.http_test_server import LocalHttpServer, allow, running_test_server
 
 SSE = "text/event-stream"
 
@@ -89,3 +90,11 @@ def queued_execution(user) -> str:
 
 def events_url(execution_id: str) -> str:
     return f"/api/executions/{execution_id}/events"
+
+
+@pytest.fixture
+def server(settings) -> Iterator[LocalHttpServer]:
+    """A local HTTP server that HTTP_REQUEST nodes may reach (it is on the allow-list)."""
+    with running_test_server() as running:
+        allow(settings, f"127.0.0.1:{running.port}")
+        yield running

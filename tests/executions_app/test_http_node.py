@@ -4,25 +4,17 @@ SWITCHBOARD_HTTP_ALLOWED_HOSTS; the in-process worker reads the same settings)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
-from tests.executions_app.http_test_server import LocalHttpServer, allow, limit, running_test_server
+from tests.executions_app.http_test_server import allow, limit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAST_RETRY = {"max_attempts": 3, "backoff_s": 0.05, "max_backoff_s": 0.1}
-
-
-@pytest.fixture
-def server(settings) -> Iterator[LocalHttpServer]:
-    with running_test_server() as running:
-        allow(settings, f"127.0.0.1:{running.port}")
-        yield running
 
 
 def one_call(make_workflow: Any, config: dict, inputs: dict | None = None, **options: Any) -> str:

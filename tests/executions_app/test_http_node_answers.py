@@ -4,23 +4,15 @@ execution ended, bodies HEAD does not have, charsets Python does not know."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.executions_app.conftest import nodes_by_id
-from tests.executions_app.http_test_server import LocalHttpServer, allow, limit, running_test_server
+from tests.executions_app.http_test_server import limit
 from tests.executions_app.test_http_node import FAST_RETRY, one_call
 from tests.workers_support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def server(settings) -> Iterator[LocalHttpServer]:
-    with running_test_server() as running:
-        allow(settings, f"127.0.0.1:{running.port}")
-        yield running
 
 
 def test_a_json_reply_with_nan_fails_the_node_at_once(celery_worker, make_workflow, run, server) -> None:
