@@ -18,7 +18,7 @@ def row(name: str, value: Any, floor: str, target: str) -> str:
 def write(r: dict[str, Any]) -> None:
     ai = r.get("ai", {})
     bare, node = r["bare_celery_chain_per_task_ms"], r["engine_chain_per_node_ms"]
-    ten = r["ten_node_end_to_end_ms"]
+    ten, floor = r["ten_node_end_to_end_ms"], r["design_floor_chain_per_task_ms"]
     engine_adds = round(node["p50"] - bare["p50"], 2)
     lines = [
         "# Benchmark results",
@@ -41,6 +41,15 @@ def write(r: dict[str, Any]) -> None:
             "p50 ≤ 5 ms and ≤ 1.5x the bare chain",
         ),
         row("per-node ratio to the bare chain (p50)", f"{r['per_node_ratio_p50']}x", "1x", "≤ 1.5x"),
+        row(
+            "design floor: the bare chain plus the claim and fenced completion DESIGN §6 asks of "
+            "a node, one prepared statement each (p50 / p95 ms per task)",
+            "{p50} / {p95} ({ratio}x the bare task; the engine: {engine}x this floor)".format(
+                **floor, ratio=r["design_floor_ratio_p50"], engine=round(node["p50"] / floor["p50"], 2)
+            ),
+            f"bare chain: {bare['p50']} ms",
+            "— (no engine that keeps §6 can be below it)",
+        ),
         row(
             "what the engine adds per node: chain minus bare chain (p50 ms)",
             f"{engine_adds} ({round(engine_adds / bare['p50'], 2)}x the bare task)",

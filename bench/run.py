@@ -75,7 +75,7 @@ def main() -> int:
         # The Procfile's two workers: prefork for the engine's queues, and for the `ai`
         # queue the threads pool that I/O-bound provider calls run on (DESIGN §7).
         with (
-            worker_process(queues="default,nodes", concurrency=2, pool="prefork"),
+            worker_process(queues="default,nodes", concurrency=2, pool="prefork", include="bench.design_floor"),
             worker_process(queues="ai", concurrency=16, pool="threads"),
         ):
             results.update(scenarios.run_all(user, summary))

@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from bench.design_floor import create_nodes, design_floor_step
 from executions_app.models import Execution, ExecutionStatus
 from executions_app.selectors import execution_wait
 from executions_app.services import execution_create
@@ -76,10 +77,19 @@ def timed_execution(user: Any, workflow_id: Any) -> float:
     return elapsed * 1000
 
 
-def timed_bare_chain(length: int) -> float:
+def timed_bare_chain(length: int, design_floor: bool = False) -> float:
+    """A Celery chain of `length` tasks: no-op ones, or with design_floor the tasks of
+    bench/design_floor.py, each making the two durable writes DESIGN §6 asks of a node."""
     redis = get_redis_connection("default")
     key = f"{settings.REDIS_KEY_PREFIX}:bench:{secrets.token_hex(4)}"
-    tasks = [ping.si() for _ in range(length - 1)] + [ping.si(wake_key=key)]
+    if design_floor:
+        ids = create_nodes(length)
+        nexts = [*ids[1:], None]
+        tasks = [
+            design_floor_step.si(i, n, wake_key=key if n is None else None) for i, n in zip(ids, nexts, strict=True)
+        ]
+    else:
+        tasks = [ping.si() for _ in range(length - 1)] + [ping.si(wake_key=key)]
     started = time.perf_counter()
     chain(*tasks).apply_async(queue="nodes")
     # Blocks like timed_execution's wait does: neither waiter polls the CPU they share.
@@ -115,13 +125,16 @@ def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]
     for _ in range(3):  # warm up: imports, connections, caches in both worker processes
         timed_execution(user, chain_wf)
         timed_bare_chain(CHAIN_LENGTH)
+        timed_bare_chain(CHAIN_LENGTH, design_floor=True)
 
-    # Interleaved, so the floor and the engine see the same moments of a shared machine.
-    bare, engine = [], []
+    # Interleaved, so the floors and the engine see the same moments of a shared machine.
+    bare, floor, engine = [], [], []
     for _ in range(ROUNDS):
         bare.append(timed_bare_chain(CHAIN_LENGTH))
+        floor.append(timed_bare_chain(CHAIN_LENGTH, design_floor=True))
         engine.append(timed_execution(user, chain_wf))
     per_task_bare = [ms / CHAIN_LENGTH for ms in bare]
+    per_task_floor = [ms / CHAIN_LENGTH for ms in floor]
     per_node = [ms / CHAIN_LENGTH for ms in engine]
     ten = [timed_execution(user, ten_wf) for _ in range(ROUNDS * 2)]
     return {
@@ -129,6 +142,8 @@ def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]
         "bare_celery_chain_per_task_ms": summary(per_task_bare),
         "engine_chain_per_node_ms": summary(per_node),
         "per_node_ratio_p50": round(summary(per_node)["p50"] / summary(per_task_bare)["p50"], 2),
+        "design_floor_chain_per_task_ms": summary(per_task_floor),
+        "design_floor_ratio_p50": round(summary(per_task_floor)["p50"] / summary(per_task_bare)["p50"], 2),
         "ten_node_end_to_end_ms": summary(ten),
         "minimal_executions_per_s": round(throughput(user, minimal_wf, 300), 1),
         "ten_node_executions_per_s": round(throughput(user, ten_wf, 100), 1),

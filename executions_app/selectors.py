@@ -61,11 +61,10 @@ def execution_wait_held(*, user_id: Any, execution_id: Any, timeout_s: float) ->
 
 def execution_wait(execution_id: Any, timeout_s: float, poll_s: float = 0.02) -> bool:
     """Waits until the execution has finished or the timeout runs out; True if finished.
-    Blocks on the execution's event stream, whose final event wakes the waiter at once
+    Blocks on the execution's end (events.read_end), which its final event wakes at once
     (polling would answer up to a poll interval late and cost a read per interval), and
     checks the committed status between blocks; polls every poll_s while Redis fails."""
     deadline = time.monotonic() + timeout_s
-    after = "0"
     while True:
         if execution_status(execution_id) in FINISHED_EXECUTION_STATUSES:
             return True
@@ -74,11 +73,7 @@ def execution_wait(execution_id: Any, timeout_s: float, poll_s: float = 0.02) ->
             return False
         try:
             # Blocks stay below the Redis client's socket timeout; 0 would block forever.
-            batch = events.read(execution_id, after, max(1, min(WAIT_BLOCK_MS, int(left * 1000))))
+            if events.read_end(execution_id, max(1, min(WAIT_BLOCK_MS, int(left * 1000)))):
+                return True
         except RedisError:
             time.sleep(min(poll_s, left))
-            continue
-        for event_id, event in batch:
-            after = event_id
-            if event["kind"] == "execution" and event["status"] in FINISHED_EXECUTION_STATUSES:
-                return True

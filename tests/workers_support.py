@@ -59,10 +59,12 @@ class WorkerProcess:
         pool: str,
         extra_env: dict[str, str] | None = None,
         command: list[str] | None = None,
+        include: str | None = None,
     ):
         self.queues, self.concurrency, self.pool = queues, concurrency, pool
         self.extra_env = extra_env or {}
         self.command = command
+        self.include = include
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "var" / f"test-worker-{secrets.token_hex(3)}.log"
 
@@ -93,6 +95,7 @@ class WorkerProcess:
             "INFO",
             "-n",
             f"test-{secrets.token_hex(3)}@%h",
+            *(["--include", self.include] if self.include else []),
         ]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -123,9 +126,11 @@ def worker_process(
     pool: str = "prefork",
     extra_env: dict[str, str] | None = None,
     ping: bool = True,
+    include: str | None = None,
 ) -> Iterator[WorkerProcess]:
-    """ping=False for a worker on another broker than this process's."""
-    worker = WorkerProcess(queues, concurrency, pool, extra_env).start()
+    """ping=False for a worker on another broker than this process's; include: modules
+    of tasks beyond the project's (comma-separated), as `celery worker --include`."""
+    worker = WorkerProcess(queues, concurrency, pool, extra_env, include=include).start()
     try:
         if ping:  # on one of this worker's own queues, so that it is this one that answers
             ping_workers(queue=queues.split(",")[0])

@@ -3,6 +3,7 @@ after the end, keep-alives, the cap, errors as JSON (no worker: events are appen
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -123,3 +124,36 @@ def test_an_idle_stream_sends_keep_alives_and_ends_at_the_configured_cap(
 def test_the_default_keep_alive_interval_is_below_15_seconds() -> None:
     # A loop turn blocks at most BLOCK_MS, so the gap between two lines stays under 15 s.
     assert event_stream.KEEPALIVE_S + event_stream.BLOCK_MS / 1000 < 15
+
+
+def test_a_wait_sleeps_through_node_events_and_wakes_at_the_end(execution_id, monkeypatch) -> None:
+    from django.db import connection
+
+    from executions_app import selectors
+
+    status_reads: list[str] = []
+    real_status = selectors.execution_status
+    monkeypatch.setattr(selectors, "execution_status", lambda eid: status_reads.append(eid) or real_status(eid))
+    outcome: dict[str, float | bool] = {}
+
+    def wait() -> None:
+        try:
+            outcome["finished"] = selectors.execution_wait(execution_id, 10)
+            outcome["at"] = time.monotonic()
+        finally:
+            connection.close()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    for i in range(20):  # a 20-node run's events, as the engine appends them
+        events.emit_now(execution_id, [events.node_event(f"n{i}", "running"), events.node_event(f"n{i}", "completed")])
+        time.sleep(0.01)
+    assert waiter.is_alive(), "the wait ended before the execution did"
+    ended = time.monotonic()
+    finish(execution_id)
+    waiter.join(5)
+
+    assert outcome["finished"] is True
+    assert outcome["at"] - ended < 0.5  # woken by the end, not by a timeout
+    # Its node events woke nobody: the status was read before the first block only.
+    assert len(status_reads) == 1
