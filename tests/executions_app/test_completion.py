@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from executions_app.engine import publish
 from executions_app.engine.complete import Outcome, finish_node
@@ -154,3 +155,23 @@ def test_a_superseded_attempt_arriving_after_the_execution_ended_changes_nothing
     assert states(fan_out) == before
     assert Execution.objects.get(id=fan_out.id).remaining_nodes == 0
     assert published == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_one_statement_completion_is_prepared_once_per_connection(fan_out, published) -> None:
+    """Django turns psycopg's prepared statements off; the engine's must still be prepared
+    (config/settings.py), or every completion is parsed and planned again."""
+
+    def prepared_completions() -> list[tuple[str, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE %s AND from_sql = false",
+                ["WITH x AS (SELECT status FROM %"],
+            )
+            return cursor.fetchall()
+
+    assert complete_a(fan_out, attempt=2) is True
+    assert complete_a(fan_out, attempt=2) is False  # the same message again: fenced
+    [(_, executions)] = prepared_completions()
+    assert executions == 2
