@@ -7,25 +7,17 @@ executions stay queued, so their streams stay open."""
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from honcho.environ import parse_procfile
 
-from config.embedded_redis import free_port
 from executions_app import events
 from tests.accounts_app.factories import DEFAULT_PASSWORD, ApiKeyFactory, UserFactory
 from tests.executions_app.conftest import SSE, events_url, queued_execution
-from tests.workers_support import ROOT, wait_for
-from tests.workers_support import test_database_url as session_database_url
+from tests.web_server_support import running_web
+from tests.workers_support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,70 +28,15 @@ PROMPT_S = 2.0  # an ordinary request answers in tens of milliseconds; a blocked
 # --- the real web server ---------------------------------------------------------------
 
 
-def procfile_web() -> str:
-    return dict(parse_procfile((ROOT / "Procfile").read_text()).processes)["web"]
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture
 def web(transactional_db) -> Iterator[str]:
-    """The Procfile's web entry, run as honcho runs it (`sh -c`), on a free port and this
-    session's test database; every process of it stopped at the end."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": session_database_url(),
-        "SWITCHBOARD_BIND": "127.0.0.1",
-        "SWITCHBOARD_PORT": str(port),
-        "SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER": str(CAP),
-        "SWITCHBOARD_EVENTS_MAX_S": "60",  # a stream left behind by a failed test ends anyway
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    log_path = ROOT / "var" / f"test-web-{secrets.token_hex(3)}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            ["sh", "-c", procfile_web()],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def answering() -> bool:
-        assert server.poll() is None, "gunicorn exited:\n" + log_path.read_text(errors="replace")[-5000:]
-        try:
-            httpx.get(f"{base}/api/auth/me", timeout=2)
-        except httpx.TransportError:
-            return False
-        return True
-
-    try:
-        wait_for(answering, timeout=20, interval=0.1)
+    with running_web(
+        {
+            "SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER": str(CAP),
+            "SWITCHBOARD_EVENTS_MAX_S": "60",  # a stream left behind by a failed test ends anyway
+        }
+    ) as base:
         yield base
-    except BaseException:
-        sys.stderr.write(log_path.read_text(errors="replace")[-5000:])
-        raise
-    finally:
-        # SIGINT is gunicorn's quick shutdown, but a worker still waits for its stream threads,
-        # which notice a departed client only at their next write (a keep-alive, up to 10 s).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=3)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-        wait_for(lambda: not group_alive(server.pid), timeout=10, interval=0.1)
 
 
 class EventStream:
