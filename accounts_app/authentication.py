@@ -22,7 +22,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts_app import api_key_format
 from accounts_app.api_key_usage import api_key_find_by_prefix, api_key_touch
 from accounts_app.models import ApiKey, User
-from accounts_app.tokens import token_is_current, token_is_newer
+from accounts_app.tokens import STALE_TOKEN_MESSAGE, token_is_current, token_is_newer
 from accounts_app.user_cache import user_cache_forget, user_get_for_authentication
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class CachedJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("This account is deactivated.", code="user_inactive")
         if not token_is_current(validated_token, user):
             raise AuthenticationFailed(
-                "The password of this account was changed since this token was issued; log in again.",
+                STALE_TOKEN_MESSAGE,
                 code="password_changed",
             )
         return user

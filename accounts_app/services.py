@@ -20,7 +20,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts_app import api_key_format
 from accounts_app.errors import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
 from accounts_app.models import ApiKey, User
-from accounts_app.tokens import refresh_token_for, token_is_current
+from accounts_app.tokens import STALE_TOKEN_MESSAGE, refresh_token_for, token_is_current
 from config.api import ValidationFailed
 
 
@@ -128,7 +128,7 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
     if user is None or not user.is_active:
         raise InvalidRefreshToken("The account of this token is deactivated or deleted.")
     if not token_is_current(token, user):
-        raise InvalidRefreshToken("The password of this account was changed since this token was issued; log in again.")
+        raise InvalidRefreshToken(STALE_TOKEN_MESSAGE)
     with transaction.atomic():
         # The row lock makes two concurrent refreshes with one token take turns, so only
         # the first gets a new pair (simplejwt's own check-then-blacklist lets both pass).
@@ -144,7 +144,7 @@ def refresh_token_blacklist(*, refresh: str) -> None:
     token = _valid_refresh_token(refresh)
     user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is not None and not token_is_current(token, user):  # dead since a password change
-        raise InvalidRefreshToken("The password of this account was changed since this token was issued; log in again.")
+        raise InvalidRefreshToken(STALE_TOKEN_MESSAGE)
     token.blacklist()
 
 

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 GENERATION_CLAIM = "gen"
 
 
+# What a client is told when a token of before a password change comes back.
+STALE_TOKEN_MESSAGE = "The password of this account was changed since this token was issued; log in again."
+
+
 def refresh_token_for(user: User) -> RefreshToken:
     """A refresh token for the user; its access tokens copy the generation claim."""
     token = RefreshToken.for_user(user)
