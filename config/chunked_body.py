@@ -35,8 +35,12 @@ class ChunkedBodies:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked and not environ.get("CONTENT_LENGTH"):
+        codings = [c.strip() for c in environ.get("HTTP_TRANSFER_ENCODING", "").lower().split(",")]
+        # Only a server that de-chunked the body and ends its input there (gunicorn says so
+        # with wsgi.input_terminated): from another, reading to the end could block on the
+        # connection and hand Django the chunk framing.
+        dechunked = codings[-1] == "chunked" and environ.get("wsgi.input_terminated")
+        if dechunked and not environ.get("CONTENT_LENGTH"):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             body = read_up_to(environ["wsgi.input"], None if limit is None else limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)

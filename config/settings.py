@@ -116,12 +116,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DB_VENDOR = "postgresql" if "postgres" in DATABASES["default"]["ENGINE"] else "sqlite"
-if DB_VENDOR == "postgresql" and env_bool("SWITCHBOARD_DB_PREPARED_STATEMENTS", True):
-    # Django turns psycopg's prepared statements off (transaction-mode poolers cannot keep
-    # them), and then the engine's explicit `prepare=True` does nothing: every node's claim
-    # and completion were parsed and planned again. A threshold no query reaches keeps
-    # everything else unprepared. Behind such a pooler, set the variable to 0.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 if TEST_RUN_ID:
     # Test databases are files or named databases of this run only, so workers in other
     # processes can open them and parallel runs never meet.

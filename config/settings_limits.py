@@ -38,6 +38,9 @@ SWITCHBOARD = {
     "SWEEP_STALE_READY_S": env_float("SWITCHBOARD_SWEEP_STALE_READY_S", 10),
     "SWEEP_BATCH": env_int("SWITCHBOARD_SWEEP_BATCH", 500),
     "ENGINE_SYNCHRONOUS_COMMIT": env_bool("SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT", False),
+    # The engine's per-node statements prepared once per connection (engine/sql.py); off
+    # behind a transaction-mode pooler that cannot keep prepared statements.
+    "ENGINE_PREPARED_STATEMENTS": env_bool("SWITCHBOARD_DB_PREPARED_STATEMENTS", True),
     # Longest life of one GET /api/executions/{id}/events stream; the client resumes after.
     "EVENTS_MAX_S": env_float("SWITCHBOARD_EVENTS_MAX_S", 300),
     # Event streams one user may hold open at once (each holds a gunicorn thread); 0: no cap.

@@ -5,8 +5,8 @@ database round trips themselves (see bench/RESULTS.md), so they are written once
 Values are adapted through Django's own field and backend adapters. On PostgreSQL they
 run on a server-side-binding cursor as prepared statements: parsing and planning the
 claim cost more than executing it (0.25 ms against 0.1 ms). Django turns psycopg's
-prepared statements off, which makes `prepare=True` a no-op; config/settings.py turns
-them back on for these statements only (SWITCHBOARD_DB_PREPARED_STATEMENTS)."""
+prepared statements off, which makes `prepare=True` a no-op; they are switched back on
+while these statements run (_cursor; SWITCHBOARD_DB_PREPARED_STATEMENTS)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from psycopg.errors import FeatureNotSupported
 
 from executions_app.models import Execution, NodeRun
 
@@ -42,6 +44,14 @@ def _json_param(field: str, value: Any) -> Any:
     return _JSON_FIELDS[field].get_db_prep_save(value, connection)
 
 
+# Django opens psycopg connections with prepared statements off (prepare_threshold None),
+# and psycopg then ignores prepare=True. They are switched on only while the engine's own
+# statements run: on for the whole connection, psycopg would also count every ORM query,
+# whose text carries its values (up to 100 per connection, inputs and definitions
+# included). A threshold no query reaches: only what asks to be prepared is.
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
 class _PreparedCursor:
     """A psycopg cursor on Django's connection (its transaction, its adapters) whose
     statements the server prepares once per connection and then only executes."""
@@ -50,7 +60,16 @@ class _PreparedCursor:
         self._raw = raw
 
     def execute(self, sql: str, params: list) -> None:
-        self._raw.execute(sql, params, prepare=True)
+        try:
+            self._raw.execute(sql, params, prepare=True)
+        except FeatureNotSupported:
+            # "cached plan must not change result type": a migration changed a table under
+            # a prepared statement. In a transaction, its rollback clears psycopg's cache;
+            # outside one, the statement would fail on this connection until it closed.
+            if not self._raw.connection.autocommit:
+                raise
+            self._raw.execute("DEALLOCATE ALL")  # psycopg forgets its prepared names too
+            self._raw.execute(sql, params, prepare=True)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
@@ -66,8 +85,17 @@ def _cursor() -> Iterator[Any]:
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
-        yield _PreparedCursor(raw)
+    raw_connection = connection.connection
+    if not settings.SWITCHBOARD["ENGINE_PREPARED_STATEMENTS"]:
+        with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as raw:
+            yield raw
+        return
+    raw_connection.prepare_threshold = _ONLY_WHEN_ASKED
+    try:
+        with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as raw:
+            yield _PreparedCursor(raw)
+    finally:
+        raw_connection.prepare_threshold = None
 
 
 def _loads(value: Any) -> Any:

@@ -175,6 +175,7 @@ def test_a_stopped_worker_hands_back_the_retry_it_was_holding(make_workflow, run
         # when the stop overtakes its ack (the row changed first); the claim turns that one
         # away, since the node is not due yet, and the hits below count one run more only.
         assert [m["headers"]["task"] for m in handed_back if m["headers"].get("eta")] == ["workers.node_run"]
+        assert len(handed_back) <= 2
         with worker_process(concurrency=1, extra_env=opened):
             wait_for(lambda: Execution.objects.get(id=execution_id).status == "completed", timeout=30, interval=0.2)
     execution = execution_get(user=user, execution_id=execution_id)
