@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from bench import api_scenarios
 from bench.design_floor import create_nodes, design_floor_step
 from executions_app.models import Execution, ExecutionStatus
 from executions_app.selectors import execution_wait
@@ -26,7 +27,11 @@ ROUNDS = 30
 
 
 def bench_user() -> Any:
-    return get_user_model().objects.create_user("bench", "bench@example.com", secrets.token_urlsafe(16))
+    """The bench's user; its password stays on the object, for the API's login."""
+    password = secrets.token_urlsafe(16)
+    user = get_user_model().objects.create_user("bench", "bench@example.com", password)
+    user.bench_password = password
+    return user
 
 
 def chain_definition(length: int) -> dict:
@@ -137,6 +142,7 @@ def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]
     per_task_floor = [ms / CHAIN_LENGTH for ms in floor]
     per_node = [ms / CHAIN_LENGTH for ms in engine]
     ten = [timed_execution(user, ten_wf) for _ in range(ROUNDS * 2)]
+    ten_node_execution = Execution.objects.filter(workflow_id=ten_wf).values_list("id", flat=True).first()
     return {
         "chain_length": CHAIN_LENGTH,
         "bare_celery_chain_per_task_ms": summary(per_task_bare),
@@ -147,4 +153,6 @@ def run_all(user: Any, summary: Callable[[list[float]], dict]) -> dict[str, Any]
         "ten_node_end_to_end_ms": summary(ten),
         "minimal_executions_per_s": round(throughput(user, minimal_wf, 300), 1),
         "ten_node_executions_per_s": round(throughput(user, ten_wf, 100), 1),
+        "api": api_scenarios.api_latency(user, user.bench_password, minimal_wf, ten_node_execution, summary),
+        "cached_reads_ms": api_scenarios.cached_reads(user, ten_node_execution, summary),
     }
