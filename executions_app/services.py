@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.api import Conflict, ValidationFailed
 from executions_app.engine import announce
 from executions_app.engine.complete import end_execution
 from executions_app.engine.publish import publish_for
+from executions_app.engine.sql_create import insert_execution_and_runs
 from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun
 from workflows_app.definition import validate_inputs
 from workflows_app.selectors import graph_for_version, workflow_to_run
@@ -72,8 +73,7 @@ def execution_create(
     graph = graph_for_version(workflow.current_version_id)
     validated = validate_inputs(graph, inputs)
     try:
-        with transaction.atomic():
-            execution = _create_rows(user, workflow, graph, validated, idempotency_key, fingerprint)
+        execution = _create_rows(user, workflow, graph, validated, idempotency_key, fingerprint)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -88,8 +88,10 @@ def execution_create(
 def _create_rows(
     user: Any, workflow: Any, graph: Any, inputs: dict, idempotency_key: str | None, fingerprint: str
 ) -> Execution:
+    """The execution and its node runs, written together, then announced (its first nodes
+    published after its `queued` event: a worker's `running` must never precede it)."""
     now = timezone.now()
-    execution = Execution.objects.create(
+    execution = Execution(
         owner=user,
         workflow=workflow,
         version_id=workflow.current_version_id,
@@ -99,17 +101,20 @@ def _create_rows(
         request_fingerprint=fingerprint,
         deadline_at=now + timedelta(seconds=LIMITS["EXECUTION_TIMEOUT_S"]),
     )
-    runs = create_node_runs(execution, graph, now)
-    roots = [run for run in runs if run.ready_at is not None]
-    # Published after the execution's `queued` event: a worker's `running` event must never
-    # reach the stream ahead of it.
-    first = [publish_for(run.pk, graph.nodes[run.node_id]) for run in roots]
+    if connection.vendor == "postgresql":
+        run_ids = insert_execution_and_runs(execution, graph, now)
+    else:
+        with transaction.atomic():
+            execution.save(force_insert=True)
+            run_ids = {run.node_id: run.pk for run in create_node_runs(execution, graph, now)}
+    first = [publish_for(run_ids[node_id], spec) for node_id, spec in graph.nodes.items() if not graph.parents(node_id)]
     announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now, publish=first)
     return execution
 
 
 def create_node_runs(execution: Execution, graph: Any, now: Any) -> list[NodeRun]:
-    """One pending node run per node with its join counter; roots are ready at once."""
+    """One pending node run per node with its join counter; roots are ready at once
+    (on PostgreSQL, a new execution's are inserted with it: engine/sql_create.py)."""
     runs = NodeRun.objects.bulk_create(
         NodeRun(
             execution=execution,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from executions_app.engine import sql
+from executions_app.engine.sql_create import NEW_RUN_VALUES
+from executions_app.models import NodeRun
+from tests.executions_app.conftest import edge, input_node, node
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -49,3 +53,33 @@ def test_other_queries_are_neither_prepared_nor_remembered(probe_table) -> None:
     # Prepared statements are off again for everything else on the connection: psycopg
     # would otherwise keep the text (and values) of the last 100 queries it saw.
     assert connection.connection.prepare_threshold is None
+
+
+def test_a_new_execution_and_its_node_runs_are_one_statement_that_fills_every_column(make_workflow, run) -> None:
+    """engine/sql_create.py writes node runs column by column: a field added to NodeRun
+    must be added there too, with what a new run holds."""
+    assert set(NEW_RUN_VALUES) == {f.column for f in NodeRun._meta.concrete_fields if not f.primary_key}
+    workflow_id = make_workflow(
+        [
+            input_node(),
+            node("a", "TRANSFORM", {"value": 1}),
+            node("b", "TRANSFORM", {"value": 2}),
+            node("j", "OUTPUT", {"value": 3}),
+        ],
+        [edge("start", "a"), edge("start", "b"), edge("a", "j"), edge("b", "j")],
+    )
+    with CaptureQueriesContext(connection) as queries:
+        execution_id = run(workflow_id, wait=None).json()["id"]
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1, writes  # no BEGIN or COMMIT around it: one atomic statement
+
+    rows = NodeRun.objects.filter(execution_id=execution_id).order_by("id")
+    assert [(r.node_id, r.type, r.status, r.pending_parents, r.ready_at is not None) for r in rows] == [
+        ("start", "INPUT", "pending", 0, True),
+        ("a", "TRANSFORM", "pending", 1, False),
+        ("b", "TRANSFORM", "pending", 1, False),
+        ("j", "OUTPUT", "pending", 2, False),
+    ]
+    fresh = NodeRun(execution_id=execution_id, node_id="x", type="T")  # the model's defaults
+    for name in ("attempts", "attempt_log", "output", "error", "taken_parents", "claimed_by", "lease_until"):
+        assert all(getattr(r, name) == getattr(fresh, name) for r in rows), name
