@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 
 from config.api import NotFound
 from executions_app import events, status_cache
-from executions_app.event_stream import StreamSlot, TooManyStreams
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
+from executions_app.stream_slots import StreamSlot, TooManyStreams
 
 # A wait blocks on the event stream in slices shorter than the Redis client's 1 s socket
 # timeout (settings: SOCKET_TIMEOUT).

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -98,3 +99,23 @@ def server(settings) -> Iterator[LocalHttpServer]:
     with running_test_server() as running:
         allow(settings, f"127.0.0.1:{running.port}")
         yield running
+
+
+def status_of(client, execution_id: str) -> dict:
+    """The execution as GET /api/executions/{id} answers it."""
+    return client.get(f"/api/executions/{execution_id}").json()
+
+
+def read_events(client: Client, execution_id: str, last_event_id: str | None = None) -> list[tuple[str, dict]]:
+    """An execution's event stream read to its end: (id, event) pairs."""
+    headers = {"HTTP_LAST_EVENT_ID": last_event_id} if last_event_id else {}
+    response = client.get(f"/api/executions/{execution_id}/events", HTTP_ACCEPT="text/event-stream", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    body = b"".join(response.streaming_content).decode()
+    found = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "data" in fields:
+            found.append((fields["id"], json.loads(fields["data"])))
+    return found

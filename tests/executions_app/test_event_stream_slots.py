@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.embedded_redis import free_port
-from executions_app import event_stream, events
+from executions_app import event_stream, events, stream_slots
 from executions_app.models import Execution
 from tests.executions_app.conftest import edge, events_url, input_node, node, queued_execution
 
@@ -50,7 +50,7 @@ def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
     browser, user, settings, monkeypatch
 ) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 2}
-    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
+    monkeypatch.setattr(stream_slots, "SLOT_LEASE_S", 1.0)
     execution_id = queued_execution(user)
     opened_at = time.monotonic()
     browser.get(events_url(execution_id))  # never closed nor renewed: its process "died"
@@ -70,7 +70,7 @@ def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
     browser, user, one_stream_each, settings, monkeypatch
 ) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
-    monkeypatch.setattr(event_stream, "SLOT_LEASE_S", 1.0)
+    monkeypatch.setattr(stream_slots, "SLOT_LEASE_S", 1.0)
     execution_id = queued_execution(user)
     response = browser.get(events_url(execution_id))
 
@@ -127,7 +127,7 @@ def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(brows
     execution_id = queued_execution(user)
     Execution.objects.filter(id=execution_id).update(status="failed")
     monkeypatch.setattr(events, "get_redis_connection", lambda alias: dead_redis())
-    monkeypatch.setattr(event_stream, "get_redis_connection", lambda alias: dead_redis())
+    monkeypatch.setattr(stream_slots, "get_redis_connection", lambda alias: dead_redis())
 
     response = browser.get(events_url(execution_id))
     body = b"".join(response.streaming_content).decode()
