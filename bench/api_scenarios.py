@@ -103,8 +103,7 @@ def cached_reads(user: Any, execution_id: Any, summary: Callable) -> dict[str, d
     version_id = Execution.objects.values_list("version_id", flat=True).get(id=execution_id)
     user_get_for_authentication(user_id=user.pk)
     version_get(version_id)
-    status = execution_status(execution_id)
-    status_cache.write_now(execution_id, {"status": status, "finished_at": None})
+    assert status_cache.read(execution_id), "the finished execution's status was not cached"
     pairs = {
         "user, for authentication": (
             lambda: user_get_for_authentication(user_id=user.pk),

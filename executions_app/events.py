@@ -58,8 +58,9 @@ def queue_events(pipe: Any, execution_id: Any, events: list[dict]) -> None:
         data = json.dumps({"at": at, **event})
         pipe.xadd(key, {"data": data}, maxlen=STREAM_MAX_LEN, approximate=True)
         if event.get("kind") == "execution" and event.get("status") in FINISHED_EXECUTION_STATUSES:
-            pipe.xadd(end_key(execution_id), {"data": data}, maxlen=1)
-            pipe.expire(end_key(execution_id), END_TTL_S)
+            end = end_key(execution_id)
+            pipe.xadd(end, {"data": data}, maxlen=1)
+            pipe.expire(end, END_TTL_S)
     pipe.expire(key, STREAM_TTL_S)
 
 

@@ -13,7 +13,7 @@ from executions_app import events, status_cache
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
 from executions_app.stream_slots import StreamSlot, TooManyStreams
 
-# A wait blocks on the event stream in slices shorter than the Redis client's 1 s socket
+# A wait blocks on the execution's end in slices shorter than the Redis client's 1 s socket
 # timeout (settings: SOCKET_TIMEOUT).
 WAIT_BLOCK_MS = 800
 

@@ -86,16 +86,14 @@ def _cursor() -> Iterator[Any]:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw_connection = connection.connection
-    if not settings.SWITCHBOARD["ENGINE_PREPARED_STATEMENTS"]:
-        with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as raw:
-            yield raw
-        return
-    raw_connection.prepare_threshold = _ONLY_WHEN_ASKED
+    previous = raw_connection.prepare_threshold
+    if settings.SWITCHBOARD["ENGINE_PREPARED_STATEMENTS"]:
+        raw_connection.prepare_threshold = _ONLY_WHEN_ASKED  # else prepare=True does nothing
     try:
         with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as raw:
             yield _PreparedCursor(raw)
     finally:
-        raw_connection.prepare_threshold = None
+        raw_connection.prepare_threshold = previous
 
 
 def _loads(value: Any) -> Any:
