@@ -14,6 +14,9 @@ from ai_providers.router import ChainLink
 GEMINI = ChainLink("gemini", "gemini-2.5-flash")
 
 
+USER_ID = 2_000_000_011
+
+
 def windows_of(seconds_ago: float) -> guards.Windows:
     now = time.time() - seconds_ago
     return guards.Windows(
@@ -69,10 +72,12 @@ def test_calls_admitted_before_the_circuit_opened_do_not_free_the_probe(ai_setti
 
 def test_a_call_refunded_after_midnight_is_given_back_to_its_own_day(ai_settings):
     redis = get_redis_connection("default")
+    # No user the other tests create has this id: their calls of the day before midnight
+    # would otherwise be found under "yesterday" when the suite runs across midnight.
     yesterday, today = windows_of(86400), guards.Windows.now()
-    assert guards.reserve_user_call(11, today) == 1
+    assert guards.reserve_user_call(USER_ID, today) == 1
 
-    guards.refund_user_call(11, yesterday)  # counted before midnight, nobody answered
+    guards.refund_user_call(USER_ID, yesterday)  # counted before midnight, nobody answered
 
-    assert int(redis.get(guards.user_calls_key(11, today))) == 1  # no bonus call today
-    assert not redis.exists(guards.user_calls_key(11, yesterday))  # and nothing left forever
+    assert int(redis.get(guards.user_calls_key(USER_ID, today))) == 1  # no bonus call today
+    assert not redis.exists(guards.user_calls_key(USER_ID, yesterday))  # and nothing left forever
