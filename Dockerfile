@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The hashed lock of the whole runtime tree (`make lock` writes it from requirements.in).
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # Celery warns when run as root, and nothing here needs root.

@@ -3,28 +3,53 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# requirements.in / requirements-dev.in are the direct dependencies; `make lock` compiles them
+# into requirements.txt / requirements-dev.txt, hashed locks of the whole tree. The locks are
+# what gets installed. `make lock LOCK_ARGS=--upgrade` moves the unpinned transitive ones on.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test test-fast lint docs docs-build lock migrations-check bench venv clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing the locked dependencies into $(VENV) (about a minute on first run)..."
+	$(PY) -m pip install --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m config.launcher
+	$(PY) -m development.launcher
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The suite less the tests that start a celery worker process or a server.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not worker_process and not server" $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs serve
+
+docs-build: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict -d var/site
+
+lock: $(STAMP)
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
+
+migrations-check: $(STAMP)
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 bench: $(STAMP)
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var site .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis

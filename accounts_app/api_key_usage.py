@@ -1,7 +1,7 @@
 """Finding an API key by its prefix and recording its use.
 
 Imported by the authentication classes, which DRF loads while rest_framework.views is
-still importing: this module must not import config.api (nor anything that does).
+still importing: this module must not import core.api (nor anything that does).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from accounts_app.throttles import (
     RegisterRateThrottle,
     UserOrKeyRateThrottle,
 )
-from config.api import Pagination, ValidationFailed
+from core.api import Pagination, ValidationFailed
 
 ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
 

@@ -3,7 +3,7 @@
 a header with another scheme (`Basic ...`) is left to the next class and ends anonymous.
 
 DRF imports this module while rest_framework.views is still importing: nothing here may
-import config.api or rest_framework.views (hence the small, separate helper modules)."""
+import core.api or rest_framework.views (hence the small, separate helper modules)."""
 
 from __future__ import annotations
 

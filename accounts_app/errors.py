@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.api import AppError
+from core.api import AppError
 
 
 class InvalidCredentials(AppError):

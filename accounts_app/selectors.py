@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts_app.models import ApiKey, User
-from config.api import NotFound
+from core.api import NotFound
 
 
 def api_key_list(*, user: User) -> QuerySet[ApiKey]:

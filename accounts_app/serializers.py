@@ -7,7 +7,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from accounts_app.models import ApiKey, User
-from config.api import StrictSerializer
+from core.api import StrictSerializer
 
 
 class RegisterInput(StrictSerializer):

@@ -21,7 +21,7 @@ from accounts_app import api_key_format
 from accounts_app.errors import InvalidCredentials, InvalidRefreshToken, RegistrationClosed
 from accounts_app.models import ApiKey, User
 from accounts_app.tokens import STALE_TOKEN_MESSAGE, refresh_token_for, token_is_current
-from config.api import ValidationFailed
+from core.api import ValidationFailed
 
 
 def registration_check_open() -> None:

@@ -6,7 +6,7 @@ Each limit is a counter that starts with the first request and expires `duration
 read-modify-write request history, which lets parallel login attempts slip past the limit.
 The rates are read from settings on every request (not once at import as DRF's throttles
 do), so settings changes and tests' overrides apply. A Redis outage lets requests through
-(logged by config/resilient_cache.py) rather than refusing everyone.
+(logged by core/resilient_cache.py) rather than refusing everyone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts_app.models import ApiKey
-from config.resilient_cache import cache_call
+from core.resilient_cache import cache_call
 
 if TYPE_CHECKING:  # rest_framework.views imports this module while it is loading
     from rest_framework.request import Request

@@ -7,7 +7,7 @@ simplejwt's CHECK_REVOKE_TOKEN, it puts nothing derived from the password hash i
 the client can read, and checking it needs no database read (the cached user has it).
 
 Imported by the authentication classes, which DRF loads while rest_framework.views is
-still importing: nothing here may import config.api."""
+still importing: nothing here may import core.api."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ commit. A request that read the row before a change committed therefore cannot m
 stale copy current by writing it after the invalidation: it carries the old token.
 
 Imported by the authentication classes, which DRF loads while rest_framework.views is
-still importing: this module must not import config.api (nor anything that does).
+still importing: this module must not import core.api (nor anything that does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 from accounts_app.models import User
-from config.resilient_cache import cache_call, cache_delete, cache_get, cache_set
+from core.resilient_cache import cache_call, cache_delete, cache_get, cache_set
 
 # The password hash stays out of Redis: the cached user is rebuilt with `password`
 # deferred, so reading it loads it from the database and save() never writes it back.

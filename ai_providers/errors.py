@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.api import AppError
+from core.api import AppError
 
 
 class ProviderError(AppError):

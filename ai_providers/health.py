@@ -11,18 +11,17 @@ from redis.exceptions import RedisError
 
 from ai_providers import guards, usage
 from ai_providers.base import Completion
+from ai_providers.chains import ChainLink, parse_link
 from ai_providers.errors import ProviderError
 from ai_providers.overrides import admin_overrides
 from ai_providers.registry import get_provider, provider_names
-from ai_providers.router import ChainLink, parse_link
+from ai_providers.router import admin_routes
 
 TEST_PROMPT = "Reply with the word: ok"
 
 
 def provider_models() -> dict[str, list[str]]:
     """Every model the routes (settings and admin) name, per provider."""
-    from ai_providers.router import admin_routes
-
     models: dict[str, list[str]] = {name: [] for name in provider_names()}
     routes = [*settings.AI_PROVIDERS["ROUTES"].values(), *admin_routes().values()]
     for chain in routes:

@@ -5,6 +5,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from ai_providers.base import TASK_TYPES
+from ai_providers.chains import parse_chain
+from ai_providers.registry import provider_names
 
 
 class ProviderRoute(models.Model):
@@ -26,8 +28,6 @@ class ProviderRoute(models.Model):
         return f"{self.task_type}: {' -> '.join(self.chain or [])}"
 
     def clean(self) -> None:
-        from ai_providers.router import parse_chain
-
         try:
             parse_chain(self.chain)
         except ValueError as exc:
@@ -36,8 +36,6 @@ class ProviderRoute(models.Model):
 
 def provider_choices() -> list[tuple[str, str]]:
     """The registry's provider names (a callable, so a new adapter needs no migration)."""
-    from ai_providers.registry import provider_names
-
     return [(name, name) for name in provider_names()]
 
 

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 
 from ai_providers.local_memo import LocalMemo
-from config.resilient_cache import cache_delete, cache_get, cache_set
+from ai_providers.models import ModelPrice, ProviderQuota
+from core.resilient_cache import cache_delete, cache_get, cache_set
 
 OVERRIDES_CACHE_KEY = "ai:provider_overrides"
 QUOTA_NAMES = ("rpm", "tpm", "rpd", "tpd")
@@ -40,8 +41,6 @@ class Overrides:
 
 
 def _read_overrides() -> dict:
-    from ai_providers.models import ModelPrice, ProviderQuota
-
     prices = {
         f"{row.provider}/{row.model}": (float(row.input_usd_per_million), float(row.output_usd_per_million))
         for row in ModelPrice.objects.all()

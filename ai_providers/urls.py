@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ai_providers.views import ProviderStatusApi, ProviderTestApi
+from ai_providers.apis import ProviderStatusApi, ProviderTestApi
 
 urlpatterns = [
     path("test-ai", ProviderTestApi.as_view(), name="ai-providers-test"),

@@ -23,7 +23,7 @@ os.environ["SWITCHBOARD_TASK_EVENTS"] = "0"  # no Flower, no task events
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Every provider without a key answers from the emulator, in this process and the workers.
-from config.embedded_redis import free_port
+from development.embedded_redis import free_port
 
 EMULATOR_PORT = free_port()
 os.environ["SWITCHBOARD_EMULATOR_URL"] = f"http://127.0.0.1:{EMULATOR_PORT}"

@@ -12,8 +12,8 @@ from kombu.transport import TRANSPORT_ALIASES
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # kombu picks the transport by the broker URL's scheme, from this table: a Redis broker
-# gets kombu's Redis transport with a client kept per channel (config/broker.py).
-TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "config.broker:Transport"
+# gets kombu's Redis transport with a client kept per channel (core/broker.py).
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "core.broker:Transport"
 
 app = Celery("switchboard", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -57,11 +57,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "accounts_app",
+    "credentials_app",
+    "records_app",
+    "ai_providers",
     "workflows_app",
     "executions_app",
-    "ai_providers",
     "workers",
     "dashboard_app",
+    "development",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +154,7 @@ CACHE_TTL_USER = 3600
 CACHE_TTL_WORKFLOW = 1800
 CACHE_TTL_EXECUTION = 3600
 CACHE_TTL_QUOTA = 86400
-# After a Redis error a process skips the cache this long (config/resilient_cache.py).
+# After a Redis error a process skips the cache this long (core/resilient_cache.py).
 CACHE_OUTAGE_RETRY_S = env_float("SWITCHBOARD_CACHE_OUTAGE_RETRY_S", 5.0)
 
 # --- Celery ----------------------------------------------------------------------------
@@ -190,9 +193,9 @@ REST_FRAMEWORK = {
         "accounts_app.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["config.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -200,7 +203,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "accounts_app.throttles.UserOrKeyRateThrottle",
         "accounts_app.throttles.AnonAddressRateThrottle",
@@ -237,7 +240,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.document_errors"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.document_errors"],
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,8 +3,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from accounts_app.throttles import login_form_throttled
-from config.api import api_not_found
-from config.schema import SchemaApi
+from core.api import api_not_found
+from core.schema import SchemaApi
 
 # The admin's sign-in, and its own password change (which checks the old password), count
 # in the same per-address budget as the API's and the dashboard's.
@@ -16,15 +16,16 @@ urlpatterns = [
     path("api/auth/", include("accounts_app.urls")),
     path("api/workflows", include("workflows_app.urls")),
     path("api/", include("executions_app.urls")),
+    path("api/", include("credentials_app.urls")),
     path("api/dashboard/", include("dashboard_app.urls")),
     path("api/dashboard/", include("ai_providers.urls")),
     path("api/schema", SchemaApi.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last of the API's routes: an unknown /api/ path is the JSON 404, DEBUG on or off.
     re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),
-    path("", include("dashboard_app.pages")),
+    path("", include("dashboard_app.page_urls")),
 ]
 
-handler400 = "config.api.json_400"
-handler404 = "config.api.json_404"
-handler500 = "config.api.json_500"
+handler400 = "core.api.json_400"
+handler404 = "core.api.json_404"
+handler500 = "core.api.json_500"

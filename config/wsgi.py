@@ -5,6 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
-from config.chunked_body import ChunkedBodies  # noqa: E402  (after Django is set up)
+from core.chunked_body import ChunkedBodies  # noqa: E402  (after Django is set up)
 
 application = ChunkedBodies(application)

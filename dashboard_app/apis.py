@@ -7,24 +7,17 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
-from config.api import ValidationFailed
+from core.api import SessionApi, ValidationFailed
 from dashboard_app.health import platform_health
 from dashboard_app.reports import metrics_report, overview_report, workflows_report
 
 MAX_WINDOW_DAYS = 90
 
 
-class DashboardApi(APIView):
-    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
-
-
-class OverviewApi(DashboardApi):
+class OverviewApi(SessionApi):
     """Executions by status (last hour, last day), success rate, p50/p95 duration, the last
     24 h by hour, recent failures, queue depths, workers online and the Redis counters."""
 
@@ -37,7 +30,7 @@ class WorkflowsQuery(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=MAX_WINDOW_DAYS, default=7)
 
 
-class WorkflowsApi(DashboardApi):
+class WorkflowsApi(SessionApi):
     """Per workflow: runs, outcomes, success rate and mean duration over the last `days`."""
 
     @extend_schema(
@@ -57,7 +50,7 @@ class WorkflowsApi(DashboardApi):
         return Response(workflows_report(user=request.user, days=query.validated_data["days"]))
 
 
-class HealthApi(DashboardApi):
+class HealthApi(SessionApi):
     """Database, Redis, broker and workers with their latency; 503 when one is down."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
@@ -71,7 +64,7 @@ class HealthApi(DashboardApi):
         return Response(health, status=200 if health["ok"] else 503)
 
 
-class MetricsApi(DashboardApi):
+class MetricsApi(SessionApi):
     """The series of /metrics as JSON (`families`: name, type, help, samples)."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})

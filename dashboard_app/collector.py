@@ -13,6 +13,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from ai_providers.health import provider_status
 from dashboard_app import counters, platform_state, selectors
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,6 @@ class PlatformCollector(Collector):
         yield GaugeMetricFamily("switchboard_workers_online", "Workers with a live heartbeat.", value=len(workers))
 
     def _providers(self) -> Iterator[Metric]:
-        from ai_providers.health import provider_status
-
         yield from provider_families(provider_status())
 
 

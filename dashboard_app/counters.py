@@ -18,11 +18,11 @@ def key(*parts: Any) -> str:
 
 
 def queue_execution_finished(
-    pipe: Any, *, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None
+    pipe: Any, *, owner_id: Any, workflow_id: Any, status: str, duration_ms: float | None, **kwargs: Any
 ) -> None:
     """Counts a finished execution, platform-wide, per owner and per workflow, with its
-    duration: commands added to a pipeline the caller sends (with the execution's last
-    events, engine/announce.py)."""
+    duration: commands added to a pipeline the engine sends with the execution's last
+    events (connected to executions_app.signals.execution_finished)."""
     pipe.hincrby(key("executions"), status, 1)
     pipe.hincrby(key("executions", "user", owner_id), status, 1)
     pipe.hincrby(key("executions", "workflow", workflow_id), status, 1)

@@ -12,9 +12,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import Any
 
+from celery import current_app as celery_app
 from django.db import connection
 
-from config.celery import app as celery_app
 from dashboard_app import platform_state
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import redis
+from celery import current_app
 from django.conf import settings
 from kombu.transport.redis import Channel
 from redis.backoff import NoBackoff
@@ -47,9 +48,7 @@ def broker_redis() -> redis.Redis:
 
 
 def queue_names() -> list[str]:
-    from config.celery import app
-
-    return [queue.name for queue in app.conf.task_queues]
+    return [queue.name for queue in current_app.conf.task_queues]
 
 
 def _queue_keys(queue: str) -> list[str]:

@@ -23,7 +23,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework.renderers import BaseRenderer
 
-from config.api import ValidationFailed
+from core.api import ValidationFailed
 from executions_app import events
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.stream_slots import StreamSlot

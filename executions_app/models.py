@@ -143,6 +143,3 @@ class ExecutionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message[:60]}"
-
-
-from executions_app.models_records import Credential, Record  # noqa: E402, F401

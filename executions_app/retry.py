@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from config.api import Conflict
+from core.api import Conflict
 from executions_app.engine import announce
 from executions_app.engine.complete import Outcome, finish_execution, resolve_children
 from executions_app.engine.publish import Publish, publish_for

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from redis.exceptions import RedisError
 
-from config.api import NotFound
+from core.api import NotFound
 from executions_app import events, status_cache
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
 from executions_app.stream_slots import StreamSlot, TooManyStreams

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.api import Conflict, ValidationFailed
+from core.api import Conflict, ValidationFailed
 from executions_app.engine import announce
 from executions_app.engine.complete import end_execution
 from executions_app.engine.publish import publish_for

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from config.resilient_cache import cache_get, cache_set
+from core.resilient_cache import cache_get, cache_set
 
 
 def status_key(execution_id: object) -> str:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from config.api import AppError
+from core.api import AppError
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from config import embedded_redis
+from development import embedded_redis
 
 os.environ.setdefault("SWITCHBOARD_TEST_RUN_ID", secrets.token_hex(4))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from honcho.environ import parse_procfile
 
-from config.embedded_redis import free_port
+from development.embedded_redis import free_port
 from tests.workers_support import ROOT, wait_for
 from tests.workers_support import test_database_url as session_database_url
 

@@ -6,5 +6,7 @@ class WorkersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from config import checks  # noqa: F401 - registers the broker/limits system checks
-        from workers import signals  # noqa: F401 - connects the worker signal handlers
+        from workers import (
+            checks,  # noqa: F401 - registers the broker and heartbeat system checks
+            signals,  # noqa: F401 - connects the worker signal handlers
+        )

@@ -9,11 +9,11 @@ import time
 from django.conf import settings
 from django_redis import get_redis_connection
 
+from workers.tasks import ping
+
 
 def ping_workers(queues: tuple[str, ...] = ("default",), timeout: float = 30.0) -> bool:
     """True once a worker answered on every queue in `queues` within `timeout` seconds."""
-    from workers.tasks import ping
-
     redis = get_redis_connection("default")
     keys = []
     for queue in queues:

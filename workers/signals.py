@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
 
-from workers import heartbeat
+from core import heartbeat
+from executions_app.engine.ports import node_ports
 from workflows_app.nodes.base import node_types
 
 
@@ -40,7 +41,7 @@ def prepare_node_types(sender: Any = None, **kwargs: Any) -> None:
     queues = set(sender.app.amqp.queues.consume_from) if sender is not None else set()
     for node_class in node_types().values():
         if node_class.queue in queues:
-            node_class.prepare_worker()
+            node_class.prepare_worker(node_ports())
 
 
 # A connection that finished a task this recently is taken as alive: Django's health

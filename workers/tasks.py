@@ -6,6 +6,11 @@ tests pin every name."""
 from __future__ import annotations
 
 from celery import shared_task
+from django_redis import get_redis_connection
+
+from executions_app.engine import run_node
+from executions_app.engine.sweeper import prune_old_executions
+from executions_app.engine.sweeper import sweep as sweep_service
 
 
 @shared_task(name="workers.ping", ignore_result=True)
@@ -13,8 +18,6 @@ def ping(reply_key: str | None = None, wake_key: str | None = None) -> str:
     """Proves a worker consumes from the broker: writes `pong` under reply_key in Redis,
     and pushes it onto the list wake_key, for a waiter blocked on BLPOP."""
     if reply_key or wake_key:
-        from django_redis import get_redis_connection
-
         pipe = get_redis_connection("default").pipeline(transaction=False)
         if reply_key:
             pipe.set(reply_key, "pong", ex=60)
@@ -29,21 +32,15 @@ def ping(reply_key: str | None = None, wake_key: str | None = None) -> str:
 def node_run(node_run_id: int, lease_s: float | None = None) -> None:
     """Claims, runs and completes one node run, then publishes what became ready.
     `lease_s` (optional, so older messages still run) is the node's lease in seconds."""
-    from executions_app.engine import run_node
-
     run_node(node_run_id, lease_s)
 
 
 @shared_task(name="workers.sweep", ignore_result=True)
 def sweep() -> None:
     """Re-publishes lost work and fails overdue executions (beat, every few seconds)."""
-    from executions_app.engine.sweeper import sweep as sweep_service
-
     sweep_service()
 
 
 @shared_task(name="workers.prune_executions", ignore_result=True)
 def prune_executions() -> None:
-    from executions_app.engine.sweeper import prune_old_executions
-
     prune_old_executions()

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.schema import conflict
+from core.schema import conflict
 from workflows_app.definition import parse_definition
 from workflows_app.filters import WorkflowFilter
 from workflows_app.models import Workflow, WorkflowVersion

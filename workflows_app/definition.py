@@ -12,11 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from core.json_text import NUL_MESSAGE, nul_paths
 from workflows_app.definition_limits import check_definition_limits
 from workflows_app.expressions import Expression, Template
 from workflows_app.graph import EdgeSpec, Graph, NodeSpec, RetryPolicy
-from workflows_app.inputs import NUL_MESSAGE, nul_paths, validate_inputs
-from workflows_app.node_options import _NodeOptions, _Retry
+from workflows_app.inputs import validate_inputs
+from workflows_app.node_options import NodeOptions, RetryOptions
 from workflows_app.nodes.base import get_node_class, node_types
 from workflows_app.problems import DefinitionInvalid, Problems
 
@@ -36,19 +37,19 @@ def _list_of(definition: dict, key: str, problems: Problems, *, required: bool) 
     return value
 
 
-def _compiled_parts(value: Any, loc: tuple) -> Iterator[tuple[tuple, Template | Expression]]:
+def compiled_parts(value: Any, loc: tuple) -> Iterator[tuple[tuple, Template | Expression]]:
     """Every compiled template or expression inside a config, with its location."""
     if isinstance(value, Template | Expression):
         yield loc, value
     elif isinstance(value, BaseModel):
         for name, info in type(value).model_fields.items():
-            yield from _compiled_parts(getattr(value, name), (*loc, info.alias or name))
+            yield from compiled_parts(getattr(value, name), (*loc, info.alias or name))
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from _compiled_parts(child, (*loc, key))
+            yield from compiled_parts(child, (*loc, key))
     elif isinstance(value, list | tuple):
         for index, child in enumerate(value):
-            yield from _compiled_parts(child, (*loc, index))
+            yield from compiled_parts(child, (*loc, index))
 
 
 class _Parser:
@@ -133,14 +134,14 @@ class _Parser:
             except ValidationError as exc:
                 problems.add_pydantic(node_id, (*loc, "config"), exc)
         try:
-            options = _NodeOptions.model_validate(
+            options = NodeOptions.model_validate(
                 {key: raw[key] for key in ("retry", "timeout_s", "on_error") if key in raw}
             )
         except ValidationError as exc:
             problems.add_pydantic(node_id, loc, exc)
             return
         if node_id and node is not None:
-            retry = options.retry or _Retry(max_attempts=node.default_max_attempts)
+            retry = options.retry or RetryOptions(max_attempts=node.default_max_attempts)
             self.specs[node_id] = NodeSpec(
                 id=node_id,
                 type=type_name,
@@ -148,7 +149,7 @@ class _Parser:
                 retry=RetryPolicy(retry.max_attempts, retry.backoff_s, retry.max_backoff_s),
                 timeout_s=options.timeout_s,
                 on_error=options.on_error,
-                secret_refs=frozenset().union(*(part.secret_refs for _, part in _compiled_parts(node.config, ()))),
+                secret_refs=frozenset().union(*(part.secret_refs for _, part in compiled_parts(node.config, ()))),
             )
 
     def edge(self, position: int, raw: Any) -> None:
@@ -265,7 +266,7 @@ class _Parser:
         fields = self.input_fields()
         for node_id, spec in self.specs.items():
             loc = ("nodes", self.index[node_id], "config")
-            for at, compiled in _compiled_parts(spec.node.config, loc):
+            for at, compiled in compiled_parts(spec.node.config, loc):
                 for ref in sorted(compiled.input_refs - fields if fields is not None else ()):
                     known = ", ".join(sorted(fields)) or "none"
                     message = f"inputs.{ref} is not a field of the INPUT node (its fields: {known})"

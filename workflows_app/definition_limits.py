@@ -7,9 +7,9 @@ from typing import Any
 
 from django.conf import settings
 
+from core.json_text import SURROGATE_MESSAGE, format_path, surrogate_paths
 from workflows_app.expression_parse import has_template
-from workflows_app.inputs import SURROGATE_MESSAGE, surrogate_paths
-from workflows_app.problems import DefinitionInvalid, format_path, single_problem
+from workflows_app.problems import DefinitionInvalid, single_problem
 
 __all__ = ["check_definition_limits", "json_depth"]
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from jinja2.runtime import Undefined
 from jinja2.utils import missing
 
-from config.api import AppError
+from core.api import AppError
 
 # Python refuses to print integers above 4,300 digits; results must stay printable JSON.
 MAX_INT_DIGITS = 4_000

@@ -3,86 +3,15 @@
 from __future__ import annotations
 
 import copy
-import math
-import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
 
-from config.api import ValidationFailed
+from core.api import ValidationFailed
+from core.json_text import format_path, text_problems, unstorable_problem
 from workflows_app.expression_values import describe
 from workflows_app.graph import Graph
 from workflows_app.nodes.input import matches_type
-from workflows_app.problems import format_path
-
-NUL_MESSAGE = "text may not contain the NUL character (\\u0000)"
-SURROGATE_MESSAGE = "text may not contain a lone surrogate (\\ud800 to \\udfff)"
-# In ASCII JSON (json.dumps' default), half of a surrogate pair written without its other
-# half. Every emoji is a whole pair there, so a plain "\\ud" search would match them all.
-_HIGH, _LOW = r"\\ud[89ab][0-9a-f]{2}", r"\\ud[c-f][0-9a-f]{2}"
-LONE_SURROGATE_ESCAPE = re.compile(rf"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
-NOT_FINITE_MESSAGE = "numbers must be finite: this one is too large for JSON (or NaN)"
-
-
-def _nul_problem(text: str) -> str | None:
-    return NUL_MESSAGE if "\x00" in text else None
-
-
-def _surrogate_problem(text: str) -> str | None:
-    """A lone surrogate: a JSON escape like \\ud800 with no pair, which jsonb refuses."""
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return SURROGATE_MESSAGE
-    return None
-
-
-def _unstorable_problem(text: str) -> str | None:
-    """What jsonb cannot store."""
-    return _nul_problem(text) or _surrogate_problem(text)
-
-
-def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
-    """The location of every string, keys included, that holds a NUL character, in
-    document order. PostgreSQL cannot store NUL in jsonb or text: refused here, it is a
-    400 naming the path instead of a DataError (a 500) at save time."""
-    return (loc for loc, _ in _text_problems(value, _nul_problem, at))
-
-
-def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
-    """Like nul_paths, for lone surrogates."""
-    return (loc for loc, _ in _text_problems(value, _surrogate_problem, at))
-
-
-def _text_problems(
-    value: Any, problem: Callable[[str], str | None], at: tuple, *, finite: bool = False, max_depth: int = 0
-) -> Iterator[tuple[tuple, str]]:
-    """(location, message) of every string, keys included, `problem` finds fault with;
-    with `finite`, of every number JSON cannot carry too (Python reads 1e400 as infinity);
-    with `max_depth`, of every container nested deeper than that (not looked into)."""
-    # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own
-    # key's problem, so that key is reported in document order too.
-    stack: list[tuple[Any, tuple, str | None]] = [(value, at, None)]
-    while stack:
-        item, loc, key_problem = stack.pop()
-        found = key_problem or (problem(item) if isinstance(item, str) else None)
-        if finite and isinstance(item, float) and not math.isfinite(item):
-            found = NOT_FINITE_MESSAGE
-        if max_depth and len(loc) > max_depth and isinstance(item, dict | list | tuple):
-            yield loc, f"nests deeper than the limit of {max_depth}"
-            continue
-        if found:
-            yield loc, found
-        if isinstance(item, dict):
-            children = [
-                (child, (*loc, key), problem(key) if isinstance(key, str) else None) for key, child in item.items()
-            ]
-            stack.extend(reversed(children))
-        elif isinstance(item, list | tuple):
-            stack.extend(reversed([(child, (*loc, index), None) for index, child in enumerate(item)]))
 
 
 def validate_inputs(graph: Graph, inputs: Any) -> dict:
@@ -97,8 +26,8 @@ def validate_inputs(graph: Graph, inputs: Any) -> dict:
         )
     problems = [
         {"field": format_path(loc), "message": message}
-        for loc, message in _text_problems(
-            inputs, _unstorable_problem, (), finite=True, max_depth=settings.SWITCHBOARD["MAX_JSON_DEPTH"]
+        for loc, message in text_problems(
+            inputs, unstorable_problem, (), finite=True, max_depth=settings.SWITCHBOARD["MAX_JSON_DEPTH"]
         )
     ]
     for name in inputs:

@@ -7,16 +7,16 @@ from typing import Literal
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# The class names stay as they were: pydantic names them in messages ("... instance of _Retry").
-__all__ = ["_NodeOptions", "_Retry"]
+# The longest backoff a definition may ask for; the engine caps every wait by it.
+MAX_BACKOFF_S = 3600.0
 
 
 class _Retry(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     max_attempts: int = Field(1, ge=1, le=10)
-    backoff_s: float = Field(1.0, ge=0, le=3600)
-    max_backoff_s: float = Field(60.0, ge=0, le=3600)
+    backoff_s: float = Field(1.0, ge=0, le=MAX_BACKOFF_S)
+    max_backoff_s: float = Field(60.0, ge=0, le=MAX_BACKOFF_S)
 
     @model_validator(mode="after")
     def _ordered(self) -> _Retry:
@@ -39,3 +39,9 @@ class _NodeOptions(BaseModel):
         if value is not None and value > limit:
             raise ValueError(f"timeout_s may be at most {limit:g} (the execution's own limit)")
         return value
+
+
+# The classes keep their old names, which pydantic shows in messages ("... instance of
+# _Retry") that clients may match; these are the names the code uses.
+RetryOptions = _Retry
+NodeOptions = _NodeOptions

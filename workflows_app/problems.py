@@ -3,15 +3,13 @@ code, message} with a JSON path such as `nodes[2].config.prompt`."""
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from pydantic import ValidationError
 
-from config.api import AppError
+from core.api import AppError
+from core.json_text import format_path
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PYDANTIC_CODES = {
     "extra_forbidden": "unknown_field",
     "missing": "missing_field",
@@ -28,18 +26,6 @@ class DefinitionInvalid(AppError):
         count = len(problems)
         super().__init__(f"The workflow definition has {count} problem{'s' if count != 1 else ''}.", details=problems)
         self.problems = problems
-
-
-def format_path(loc: tuple) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif _IDENTIFIER.match(str(part)):
-            path += f".{part}" if path else str(part)
-        else:
-            path += f"[{json.dumps(str(part))}]"
-    return path
 
 
 class Problems(list):

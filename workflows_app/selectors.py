@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.api import NotFound
-from config.resilient_cache import cache_get, cache_set
+from core.api import NotFound
+from core.resilient_cache import cache_get, cache_set
 from workflows_app.definition import Graph, parse_definition
 from workflows_app.models import Workflow, WorkflowVersion
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.api import StrictSerializer
+from core.api import StrictSerializer
 from workflows_app.models import DESCRIPTION_MAX_LENGTH, Workflow
 
 

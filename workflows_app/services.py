@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api import Conflict, NotFound, ValidationFailed
+from core.api import Conflict, NotFound, ValidationFailed
 from workflows_app.definition import parse_definition
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.selectors import EXPORT_FORMAT

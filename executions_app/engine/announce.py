@@ -11,10 +11,10 @@ from django_redis import get_redis_connection
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from dashboard_app import counters
 from executions_app import events, status_cache
 from executions_app.engine.publish import Publish, publish_after_events
 from executions_app.models import Execution
+from executions_app.signals import execution_finished
 
 logger = logging.getLogger(__name__)
 # What a publish raises when the broker cannot be reached, after kombu's own retries.
@@ -69,8 +69,9 @@ def execution_status_changed(
             events.queue_events(pipe, execution_id, [*nodes, *execution])
             if row:
                 started = row["started_at"]  # None: it never ran (canceled or timed out queued)
-                counters.queue_execution_finished(
-                    pipe,
+                execution_finished.send(
+                    Execution,
+                    pipe=pipe,
                     owner_id=row["owner_id"],
                     workflow_id=row["workflow_id"],
                     status=status,

@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from credentials_app.services import secrets_for
 from executions_app import events
-from executions_app.credentials import secrets_for
 from executions_app.engine import sql
-from workflows_app.definition import _compiled_parts as compiled_parts
+from executions_app.engine.ports import node_ports
+from workflows_app.definition import compiled_parts
 from workflows_app.nodes.base import NodeContext
 
 # Versions are immutable, so what a node's config reads is worked out once per process.
@@ -84,4 +85,5 @@ def build_context(
         owner_id=row["execution__owner_id"],
         secrets=secrets,
         announce_start=announce_start,
+        ports=node_ports(),
     )

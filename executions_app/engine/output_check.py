@@ -9,8 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+from core.json_text import LONE_SURROGATE_ESCAPE
 from executions_app.engine.errors import NodeFailure
-from workflows_app.inputs import LONE_SURROGATE_ESCAPE
 
 LIMITS = settings.SWITCHBOARD
 # An escaped NUL in encoded JSON: \u0000 after an even number of backslashes.

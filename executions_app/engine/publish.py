@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from celery import current_app as app  # the project's app (config/celery.py), set current at start
 from django.conf import settings
 from django.db import transaction
 from django_redis import get_redis_connection
 
-from config import broker
-from config.celery import app
+from core import broker
 from executions_app import events
 
 logger = logging.getLogger(__name__)

@@ -7,12 +7,20 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from executions_app import events
 from executions_app.engine.publish import Publish, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, NodeRun, NodeRunStatus
+from workflows_app.node_options import MAX_BACKOFF_S
+
+
+def longest_backoff_s() -> float:
+    """The longest a retry waits: the largest `retry.max_backoff_s` a definition may set,
+    or a Retry-After honoured beyond it, whichever is longer."""
+    return max(MAX_BACKOFF_S, float(settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"]))
 
 
 def schedule_retry(

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core import heartbeat
 from executions_app import events
 from executions_app.engine import announce, sql, sql_postgres
 from executions_app.engine.complete import Outcome, finish_node
@@ -22,9 +23,8 @@ from executions_app.engine.context import HeldEvents, build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.output_check import check_output_size
 from executions_app.engine.publish import publish_for
-from executions_app.engine.retry import schedule_retry
+from executions_app.engine.retry import longest_backoff_s, schedule_retry
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, ExecutionStatus, NodeRunStatus
-from workers import heartbeat
 from workflows_app.nodes.base import DeferredWrite
 from workflows_app.selectors import graph_for_version
 
@@ -246,8 +246,6 @@ def attempt_entries(attempt: int, started: float, ctx: Any, error_code: str | No
 def backoff_delay(retry: Any, attempt: int, retry_after_s: float | None) -> float:
     """Exponential backoff with jitter, capped; never sooner than a Retry-After, which is
     itself capped so a waiting message stays inside the broker's visibility timeout."""
-    from config.checks import longest_backoff_s
-
     base = min(retry.max_backoff_s, retry.backoff_s * (2 ** (attempt - 1)))
     delay = base * random.uniform(0.5, 1.0)
     return min(max(delay, retry_after_s or 0.0), longest_backoff_s())

@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 from psycopg.errors import FeatureNotSupported
 
 from executions_app.models import Execution, NodeRun
+from workflows_app.models import Workflow, WorkflowVersion
 
 NODE_RUN = NodeRun._meta.db_table
 EXECUTION = Execution._meta.db_table
@@ -81,7 +83,6 @@ def _cursor() -> Iterator[Any]:
         with connection.cursor() as cursor:
             yield cursor
         return
-    import psycopg
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
@@ -126,8 +127,6 @@ def _joined(node_alias: str) -> str:
 
 def workflow_identity(workflow_id: Any, version_id: Any) -> tuple[str | None, int | None]:
     """The workflow's current name and the version's number."""
-    from workflows_app.models import Workflow, WorkflowVersion
-
     sql = (
         f"SELECT (SELECT name FROM {Workflow._meta.db_table} WHERE id = %s), "
         f"(SELECT number FROM {WorkflowVersion._meta.db_table} WHERE id = %s)"

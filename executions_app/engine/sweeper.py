@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from core import heartbeat
 from executions_app.engine.complete import fail_execution
 from executions_app.engine.publish import Publish, publish_for, publish_now
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun, NodeRunStatus
-from workers import heartbeat
 from workflows_app.nodes.base import get_node_class
 from workflows_app.selectors import graph_for_version
 

@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts_app.models import ApiKey, User
 from accounts_app.tokens import refresh_token_for
-from config import embedded_redis
+from development import embedded_redis
 from tests.accounts_app.factories import ApiKeyFactory, UserFactory
 
 ME = "/api/auth/me"

@@ -1,4 +1,4 @@
-"""config/resilient_cache.py against a real Redis that is stopped under it."""
+"""core/resilient_cache.py against a real Redis that is stopped under it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from config.embedded_redis import free_port
-from config.resilient_cache import cache_available, cache_call, cache_delete, cache_get, cache_set
+from core.resilient_cache import cache_available, cache_call, cache_delete, cache_get, cache_set
+from development.embedded_redis import free_port
 from tests import workers_support
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_get_set_delete_work_while_redis_answers():
 def test_an_outage_answers_defaults_logs_and_never_raises(cache_on_own_redis, caplog):
     cache_on_own_redis.kill()
 
-    with caplog.at_level(logging.WARNING, logger="config.resilient_cache"):
+    with caplog.at_level(logging.WARNING, logger="core.resilient_cache"):
         got = cache_get("resilient:k", "fallback")
         stored = cache_set("resilient:k", 1, 60)
         deleted = cache_delete("resilient:k")
@@ -36,7 +36,7 @@ def test_an_outage_answers_defaults_logs_and_never_raises(cache_on_own_redis, ca
     assert (got, stored, deleted, counted) == ("fallback", False, False, None)
     assert "Cache unavailable during get" in caplog.text
     # One warning, then the cache is skipped for a while instead of failing on every call.
-    assert len([r for r in caplog.records if r.name == "config.resilient_cache"]) == 1
+    assert len([r for r in caplog.records if r.name == "core.resilient_cache"]) == 1
     assert not cache_available()
 
 

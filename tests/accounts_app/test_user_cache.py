@@ -95,13 +95,13 @@ def test_authentication_works_with_redis_stopped_and_the_outage_is_logged(
     assert cache.get(user_cache_key(user_api_key[0].user_id)) is not None
 
     cache_on_own_redis.kill()
-    with caplog.at_level(logging.WARNING, logger="config.resilient_cache"):
+    with caplog.at_level(logging.WARNING, logger="core.resilient_cache"):
         by_token = jwt_client.get(ME)
         by_key = api_key_client(user_api_key[1]).get(ME)
 
     assert by_token.status_code == 200
     assert by_key.status_code == 200
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "config.resilient_cache"]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "core.resilient_cache"]
     assert warnings
     assert "Cache unavailable" in warnings[0].getMessage()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from ai_providers.apis import ProviderStatusApi, ProviderTestApi
 from ai_providers.health import provider_status, test_all_providers
 from ai_providers.urls import urlpatterns
-from ai_providers.views import ProviderStatusApi, ProviderTestApi
 from tests.accounts_app.factories import UserFactory
 
 

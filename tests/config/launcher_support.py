@@ -17,7 +17,7 @@ import redis
 from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.launcher_banner import PROVIDER_KEYS
+from development.launcher_banner import PROVIDER_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 

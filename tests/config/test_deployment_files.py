@@ -13,8 +13,8 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
-from config.embedded_redis import free_port
-from config.launcher import redact_url
+from development.embedded_redis import free_port
+from development.launcher import redact_url
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("web", "worker", "ai-worker", "beat", "flower")
@@ -142,7 +142,12 @@ def test_entries_give_up_with_a_clear_message_when_redis_never_answers() -> None
     env.pop("CELERY_BROKER_URL", None)
     env.pop("CACHE_REDIS_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "config.wait_for_redis"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "development.wait_for_redis"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert "did not answer within 1s" in result.stderr

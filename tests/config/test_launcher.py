@@ -1,4 +1,4 @@
-"""`make run` for real: `python -m config.launcher` on a fresh var dir, with no DATABASE_URL
+"""`make run` for real: `python -m development.launcher` on a fresh var dir, with no DATABASE_URL
 and no REDIS_URL, exactly as on a fresh clone; then Ctrl-C."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import httpx
 import psutil
 import pytest
 
-from config.embedded_redis import free_port
-from config.launcher_after_start import allow_demo_endpoint
+from development.embedded_redis import free_port
+from development.launcher_after_start import allow_demo_endpoint
 from tests.config.launcher_support import (
     ROOT,
     ProcessTree,
@@ -54,7 +54,7 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
     web = f"http://127.0.0.1:{web_port}"
     with log_path.open("wb") as log:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "config.launcher"],
+            [sys.executable, "-m", "development.launcher"],
             cwd=ROOT,
             env=launcher_env(var_dir, web_port, flower_port),
             stdout=log,

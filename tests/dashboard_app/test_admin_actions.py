@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from executions_app.credentials import credential_create, decrypt
+from credentials_app.models import Credential
+from credentials_app.services import credential_create, decrypt
 from executions_app.models import Execution
-from executions_app.models_records import Credential
 from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
 from tests.workers_support import wait_for
 

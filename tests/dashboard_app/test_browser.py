@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from dashboard_app.demo import CODE_REVIEW, CONTENT, TRIAGE
+from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.services import execution_create
 from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory

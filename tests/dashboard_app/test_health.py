@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
-from config import embedded_redis
 from dashboard_app import health
+from development import embedded_redis
 from tests.workers_support import wait_for
 
 

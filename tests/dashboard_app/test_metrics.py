@@ -99,7 +99,7 @@ def test_metrics_token_guards_the_scrape_when_set(settings, transactional_db) ->
 
 
 def test_a_redis_outage_is_reported_in_the_scrape_not_a_500(settings, transactional_db) -> None:
-    from config import embedded_redis
+    from development import embedded_redis
 
     settings.CACHE_REDIS_URL = f"redis://127.0.0.1:{embedded_redis.free_port()}/0"  # nothing listens there
     families = scrape()

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from dashboard_app.demo import CODE_REVIEW, CONTENT, TRIAGE
+from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import Execution
 from tests.workers_support import wait_for
 from workflows_app.models import Workflow

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpcore
 
-from executions_app.http import GuardedHttpClient
-from executions_app.http.addresses import system_resolver
+from outbound import GuardedHttpClient
+from outbound.addresses import system_resolver
 
 
 class Recorder:

@@ -12,8 +12,9 @@ from cryptography.fernet import Fernet
 from django.test import Client
 from rest_framework.test import APIClient
 
-from executions_app.credentials import credential_reencrypt_all, decrypt, secrets_for
-from executions_app.models import Credential, NodeRun
+from credentials_app.models import Credential
+from credentials_app.services import credential_reencrypt_all, decrypt, secrets_for
+from executions_app.models import NodeRun
 from tests.accounts_app.factories import UserFactory
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 from tests.executions_app.http_test_server import limit
@@ -147,7 +148,7 @@ def test_values_stored_before_a_key_was_set_stay_readable(client, user, settings
 
 
 def test_a_malformed_key_stops_the_start_and_reencryption_reports_what_it_cannot_read(client, user, settings):
-    from config.checks import check_credentials_key
+    from credentials_app.checks import check_credentials_key
 
     limit(settings, CREDENTIALS_KEYS=["not-a-fernet-key"])
     [error] = check_credentials_key()

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from executions_app import records
-from executions_app.models import Record
-from executions_app.record_filters import RecordQueryError
+from records_app import store
+from records_app.filters import RecordQueryError
+from records_app.models import Record
 from tests.accounts_app.factories import UserFactory
 
 PEOPLE = [
@@ -26,12 +26,12 @@ PEOPLE = [
 def owner(db) -> Any:
     user = UserFactory()
     for person in PEOPLE:
-        records.record_insert(owner_id=user.id, collection="people", document=person)
+        store.record_insert(owner_id=user.id, collection="people", document=person)
     return user
 
 
 def names(owner: Any, filter: Any, sort: Any = None, collection: str = "people") -> list[str]:
-    found = records.record_find(owner_id=owner.id, collection=collection, filter=filter, sort=sort)
+    found = store.record_find(owner_id=owner.id, collection=collection, filter=filter, sort=sort)
     return [record["name"] for record in found]
 
 
@@ -75,7 +75,7 @@ def test_filters_select_the_same_records_on_every_database(owner, filter, expect
 
 
 def test_id_filters_address_the_record_id(owner) -> None:
-    ids = [r["id"] for r in records.record_find(owner_id=owner.id, collection="people", filter={})]
+    ids = [r["id"] for r in store.record_find(owner_id=owner.id, collection="people", filter={})]
     assert names(owner, {"id": ids[1]}) == ["Bob"]
     assert names(owner, {"id": str(ids[2])}) == ["cy"]
     assert names(owner, {"id": {"$in": [ids[0], ids[4]]}}) == ["ada", "eve"]
@@ -101,49 +101,49 @@ def test_a_find_too_large_for_a_node_output_stops_early_with_a_clear_error(db, s
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODE_OUTPUT_BYTES": 1000}
     user = UserFactory()
     for n in range(40):
-        records.record_insert(owner_id=user.id, collection="notes", document={"n": n, "text": "x" * 400})
+        store.record_insert(owner_id=user.id, collection="notes", document={"n": n, "text": "x" * 400})
 
     with pytest.raises(RecordQueryError) as refused:
-        records.record_find(owner_id=user.id, collection="notes", filter={}, sort={"n": -1})
+        store.record_find(owner_id=user.id, collection="notes", filter={}, sort={"n": -1})
 
     assert refused.value.code == "output_too_large"
     assert "after 4 of them" in refused.value.message  # 5 records pass 2000 bytes: no more are read
-    found = records.record_find(owner_id=user.id, collection="notes", filter={"n": {"$lt": 3}}, sort={"n": -1})
+    found = store.record_find(owner_id=user.id, collection="notes", filter={"n": {"$lt": 3}}, sort={"n": -1})
     assert [record["n"] for record in found] == [2, 1, 0]
 
 
 def test_find_limit_is_capped_by_the_setting(owner, settings) -> None:
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "RECORDS_MAX_FIND": 2}
-    assert len(records.record_find(owner_id=owner.id, collection="people", filter={}, limit=100)) == 2
-    found = records.record_find(owner_id=owner.id, collection="people", filter={}, limit=1, sort={"age": 1})
+    assert len(store.record_find(owner_id=owner.id, collection="people", filter={}, limit=100)) == 2
+    found = store.record_find(owner_id=owner.id, collection="people", filter={}, limit=1, sort={"age": 1})
     assert [r["name"] for r in found] == ["Bob"]
 
 
 def test_find_one_count_delete(owner) -> None:
-    one = records.record_find_one(owner_id=owner.id, collection="people", filter={"tier": "gold"}, sort={"age": -1})
+    one = store.record_find_one(owner_id=owner.id, collection="people", filter={"tier": "gold"}, sort={"age": -1})
     assert one["name"] == "ada"
     assert one["address"] == {"city": "London", "zip": "N1"}
-    assert records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "zed"}) is None
-    assert records.record_count(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
-    assert records.record_delete(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
-    assert records.record_count(owner_id=owner.id, collection="people", filter={}) == 3
+    assert store.record_find_one(owner_id=owner.id, collection="people", filter={"name": "zed"}) is None
+    assert store.record_count(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
+    assert store.record_delete(owner_id=owner.id, collection="people", filter={"age": 25}) == 2
+    assert store.record_count(owner_id=owner.id, collection="people", filter={}) == 3
 
 
 def test_update_merges_set_unset_and_inc(owner) -> None:
-    matched, modified = records.record_update(
+    matched, modified = store.record_update(
         owner_id=owner.id,
         collection="people",
         filter={"tier": "gold"},
         update={"$set": {"address.country": "UK", "vip": True}, "$inc": {"age": 1}, "$unset": ["tags"]},
     )
     assert (matched, modified) == (2, 2)
-    ada = records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "ada"})
+    ada = store.record_find_one(owner_id=owner.id, collection="people", filter={"name": "ada"})
     assert ada["address"] == {"city": "London", "zip": "N1", "country": "UK"}
     assert ada["age"] == 37 and ada["vip"] is True
-    eve = records.record_find_one(owner_id=owner.id, collection="people", filter={"name": "eve"})
+    eve = store.record_find_one(owner_id=owner.id, collection="people", filter={"name": "eve"})
     assert "tags" not in eve and eve["address"] == {"country": "UK"}
     # A plain object is a $set; a record already so is matched but not modified.
-    assert records.record_update(
+    assert store.record_update(
         owner_id=owner.id, collection="people", filter={"name": {"$in": ["ada", "Bob"]}}, update={"vip": True}
     ) == (2, 1)
 
@@ -163,7 +163,7 @@ def test_update_merges_set_unset_and_inc(owner) -> None:
 )
 def test_unusable_filters_are_clear_errors(owner, filter, code) -> None:
     with pytest.raises(RecordQueryError) as caught:
-        records.record_find(owner_id=owner.id, collection="people", filter=filter)
+        store.record_find(owner_id=owner.id, collection="people", filter=filter)
     assert caught.value.code == code
 
 
@@ -179,25 +179,25 @@ def test_unusable_filters_are_clear_errors(owner, filter, code) -> None:
 )
 def test_unusable_updates_are_clear_errors(owner, update, code) -> None:
     with pytest.raises(RecordQueryError) as caught:
-        records.record_update(owner_id=owner.id, collection="people", filter={"name": "ada"}, update=update)
+        store.record_update(owner_id=owner.id, collection="people", filter={"name": "ada"}, update=update)
     assert caught.value.code == code
 
 
 def test_collections_and_owners_are_separate(owner) -> None:
     other = UserFactory()
-    records.record_insert(owner_id=other.id, collection="people", document={"name": "mallory"})
-    records.record_insert(owner_id=owner.id, collection="pets", document={"name": "rex"})
+    store.record_insert(owner_id=other.id, collection="people", document={"name": "mallory"})
+    store.record_insert(owner_id=owner.id, collection="pets", document={"name": "rex"})
     assert names(other, {}) == ["mallory"]
     assert "mallory" not in names(owner, {})
     assert names(owner, {}, collection="pets") == ["rex"]
-    assert records.record_delete(owner_id=other.id, collection="people", filter={}) == 1
-    assert records.record_count(owner_id=owner.id, collection="people", filter={}) == 5
+    assert store.record_delete(owner_id=other.id, collection="people", filter={}) == 1
+    assert store.record_count(owner_id=owner.id, collection="people", filter={}) == 5
 
 
 def test_documents_must_be_objects_without_an_id(owner) -> None:
     for document, code in (([1], "invalid_document"), ({"id": 1}, "invalid_document")):
         with pytest.raises(RecordQueryError) as caught:
-            records.record_insert(owner_id=owner.id, collection="people", document=document)
+            store.record_insert(owner_id=owner.id, collection="people", document=document)
         assert caught.value.code == code
 
 
@@ -211,11 +211,11 @@ def test_documents_the_database_cannot_store_are_clear_errors(owner) -> None:
     ]
     for document, says in cases:
         with pytest.raises(RecordQueryError) as caught:
-            records.record_insert(owner_id=owner.id, collection="people", document=document)
+            store.record_insert(owner_id=owner.id, collection="people", document=document)
         assert (caught.value.code, says in caught.value.message) == ("invalid_document", True), caught.value.message
     assert Record.objects.filter(owner=owner).count() == len(PEOPLE)
     # A whole surrogate pair (any emoji) is text like any other.
-    saved = records.record_insert(owner_id=owner.id, collection="people", document={"note": "fine \U0001f600"})
+    saved = store.record_insert(owner_id=owner.id, collection="people", document={"note": "fine \U0001f600"})
     assert Record.objects.get(id=saved).data == {"note": "fine \U0001f600"}
 
 
@@ -233,6 +233,6 @@ def test_records_are_read_only_in_the_admin(owner) -> None:
 
 def test_an_integer_past_64_bits_in_a_filter_is_refused_plainly(owner) -> None:
     with pytest.raises(RecordQueryError) as refused:
-        records.record_find(owner_id=owner.id, collection="people", filter={"age": {"$gte": 2**63}})
+        store.record_find(owner_id=owner.id, collection="people", filter={"age": {"$gte": 2**63}})
     assert "integers within ±2^63" in refused.value.message
     assert names(owner, {"age": {"$gte": float(2**63)}}) == []

@@ -4,8 +4,9 @@ and one user's workflow never sees another's records."""
 from __future__ import annotations
 
 from config.celery import app
-from executions_app import records
-from executions_app.models import NodeRun, Record
+from executions_app.models import NodeRun
+from records_app import store
+from records_app.models import Record
 from tests.accounts_app.factories import UserFactory
 from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
 from tests.workers_support import ping_workers
@@ -84,7 +85,7 @@ def test_a_failed_write_fails_the_node_and_leaves_nothing(celery_worker, make_wo
 
 def test_one_users_workflow_never_sees_anothers_records(celery_worker, make_workflow, run, user) -> None:
     stranger = UserFactory()
-    records.record_insert(owner_id=stranger.id, collection="secrets", document={"pin": 1234})
+    store.record_insert(owner_id=stranger.id, collection="secrets", document={"pin": 1234})
     workflow_id = make_workflow(
         [
             input_node(),
@@ -118,7 +119,7 @@ def test_filter_shapes_are_checked_when_the_workflow_is_saved(client) -> None:
 def test_data_cannot_turn_a_filter_value_into_operators(celery_worker, make_workflow, run, user) -> None:
     """`{"id": "{{ ... }}"}` deletes one record; data that says `{"$gte": 0}` there must not
     make it delete them all."""
-    ids = [records.record_insert(owner_id=user.id, collection="tickets", document={"n": n}) for n in range(3)]
+    ids = [store.record_insert(owner_id=user.id, collection="tickets", document={"n": n}) for n in range(3)]
     workflow_id = make_workflow(
         [
             input_node(ticket={"type": "object", "required": True}),

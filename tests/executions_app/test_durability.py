@@ -13,8 +13,8 @@ from django_redis import get_redis_connection
 
 from executions_app.engine.sweeper import sweep
 from executions_app.models import Execution, NodeRun
-from executions_app.models_records import Record
 from executions_app.selectors import execution_get
+from records_app.models import Record
 from tests.executions_app.conftest import edge, input_node, node
 from tests.executions_app.http_test_server import running_test_server
 from tests.workers_support import wait_for, worker_process

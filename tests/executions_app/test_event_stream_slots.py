@@ -14,7 +14,7 @@ from django.db import connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from config.embedded_redis import free_port
+from development.embedded_redis import free_port
 from executions_app import event_stream, events, stream_slots
 from executions_app.models import Execution
 from tests.executions_app.conftest import edge, events_url, input_node, node, queued_execution

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from executions_app.http import GuardedHttpClient, HttpCallError, guarded_client
-from executions_app.http.addresses import AllowList, numeric_ipv4
+from outbound import GuardedHttpClient, HttpCallError, guarded_client
+from outbound.addresses import AllowList, numeric_ipv4
 from tests.executions_app.guarded_http_support import Recorder, client_for, response_json
 from tests.executions_app.http_test_server import (
     LocalHttpServer,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from executions_app.http import GuardedHttpClient, HttpCallError
+from outbound import GuardedHttpClient, HttpCallError
 from tests.executions_app.guarded_http_support import Recorder, client_for, response_json
 from tests.executions_app.http_test_server import (
     LocalHttpServer,

@@ -249,7 +249,7 @@ def test_a_secret_the_protocol_refuses_is_not_in_the_error(celery_worker, make_w
 
 
 def test_redaction_covers_a_secret_as_an_error_quotes_it() -> None:
-    from executions_app.secret_redaction import Redactor
+    from outbound.redaction import Redactor
     from workflows_app.nodes.http_request import escaped_forms
 
     secret = "sk-é\\x\n'"

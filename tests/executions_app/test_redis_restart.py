@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from config import embedded_redis
+from development import embedded_redis
 from executions_app.models import Execution, NodeRun
 from tests.executions_app.conftest import edge, input_node, node
 from tests.workers_support import ROOT, WorkerProcess, wait_for, worker_process

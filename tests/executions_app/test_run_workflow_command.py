@@ -11,7 +11,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from config.embedded_redis import free_port
+from development.embedded_redis import free_port
 from executions_app.models import Execution
 from tests import workers_support
 from tests.executions_app.conftest import edge, input_node, node

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core import heartbeat
 from executions_app.engine import sweeper
 from executions_app.engine.publish import Publish
 from executions_app.models import NodeRun
 from tests.executions_app.conftest import edge, input_node, node
-from workers import heartbeat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

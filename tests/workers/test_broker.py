@@ -1,4 +1,4 @@
-"""The Redis broker transport (config/broker.py): kombu's, keeping one client per channel,
+"""The Redis broker transport (core/broker.py): kombu's, keeping one client per channel,
 with publishes that can share a round trip with the caller's commands."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import secrets
 from django.conf import settings
 from django_redis import get_redis_connection
 
-from config import broker
 from config.celery import app
+from core import broker
 from executions_app.engine.publish import NODE_TASK
 
 

@@ -10,8 +10,8 @@ import signal
 import pytest
 from django_redis import get_redis_connection
 
+from core import heartbeat
 from tests.workers_support import wait_for, worker_process
-from workers import heartbeat
 
 
 def beat_of(main_pid: int) -> dict:
@@ -44,7 +44,7 @@ def test_a_killed_pool_child_is_seen_dead_from_another_host() -> None:
 
 def test_a_heartbeat_that_expires_between_beats_stops_the_start(settings) -> None:
     """Live workers would be taken for dead between two beats, and their nodes run twice."""
-    from config.checks import check_heartbeat_timing
+    from workers.checks import check_heartbeat_timing
 
     assert check_heartbeat_timing() == []  # the defaults: a beat every 2 s, kept 6 s
     settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 10, "HEARTBEAT_TTL_S": 6}

@@ -4,9 +4,9 @@ import pytest
 from django.core.checks.registry import registry
 
 from config.celery import app
-from config.checks import check_visibility_timeout, longest_unacked_s
 from executions_app.engine.publish import NODE_TASK
 from tests.workers_support import ping_workers
+from workers.checks import check_visibility_timeout, longest_unacked_s
 
 
 def test_celery_is_configured_for_durability() -> None:

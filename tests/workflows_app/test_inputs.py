@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.api import ValidationFailed
+from core.api import ValidationFailed
 from tests.workflows_app.definition_support import assert_problem
 from tests.workflows_app.factories import echo_definition
 from workflows_app.definition import parse_definition, validate_inputs

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.api import NotFound
+from core.api import NotFound
 from tests.workflows_app.factories import WorkflowFactory, support_triage
 from workflows_app.selectors import graph_for_version, version_get, workflow_get
 

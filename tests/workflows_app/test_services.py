@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.api import Conflict, NotFound, ValidationFailed
+from core.api import Conflict, NotFound, ValidationFailed
 from tests.accounts_app.factories import UserFactory
 from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
 from workflows_app.definition import DefinitionInvalid

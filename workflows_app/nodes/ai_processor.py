@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import logging
-import time
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
-from ai_providers.base import TASK_TYPES
+from ai_providers.base import TASK_TYPES, Completion
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, node_type, saved_only
-
-logger = logging.getLogger(__name__)
+from workflows_app.nodes.ports import NodePorts
 
 # The task types the router knows (ai_providers.base.TASK_TYPES), checked at save time.
 TaskType = Literal[TASK_TYPES]  # type: ignore[valid-type]
@@ -83,21 +80,13 @@ class AiProcessor(Node[AiProcessorConfig]):
     }
 
     @classmethod
-    def prepare_worker(cls) -> None:
+    def prepare_worker(cls, ports: NodePorts) -> None:
         # Every adapter with its vendor SDK: about 1 s and 45 MB on first import, which
         # the first AI node after a (re)start would otherwise wait out, all 16 threads of
         # an `ai` worker behind the same import lock.
-        started = time.perf_counter()
-        from ai_providers import services  # noqa: F401
-        from ai_providers.registry import provider_names
-
-        names = provider_names()
-        logger.info("Loaded the AI provider adapters (%s) in %.2f s", ", ".join(names), time.perf_counter() - started)
+        ports.ai.prepare()
 
     def run(self, ctx: NodeContext) -> Any:
-        from ai_providers.base import Completion
-        from ai_providers.services import complete_with_fallback
-
         config = self.config
         request = Completion(
             prompt=ctx.render_text(config.prompt),
@@ -106,7 +95,7 @@ class AiProcessor(Node[AiProcessorConfig]):
             max_tokens=config.max_tokens,
             response_format=config.response_format,
         )
-        result = complete_with_fallback(
+        result = ctx.ports.ai.complete(
             task_type=config.task_type,
             request=request,
             chain_override=list(config.providers) if config.providers else None,

@@ -32,6 +32,7 @@ from workflows_app.expressions import (
     render_value,
     to_text,
 )
+from workflows_app.nodes.ports import NO_PORTS, NodePorts, RecordStore
 
 
 class NodeConfig(BaseModel):
@@ -148,6 +149,13 @@ class NodeContext:
     # Bookkeeping the node leaves for after its result is recorded and the next nodes are
     # published (an AI call's breaker and usage counters); the engine runs it then.
     after_record: list[Callable[[], None]] = field(default_factory=list)
+    # The collaborators (record store, HTTP client, AI completer): workflows_app/nodes/ports.py.
+    ports: NodePorts = NO_PORTS
+
+    @property
+    def records(self) -> RecordStore:
+        """The owner's record collections."""
+        return self.ports.records_for(self.owner_id)
 
     @cached_property
     def template_context(self) -> dict[str, Any]:
@@ -211,7 +219,7 @@ class Node(Generic[ConfigT]):
     output_schema: ClassVar[dict] = {}
 
     @classmethod
-    def prepare_worker(cls) -> None:
+    def prepare_worker(cls, ports: NodePorts) -> None:
         """Called once in a worker that consumes this type's queue, before its first task
         (under prefork, before the pool forks, so every child shares the result): what
         run() would otherwise load on the first node's time and deadline."""

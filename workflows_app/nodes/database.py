@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from records_app.filters import RecordQueryError, check_templated_values, parse_filter, parse_sort
 from workflows_app.nodes.base import (
     DeferredWrite,
     Node,
@@ -63,7 +64,7 @@ class DatabaseConfig(NodeConfig):
                 "{field} is not used by {operation}",
                 {"field": name, "operation": self.operation, "at": (name,)},
             )
-        # Refused at run time too (records.check_document); at save since it was added.
+        # Refused at run time too (store.check_document); at save since it was added.
         if saved_only(info) and isinstance(self.document, dict) and "id" in self.document:
             raise PydanticCustomError(
                 "invalid_document",
@@ -72,8 +73,6 @@ class DatabaseConfig(NodeConfig):
             )
         # Keys and operators are never templates, so their shape is checked when the
         # workflow is saved; values are checked again once rendered.
-        from executions_app.record_filters import RecordQueryError, parse_filter, parse_sort
-
         for name, check in (("filter", parse_filter), ("sort", parse_sort)):
             try:
                 check(getattr(self, name))
@@ -103,34 +102,32 @@ class Database(Node[DatabaseConfig]):
     }
 
     def run(self, ctx: NodeContext) -> Any:
-        from executions_app import records
-        from executions_app.record_filters import check_templated_values
-
         config = self.config
-        scope = {"owner_id": ctx.owner_id, "collection": config.collection}
+        records = ctx.records
+        scope = {"collection": config.collection}
         operation = config.operation
         rendered_filter = ctx.render(config.filter) if config.filter is not None else {}
         check_templated_values(config.filter, rendered_filter)
         if operation == "find":
-            found = records.record_find(**scope, filter=rendered_filter, sort=config.sort, limit=config.limit)
+            found = records.find(**scope, filter=rendered_filter, sort=config.sort, limit=config.limit)
             return {"records": found}
         if operation == "find_one":
-            return {"record": records.record_find_one(**scope, filter=rendered_filter, sort=config.sort)}
+            return {"record": records.find_one(**scope, filter=rendered_filter, sort=config.sort)}
         if operation == "count":
-            return {"count": records.record_count(**scope, filter=rendered_filter)}
+            return {"count": records.count(**scope, filter=rendered_filter)}
         # Writes are checked now and applied in the completion transaction: a redelivered
         # node never writes twice, and a failed completion leaves no write behind.
         if operation == "insert":
             document = records.check_document(ctx.render(config.document))
-            return DeferredWrite(apply=lambda: {"inserted_id": records.record_insert(**scope, document=document)})
-        records.parse_filter_checked(rendered_filter)
+            return DeferredWrite(apply=lambda: {"inserted_id": records.insert(**scope, document=document)})
+        records.check_filter(rendered_filter)
         if operation == "update":
             changes = ctx.render(config.update)
-            records.parse_update(changes)
+            records.check_update(changes)
 
             def apply_update() -> dict:
-                matched, modified = records.record_update(**scope, filter=rendered_filter, update=changes)
+                matched, modified = records.update(**scope, filter=rendered_filter, update=changes)
                 return {"matched": matched, "modified": modified}
 
             return DeferredWrite(apply=apply_update)
-        return DeferredWrite(apply=lambda: {"deleted": records.record_delete(**scope, filter=rendered_filter)})
+        return DeferredWrite(apply=lambda: {"deleted": records.delete(**scope, filter=rendered_filter)})

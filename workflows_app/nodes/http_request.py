@@ -15,6 +15,8 @@ from django.conf import settings
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from outbound.errors import HttpCallError
+from outbound.redaction import Redactor
 from workflows_app.expressions import ExpressionError, Template
 from workflows_app.nodes.base import Node, NodeConfig, NodeContext, TemplateText, TemplateValue, node_type
 
@@ -100,9 +102,6 @@ class HttpRequest(Node[HttpRequestConfig]):
     }
 
     def run(self, ctx: NodeContext) -> Any:
-        from executions_app.http import HttpCallError
-        from executions_app.secret_redaction import Redactor
-
         missing, unreadable = getattr(ctx.secrets, "missing", ()), getattr(ctx.secrets, "unreadable", ())
         if missing:
             names = ", ".join(missing)
@@ -125,8 +124,6 @@ class HttpRequest(Node[HttpRequestConfig]):
             raise HttpCallError("http_request_failed", message, retryable=True) from None
 
     def call(self, ctx: NodeContext, redactor: Any) -> dict:
-        from executions_app.http import guarded_client
-
         config = self.config
         headers = {name: ctx.render_text(value) for name, value in (config.headers or {}).items()}
         lower_names = {name.lower() for name in headers}
@@ -146,7 +143,7 @@ class HttpRequest(Node[HttpRequestConfig]):
             compiled = (config.headers or {}, config.query or {}, config.json_body, config.body)
             made = made_of_secrets(compiled, (headers, params, json_body, body))
             redactor.add(escaped_forms([text for text in made if not any(value in text for value in secrets)]))
-        response = guarded_client().request(
+        response = ctx.ports.http.request(
             config.method,
             ctx.render_text(config.url),
             headers=headers,
@@ -181,8 +178,6 @@ class HttpRequest(Node[HttpRequestConfig]):
         return status == expect if isinstance(expect, int) else status in expect
 
     def check_status(self, response: Any, text: str, redactor: Any) -> None:
-        from executions_app.http import HttpCallError
-
         status = response.status
         if self.expected(status):
             return

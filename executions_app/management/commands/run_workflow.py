@@ -13,9 +13,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.api import AppError
+from core.api import AppError
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, NodeRun
 from executions_app.services import execution_create
+from workflows_app.services import workflow_import
 
 
 def parse_input(pair: str) -> tuple[str, Any]:
@@ -76,8 +77,6 @@ class Command(BaseCommand):
         path = Path(ref)
         if not path.is_file():
             raise CommandError(f"{ref} is neither a workflow id nor a file")
-        from workflows_app.services import workflow_import
-
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:

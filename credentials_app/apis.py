@@ -1,0 +1,84 @@
+"""The credentials API: validate, call one service or selector, answer without the value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.schema import conflict
+from credentials_app.models import Credential
+from credentials_app.serializers import CredentialInput, CredentialOutput
+from credentials_app.services import (
+    credential_create,
+    credential_delete,
+    credential_get,
+    credential_list,
+    credential_update,
+)
+
+
+def _validated(data: Any, *, partial: bool = False, value_required: bool = True) -> dict:
+    serializer = CredentialInput(data=data, partial=partial)
+    serializer.fields["value"].required = value_required
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+NAME_TAKEN = conflict("`credential_name_taken`")
+
+
+class CredentialListCreateApi(ListModelMixin, GenericAPIView):
+    serializer_class = CredentialOutput
+    filter_backends = ()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
+            return Credential.objects.none()
+        return credential_list(user=self.request.user)
+
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(request=CredentialInput, responses={201: CredentialOutput, 409: NAME_TAKEN})
+    def post(self, request: Request) -> Response:
+        data = _validated(request.data)
+        credential = credential_create(
+            user=request.user, name=data["name"], value=data["value"], description=data.get("description", "")
+        )
+        return Response(CredentialOutput(credential).data, status=201)
+
+
+class CredentialDetailApi(APIView):
+    @extend_schema(responses=CredentialOutput)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(CredentialOutput(credential_get(user=request.user, credential_id=pk)).data)
+
+    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
+    def put(self, request: Request, pk: Any) -> Response:
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
+    def patch(self, request: Request, pk: Any) -> Response:
+        return self._update(request, pk, partial=True)
+
+    def _update(self, request: Request, pk: Any, *, partial: bool) -> Response:
+        credential = credential_get(user=request.user, credential_id=pk)  # 404 before any body problem
+        data = _validated(request.data, partial=partial, value_required=False)
+        credential = credential_update(
+            credential=credential,
+            name=data.get("name"),
+            value=data.get("value"),
+            description=data.get("description", None if partial else ""),
+        )
+        return Response(CredentialOutput(credential).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: Any) -> Response:
+        credential_delete(credential=credential_get(user=request.user, credential_id=pk))
+        return Response(status=204)

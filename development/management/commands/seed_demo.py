@@ -1,0 +1,42 @@
+"""`manage.py seed_demo [--http-url URL] [--run]`: the demo user and workflows (idempotent)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from development.demo import DEMO_USERNAME, demo_run, demo_seed, emulator_fault_for_unavailable_model
+from workers.liveness import ping_workers
+
+
+class Command(BaseCommand):
+    help = "Creates the demo user and its three workflows (idempotent); --run queues one triage execution."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--http-url",
+            default=None,
+            help="URL the content pipeline's HTTP_REQUEST calls (default: SWITCHBOARD_DEMO_HTTP_URL).",
+        )
+        parser.add_argument("--run", action="store_true", help="Queue one execution of the support triage workflow.")
+        parser.add_argument(
+            "--wait-workers",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="Before --run, wait until workers answer a ping on the default, nodes and ai queues.",
+        )
+
+    def handle(self, *args, http_url: str | None = None, run: bool = False, wait_workers: float = 0, **options) -> None:
+        seed = demo_seed(http_url=http_url)
+        if seed.password:
+            self.stdout.write(f"Demo user '{DEMO_USERNAME}' created, password: {seed.password}  (shown this once)")
+        else:
+            self.stdout.write(f"Demo user '{DEMO_USERNAME}' exists (password unchanged).")
+        for name, change in seed.changes.items():
+            self.stdout.write(f"  workflow {name!r}: {change} ({seed.workflows[name].id})")
+        self.stdout.write(f"Fallback demo: {emulator_fault_for_unavailable_model()}")
+        if run and wait_workers and not ping_workers(("default", "nodes", "ai"), timeout=wait_workers):
+            raise CommandError(f"No worker answered within {wait_workers:g}s; the demo execution was not queued.")
+        if run:
+            execution = demo_run(seed)
+            self.stdout.write(f"Queued execution {execution.id}")

@@ -1,5 +1,0 @@
-"""The one guarded HTTP client for user-supplied URLs (DESIGN §10)."""
-
-from executions_app.http.client import GuardedHttpClient, GuardedResponse, HttpCallError, guarded_client
-
-__all__ = ["GuardedHttpClient", "GuardedResponse", "HttpCallError", "guarded_client"]

@@ -1,0 +1,96 @@
+"""The collaborators a node reaches the world through, passed in with its context.
+
+A node type imports no other app's live services: the engine builds one `NodePorts` per
+process (executions_app/engine/ports.py) and every NodeContext carries it, so a node type
+runs alone in a unit test with fakes of these ports. Types and pure checks of lower
+layers (an error class, a filter parser) are imported as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # types only: the engine passes the real objects in
+    from ai_providers.base import Completion, CompletionResult
+    from outbound.client import GuardedResponse
+
+
+class RecordStore(Protocol):
+    """One owner's record collections (the DATABASE node's store). Reads answer now;
+    writes are called by the engine inside the node run's completion transaction."""
+
+    def find(self, *, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list[dict]: ...
+    def find_one(self, *, collection: str, filter: Any, sort: Any = None) -> dict | None: ...
+    def count(self, *, collection: str, filter: Any) -> int: ...
+    def insert(self, *, collection: str, document: dict) -> int: ...
+    def update(self, *, collection: str, filter: Any, update: Any) -> tuple[int, int]: ...
+    def delete(self, *, collection: str, filter: Any) -> int: ...
+
+    # Checks of rendered values, before a write is deferred: raise RecordQueryError.
+    def check_document(self, document: Any) -> dict: ...
+    def check_filter(self, filter: Any) -> None: ...
+    def check_update(self, update: Any) -> None: ...
+
+
+class HttpClient(Protocol):
+    """The guarded outbound client: every user-supplied URL goes through it."""
+
+    def request(self, method: str, url: str, **options: Any) -> GuardedResponse: ...
+
+
+class AiCompleter(Protocol):
+    """Answers a completion with the provider the router picks, falling back along the
+    task type's chain (ai_providers.services.complete_with_fallback)."""
+
+    def prepare(self) -> None:
+        """Loads the provider SDKs now, not on the first node's time (a worker on `ai`)."""
+        ...
+
+    def complete(
+        self,
+        *,
+        task_type: str,
+        request: Completion,
+        chain_override: list[str] | None,
+        user_id: Any,
+        attempt_log: list[dict],
+        deadline: float | None,
+        announce: Callable[[Any], None] | None,
+        deferred: list[Callable[[], None]] | None,
+    ) -> CompletionResult: ...
+
+
+class PortUnavailable(RuntimeError):
+    """A node asked for a collaborator its context was built without."""
+
+
+class _Unavailable:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise PortUnavailable(f"this node context has no {self.name} (build it with NodePorts)")
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    """What the engine hands every node. `records_for` binds the store to the workflow's
+    owner, so a node cannot reach another user's records. Later ports (starting a child
+    execution, checking a budget) are added here, beside these."""
+
+    records_for: Callable[[Any], RecordStore]
+    http: HttpClient
+    ai: AiCompleter
+
+
+def _no_records(owner_id: Any) -> RecordStore:
+    return _Unavailable("record store")  # type: ignore[return-value]
+
+
+NO_PORTS = NodePorts(
+    records_for=_no_records,
+    http=_Unavailable("HTTP client"),  # type: ignore[arg-type]
+    ai=_Unavailable("AI completer"),  # type: ignore[arg-type]
+)
