@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts_app.models import ApiKey, User
-from tests.accounts_app.factories import ApiKeyFactory, UserFactory
+from tests.support.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def view_only_staff() -> Client:
 
 
 def test_a_view_only_staff_account_cannot_deactivate_or_archive() -> None:
-    from tests.workflows_app.factories import WorkflowFactory
+    from tests.support.factories import WorkflowFactory
     from workflows_app.models import Workflow
 
     admin = User.objects.create_superuser("boss", "boss@example.com", "admin-password-long-1")

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts_app.models import ApiKey
 from accounts_app.services import user_deactivate
-from tests.accounts_app.conftest import ME, api_key_client, error_code
-from tests.accounts_app.factories import ApiKeyFactory, UserFactory
+from tests.support.api import ME, api_key_client, error_code
+from tests.support.factories import ApiKeyFactory, UserFactory
 
 KEYS = "/api/auth/api-keys"
 
@@ -23,8 +23,8 @@ def create_key(client, **body):
     return client.post(KEYS, {"name": "ci", **body})
 
 
-def test_a_created_key_is_shown_once_and_authenticates(jwt_client, user):
-    response = create_key(jwt_client)
+def test_a_created_key_is_shown_once_and_authenticates(auth_client, user):
+    response = create_key(auth_client)
 
     assert response.status_code == 201
     body = response.json()
@@ -38,8 +38,8 @@ def test_a_created_key_is_shown_once_and_authenticates(jwt_client, user):
     assert me.json()["id"] == user.id
 
 
-def test_the_secret_is_stored_only_as_a_hash(jwt_client):
-    key = create_key(jwt_client).json()["key"]
+def test_the_secret_is_stored_only_as_a_hash(auth_client):
+    key = create_key(auth_client).json()["key"]
     secret = key.partition(".")[2]
 
     stored = ApiKey.objects.get()
@@ -47,10 +47,10 @@ def test_the_secret_is_stored_only_as_a_hash(jwt_client):
     assert all(secret not in str(value) for value in stored.__dict__.values())
 
 
-def test_the_list_is_paginated_and_never_shows_the_secret(jwt_client):
-    created = [create_key(jwt_client, name=f"key {n}").json() for n in range(3)]
+def test_the_list_is_paginated_and_never_shows_the_secret(auth_client):
+    created = [create_key(auth_client, name=f"key {n}").json() for n in range(3)]
 
-    response = jwt_client.get(KEYS, {"page_size": 2})
+    response = auth_client.get(KEYS, {"page_size": 2})
 
     assert response.status_code == 200
     page = response.json()
@@ -63,21 +63,21 @@ def test_the_list_is_paginated_and_never_shows_the_secret(jwt_client):
     assert set(page["results"][0]) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked"}
 
 
-def test_the_list_shows_only_the_callers_keys(jwt_client, user):
+def test_the_list_shows_only_the_callers_keys(auth_client, user):
     ApiKeyFactory(user=UserFactory())
     mine = ApiKeyFactory(user=user)
 
-    results = jwt_client.get(KEYS).json()["results"]
+    results = auth_client.get(KEYS).json()["results"]
 
     assert [key["id"] for key in results] == [mine.id]
 
 
-def test_default_and_chosen_expiry(jwt_client, settings):
+def test_default_and_chosen_expiry(auth_client, settings):
     settings.API_KEY_DEFAULT_DAYS = 90
     before = timezone.now()
 
-    default = ApiKey.objects.get(pk=create_key(jwt_client).json()["id"])
-    chosen = ApiKey.objects.get(pk=create_key(jwt_client, expires_in_days=7).json()["id"])
+    default = ApiKey.objects.get(pk=create_key(auth_client).json()["id"])
+    chosen = ApiKey.objects.get(pk=create_key(auth_client, expires_in_days=7).json()["id"])
 
     assert abs((default.expires_at - before) - timedelta(days=90)) < timedelta(minutes=1)
     assert abs((chosen.expires_at - before) - timedelta(days=7)) < timedelta(minutes=1)
@@ -96,8 +96,8 @@ def test_default_and_chosen_expiry(jwt_client, settings):
         {"name": "ci", "secret": "mine"},
     ],
 )
-def test_bad_create_bodies_are_400(jwt_client, body):
-    response = jwt_client.post(KEYS, body)
+def test_bad_create_bodies_are_400(auth_client, body):
+    response = auth_client.post(KEYS, body)
 
     assert response.status_code == 400
     assert error_code(response) == "validation_error"
@@ -112,18 +112,18 @@ def test_an_api_key_cannot_create_keys(key_client):
     assert ApiKey.objects.count() == 1
 
 
-def test_revoked_key_stops_working(jwt_client, user_api_key):
+def test_revoked_key_stops_working(auth_client, user_api_key):
     api_key, raw = user_api_key
 
-    response = jwt_client.delete(f"{KEYS}/{api_key.id}")
+    response = auth_client.delete(f"{KEYS}/{api_key.id}")
 
     assert response.status_code == 204
     refused = api_key_client(raw).get(ME)
     assert refused.status_code == 401
     assert "revoked" in refused.json()["error"]["message"]
-    listed = jwt_client.get(KEYS).json()["results"]
+    listed = auth_client.get(KEYS).json()["results"]
     assert listed[0]["revoked"] is True
-    assert jwt_client.delete(f"{KEYS}/{api_key.id}").status_code == 204  # idempotent
+    assert auth_client.delete(f"{KEYS}/{api_key.id}").status_code == 204  # idempotent
 
 
 def test_a_key_can_revoke_itself(key_client, user_api_key):
@@ -131,10 +131,10 @@ def test_a_key_can_revoke_itself(key_client, user_api_key):
     assert key_client.get(ME).status_code == 401
 
 
-def test_another_users_key_is_404_to_revoke_and_keeps_working(jwt_client):
+def test_another_users_key_is_404_to_revoke_and_keeps_working(auth_client):
     other_key, other_raw = ApiKeyFactory.create_with_key(user=UserFactory())
 
-    response = jwt_client.delete(f"{KEYS}/{other_key.id}")
+    response = auth_client.delete(f"{KEYS}/{other_key.id}")
 
     assert response.status_code == 404
     assert error_code(response) == "not_found"
@@ -142,8 +142,8 @@ def test_another_users_key_is_404_to_revoke_and_keeps_working(jwt_client):
 
 
 @pytest.mark.parametrize("key_id", ["999999", "99999999999999999999999", "abc"])
-def test_revoking_a_missing_key_is_404(jwt_client, key_id):
-    response = jwt_client.delete(f"{KEYS}/{key_id}")
+def test_revoking_a_missing_key_is_404(auth_client, key_id):
+    response = auth_client.delete(f"{KEYS}/{key_id}")
 
     assert response.status_code == 404
     assert error_code(response) == "not_found"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts_app.services import user_deactivate
-from tests.accounts_app.conftest import ME, bearer_client, json_client
+from tests.support.api import ME, bearer_client, json_client
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,8 @@ def assert_refused(response, code: str = "authentication_failed") -> None:
     assert not body["error"]["message"].startswith("{")  # a sentence, not a serialized dict
 
 
-def test_me_answers_the_user_of_the_token(jwt_client, user):
-    response = jwt_client.get(ME)
+def test_me_answers_the_user_of_the_token(auth_client, user):
+    response = auth_client.get(ME)
 
     assert response.status_code == 200
     assert response.json() == {
@@ -91,12 +91,12 @@ def test_a_token_of_a_deleted_user_is_refused(user, refresh_token):
     assert_refused(bearer_client(access).get(ME))
 
 
-def test_a_deactivated_users_access_token_stops_working_at_once(jwt_client, user):
-    assert jwt_client.get(ME).status_code == 200  # the user is now in the cache
+def test_a_deactivated_users_access_token_stops_working_at_once(auth_client, user):
+    assert auth_client.get(ME).status_code == 200  # the user is now in the cache
 
     user_deactivate(user=user)
 
-    assert_refused(jwt_client.get(ME))
+    assert_refused(auth_client.get(ME))
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,14 @@ from django.db.models import F
 from django.test import Client
 
 from accounts_app.models import User
-from tests.accounts_app.conftest import ME, api_key_client, bearer_client, error_code, json_client
-from tests.accounts_app.factories import DEFAULT_PASSWORD, ApiKeyFactory
+from tests.support.api import (
+    ME,
+    api_key_client,
+    bearer_client,
+    error_code,
+    json_client,
+)
+from tests.support.factories import DEFAULT_PASSWORD, ApiKeyFactory
 
 LOGIN = "/api/auth/login"
 REFRESH = "/api/auth/refresh"

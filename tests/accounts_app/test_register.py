@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from accounts_app.models import User
-from tests.accounts_app.conftest import error_code
-from tests.accounts_app.factories import UserFactory
+from tests.support.api import error_code
+from tests.support.factories import UserFactory
 
 REGISTER = "/api/auth/register"
 LOGIN = "/api/auth/login"

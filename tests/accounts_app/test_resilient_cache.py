@@ -12,7 +12,7 @@ import pytest
 
 from core.resilient_cache import cache_available, cache_call, cache_delete, cache_get, cache_set
 from development.embedded_redis import free_port
-from tests import workers_support
+from tests.support.workers import ROOT, session_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ def test_get_set_delete_work_while_redis_answers():
     assert cache_get("resilient:k", "missing") == "missing"
 
 
+@pytest.mark.server
 def test_an_outage_answers_defaults_logs_and_never_raises(cache_on_own_redis, caplog):
     cache_on_own_redis.kill()
 
@@ -40,6 +41,7 @@ def test_an_outage_answers_defaults_logs_and_never_raises(cache_on_own_redis, ca
     assert not cache_available()
 
 
+@pytest.mark.server
 def test_the_cache_is_tried_again_after_the_retry_interval(cache_on_own_redis, settings):
     settings.CACHE_OUTAGE_RETRY_S = 0.2
     cache_on_own_redis.stop()
@@ -52,6 +54,7 @@ def test_the_cache_is_tried_again_after_the_retry_interval(cache_on_own_redis, s
     assert cache_get("resilient:k") == "stored"
 
 
+@pytest.mark.server
 def test_deletes_lost_in_an_outage_are_replayed_when_redis_returns(cache_on_own_redis, settings):
     settings.CACHE_OUTAGE_RETRY_S = 0
     cache_set("resilient:stale", "old", 600)
@@ -63,10 +66,11 @@ def test_deletes_lost_in_an_outage_are_replayed_when_redis_returns(cache_on_own_
     assert cache_get("resilient:stale") is None
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_command_that_ends_with_undelivered_invalidations_says_so(user):
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
-    env = {**os.environ, "DATABASE_URL": workers_support.test_database_url(), "REDIS_URL": dead_redis}
+    env = {**os.environ, "DATABASE_URL": session_database_url(), "REDIS_URL": dead_redis}
     deactivate = (
         "from accounts_app.services import user_deactivate; from accounts_app.models import User; "
         f"user_deactivate(user=User.objects.get(pk={user.pk}))"
@@ -74,7 +78,7 @@ def test_a_command_that_ends_with_undelivered_invalidations_says_so(user):
 
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", deactivate],
-        cwd=workers_support.ROOT,
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,

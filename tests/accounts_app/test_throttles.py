@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts_app.conftest import ME, error_code, json_client
-from tests.accounts_app.factories import DEFAULT_PASSWORD
+from tests.support.api import ME, error_code, json_client
+from tests.support.factories import DEFAULT_PASSWORD
 
 LOGIN = "/api/auth/login"
 REGISTER = "/api/auth/register"
@@ -79,15 +79,15 @@ def test_anonymous_requests_are_throttled_per_address(rates):
     assert client_at("10.0.0.5").post(REFRESH, {"refresh": "x"}).status_code == 401
 
 
-def test_a_user_is_throttled_and_an_api_key_has_its_own_budget(rates, jwt_client, key_client):
+def test_a_user_is_throttled_and_an_api_key_has_its_own_budget(rates, auth_client, key_client):
     rates(user="3/min")
 
-    by_token = [jwt_client.get(ME).status_code for _ in range(4)]
+    by_token = [auth_client.get(ME).status_code for _ in range(4)]
     by_key = [key_client.get(ME).status_code for _ in range(4)]
 
     assert by_token == [200, 200, 200, 429]
     assert by_key == [200, 200, 200, 429]
-    assert_throttled(jwt_client.get(ME))
+    assert_throttled(auth_client.get(ME))
 
 
 def test_the_user_limit_follows_the_user_not_the_address(rates, refresh_token):
@@ -102,8 +102,8 @@ def test_the_user_limit_follows_the_user_not_the_address(rates, refresh_token):
     assert_throttled(first.get(ME))
 
 
-def test_generous_default_rates_let_normal_use_through(jwt_client):
-    assert all(jwt_client.get(ME).status_code == 200 for _ in range(20))
+def test_generous_default_rates_let_normal_use_through(auth_client):
+    assert all(auth_client.get(ME).status_code == 200 for _ in range(20))
 
 
 @pytest.mark.parametrize("form", ["/dashboard/login", "/admin/login/"])

@@ -6,8 +6,8 @@ import pytest
 
 from accounts_app.services import user_deactivate
 from accounts_app.tokens import refresh_token_for
-from tests.accounts_app.conftest import ME, bearer_client, error_code
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.api import ME, bearer_client, error_code
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 
 LOGIN = "/api/auth/login"
 REFRESH = "/api/auth/refresh"

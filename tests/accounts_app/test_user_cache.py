@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts_app.models import User
 from accounts_app.services import user_deactivate
 from accounts_app.user_cache import cached_user, remember_user, user_cache_key, user_get_for_authentication
-from tests.accounts_app.conftest import ME, api_key_client, bearer_client
+from tests.support.api import ME, api_key_client, bearer_client
 
 pytestmark = pytest.mark.django_db
 
@@ -22,40 +22,40 @@ def user_queries(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if 'FROM "accounts_user"' in q["sql"]]
 
 
-def test_the_second_request_reads_the_user_from_the_cache(jwt_client):
+def test_the_second_request_reads_the_user_from_the_cache(auth_client):
     with CaptureQueriesContext(connection) as first:
-        assert jwt_client.get(ME).status_code == 200
+        assert auth_client.get(ME).status_code == 200
     with CaptureQueriesContext(connection) as second:
-        assert jwt_client.get(ME).status_code == 200
+        assert auth_client.get(ME).status_code == 200
 
     assert len(user_queries(first)) == 1
     assert user_queries(second) == []
 
 
-def test_the_password_hash_is_not_cached(jwt_client, user):
-    jwt_client.get(ME)
+def test_the_password_hash_is_not_cached(auth_client, user):
+    auth_client.get(ME)
 
     cached = cache.get(user_cache_key(user.id))
     assert cached["username"] == user.username
     assert "password" not in cached
 
 
-def test_saving_a_user_drops_the_cached_copy(jwt_client, user):
-    jwt_client.get(ME)
+def test_saving_a_user_drops_the_cached_copy(auth_client, user):
+    auth_client.get(ME)
     user.email = "renamed@example.com"
     user.save()
 
     assert cache.get(user_cache_key(user.id)) is None
-    assert jwt_client.get(ME).json()["email"] == "renamed@example.com"
+    assert auth_client.get(ME).json()["email"] == "renamed@example.com"
 
 
-def test_deactivation_invalidates_the_cached_user(jwt_client, user):
-    jwt_client.get(ME)
+def test_deactivation_invalidates_the_cached_user(auth_client, user):
+    auth_client.get(ME)
     assert cache.get(user_cache_key(user.id)) is not None
 
     user_deactivate(user=user)
 
-    assert jwt_client.get(ME).status_code == 401
+    assert auth_client.get(ME).status_code == 401
 
 
 def test_a_request_that_read_the_user_before_a_deactivation_committed_cannot_cache_it_as_active(
@@ -88,15 +88,16 @@ def test_a_request_that_read_the_user_before_any_invalidation_cannot_cache_it_as
     assert user_get_for_authentication(user_id=user.pk).is_active is False
 
 
+@pytest.mark.server
 def test_authentication_works_with_redis_stopped_and_the_outage_is_logged(
-    cache_on_own_redis, jwt_client, user_api_key, caplog
+    cache_on_own_redis, auth_client, user_api_key, caplog
 ):
-    assert jwt_client.get(ME).status_code == 200  # the user is cached in the test's Redis
+    assert auth_client.get(ME).status_code == 200  # the user is cached in the test's Redis
     assert cache.get(user_cache_key(user_api_key[0].user_id)) is not None
 
     cache_on_own_redis.kill()
     with caplog.at_level(logging.WARNING, logger="core.resilient_cache"):
-        by_token = jwt_client.get(ME)
+        by_token = auth_client.get(ME)
         by_key = api_key_client(user_api_key[1]).get(ME)
 
     assert by_token.status_code == 200
@@ -106,6 +107,7 @@ def test_authentication_works_with_redis_stopped_and_the_outage_is_logged(
     assert "Cache unavailable" in warnings[0].getMessage()
 
 
+@pytest.mark.server
 def test_login_and_throttled_routes_work_with_redis_stopped(cache_on_own_redis, api_client, user):
     cache_on_own_redis.kill()
 
@@ -115,17 +117,18 @@ def test_login_and_throttled_routes_work_with_redis_stopped(cache_on_own_redis, 
     assert bearer_client(response.json()["access"]).get(ME).status_code == 200
 
 
+@pytest.mark.server
 def test_a_deactivation_during_an_outage_is_not_undone_by_the_stale_cache(
-    cache_on_own_redis, jwt_client, user, settings
+    cache_on_own_redis, auth_client, user, settings
 ):
     settings.CACHE_OUTAGE_RETRY_S = 0  # try Redis again on every call
-    assert jwt_client.get(ME).status_code == 200  # cached as active
+    assert auth_client.get(ME).status_code == 200  # cached as active
     cache_on_own_redis.stop()  # a clean stop: the cached user survives in the append-only file
 
     user_deactivate(user=user)  # the cache delete cannot reach Redis
-    during = jwt_client.get(ME)
+    during = auth_client.get(ME)
     cache_on_own_redis.start()
-    after = jwt_client.get(ME)
+    after = auth_client.get(ME)
 
     assert during.status_code == 401
     assert after.status_code == 401

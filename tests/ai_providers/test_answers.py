@@ -21,6 +21,7 @@ def call(task_type: str = "content_generation", attempts: list[dict] | None = No
     )
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("task_type", "provider"),
     [("content_generation", "gemini"), ("quick_decision", "groq"), ("code_generation", "openrouter")],
@@ -33,6 +34,7 @@ def test_json_mode_answers_a_parsed_object(ai_settings, task_type, provider):
     assert result.as_output()["json"] == result.json
 
 
+@pytest.mark.server
 def test_json_mode_through_hugging_face_chat(ai_settings):
     result = complete_with_fallback(
         task_type="content_generation",
@@ -44,6 +46,7 @@ def test_json_mode_through_hugging_face_chat(ai_settings):
     assert result.json["model"] == "meta-llama/Llama-3.1-8B-Instruct"
 
 
+@pytest.mark.server
 def test_an_answer_that_is_not_json_is_retried_once_on_the_next_provider(ai_settings, emulator):
     emulator.fault(provider="gemini", bad_json=True)
     attempts: list[dict] = []
@@ -53,6 +56,7 @@ def test_an_answer_that_is_not_json_is_retried_once_on_the_next_provider(ai_sett
     assert [a.get("error_code") for a in attempts] == ["invalid_json", None]
 
 
+@pytest.mark.server
 def test_a_lone_provider_that_answers_bad_json_is_asked_again(ai_settings, emulator):
     ai_settings["PROVIDERS"]["groq"]["quotas"]["tpm"] = 100_000
     emulator.fault(provider="groq", bad_json=True, times=1)
@@ -72,6 +76,7 @@ def test_a_lone_provider_that_answers_bad_json_is_asked_again(ai_settings, emula
     assert groq["quota_left"]["tpm"] < 100_000 - used
 
 
+@pytest.mark.server
 def test_json_that_stays_invalid_fails_the_call(ai_settings, emulator):
     emulator.fault(provider="gemini", bad_json=True)
     emulator.fault(provider="openrouter", bad_json=True)
@@ -83,6 +88,7 @@ def test_json_that_stays_invalid_fails_the_call(ai_settings, emulator):
     assert [a.get("error_code") for a in attempts] == ["invalid_json", "invalid_json"]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("text", "label"),
     [
@@ -101,6 +107,7 @@ def test_sentiment_from_the_hugging_face_classifier_has_a_label_and_a_score(ai_s
     assert (output["label"], output["score"]) == (label, result.score)
 
 
+@pytest.mark.server
 def test_sentiment_from_the_chat_backup_has_a_label_and_no_score(ai_settings, emulator):
     emulator.fault(provider="huggingface", status=503)
     attempts: list[dict] = []
@@ -110,6 +117,7 @@ def test_sentiment_from_the_chat_backup_has_a_label_and_no_score(ai_settings, em
     assert [a["provider"] for a in attempts] == ["huggingface", "gemini"]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("response_format", ["text", "json"])
 def test_sentiment_from_an_openai_compatible_chat_model(ai_settings, response_format):
     # In JSON it is still one word asked for, not the vendor's JSON mode (which OpenAI and
@@ -125,6 +133,7 @@ def test_sentiment_from_an_openai_compatible_chat_model(ai_settings, response_fo
     assert result.json == (None if response_format == "text" else {"label": "positive", "score": None})
 
 
+@pytest.mark.server
 def test_usage_cost_and_latency_are_on_the_result_and_in_the_counters(ai_settings):
     prompt = "one two three four five six"
     result = call(prompt=prompt)
@@ -149,6 +158,7 @@ def test_usage_cost_and_latency_are_on_the_result_and_in_the_counters(ai_setting
     assert gemini["error_rate"] == 0.0
 
 
+@pytest.mark.server
 def test_errors_are_counted_by_code(ai_settings, emulator):
     emulator.fault(provider="gemini", status=500, times=1)
     call()
@@ -158,6 +168,7 @@ def test_errors_are_counted_by_code(ai_settings, emulator):
     assert gemini["errors_by_code"] == {"server_error": 1}
 
 
+@pytest.mark.server
 def test_the_response_cache_answers_a_repeated_deterministic_call(ai_settings, emulator):
     ai_settings["RESPONSE_CACHE_TTL_S"] = 60
     first = call(prompt="Same question", temperature=0)
@@ -178,6 +189,7 @@ def test_the_response_cache_answers_a_repeated_deterministic_call(ai_settings, e
     assert emulator.calls() == 4
 
 
+@pytest.mark.server
 def test_the_response_cache_is_off_by_default(ai_settings, emulator):
     call(prompt="Same question", temperature=0)
     call(prompt="Same question", temperature=0)
@@ -193,6 +205,7 @@ def test_an_answer_with_a_number_json_cannot_represent_is_not_json(answer):
     assert parse_json_answer('```json\n{"score": 0.5}\n```') == {"score": 0.5}
 
 
+@pytest.mark.server
 def test_an_empty_answer_is_asked_again_then_fails_saying_why(ai_settings, emulator):
     """Gemini 2.5 can spend the whole output limit thinking and send no text: that is not
     an answer. The next provider is asked; two empty answers fail the call."""

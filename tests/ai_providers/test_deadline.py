@@ -13,6 +13,8 @@ from ai_providers.errors import AllProvidersUnavailable, NodeDeadlineReached
 from ai_providers.registry import provider_names
 from ai_providers.services import complete_with_fallback
 
+pytestmark = pytest.mark.server
+
 SLOW_MS = 3000  # longer than the node's time and than one call's configured timeout
 
 

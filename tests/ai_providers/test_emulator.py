@@ -16,6 +16,8 @@ import httpx
 import openai
 import pytest
 
+pytestmark = pytest.mark.server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -16,7 +16,9 @@ from ai_providers.errors import AllProvidersUnavailable
 from ai_providers.health import provider_status
 from ai_providers.router import ChainLink
 from ai_providers.services import complete_with_fallback
-from tests.ai_providers.conftest import FAKE_KEYS
+from tests.support.emulator import FAKE_KEYS
+
+pytestmark = pytest.mark.server
 
 CLASSIFIER = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 GEMINI = ChainLink("gemini", "gemini-2.5-flash")

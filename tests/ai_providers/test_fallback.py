@@ -1,4 +1,4 @@
-"""Fallback (DESIGN §7): a failing primary hands over to the backup in the same call, every
+"""Fallback (docs/concepts/ai-providers.md): a failing primary hands over to the backup in the same call, every
 provider call is recorded, a bad request fails at once, a dead chain says when to retry."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from ai_providers.adapters.errors import retry_after_seconds
 from ai_providers.base import Completion
 from ai_providers.errors import AllProvidersUnavailable, BadRequest, ProvidersNotConfigured
 from ai_providers.services import complete_with_fallback
-from tests.ai_providers.conftest import CLIENT_TIMEOUT_S
+from tests.support.emulator import CLIENT_TIMEOUT_S
 
 # task type -> (primary provider, primary model, backup provider, backup model)
 CHAINS = {
@@ -56,6 +56,7 @@ HAND_OVERS = [
 ]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(("task_type", "error_code"), HAND_OVERS)
 def test_a_failing_primary_hands_over_to_the_backup(ai_settings, emulator, task_type, error_code):
     primary, primary_model, backup, backup_model = CHAINS[task_type]
@@ -75,6 +76,7 @@ def test_a_failing_primary_hands_over_to_the_backup(ai_settings, emulator, task_
     assert emulator.calls(backup, backup_model) == 1
 
 
+@pytest.mark.server
 def test_a_spent_account_quota_also_keeps_the_backup_on_the_same_provider_waiting(ai_settings, emulator):
     _, primary_model, _, backup_model = CHAINS["math_reasoning"]
     emulator.fault(provider="openrouter", model=primary_model, quota=True)
@@ -89,6 +91,7 @@ def test_a_spent_account_quota_also_keeps_the_backup_on_the_same_provider_waitin
     assert caught.value.retryable is True
 
 
+@pytest.mark.server
 def test_a_timeout_gives_up_on_the_client_deadline_not_the_providers(ai_settings, emulator):
     emulator.fault(provider="gemini", latency_ms=5000)
     attempts: list[dict] = []
@@ -99,6 +102,7 @@ def test_a_timeout_gives_up_on_the_client_deadline_not_the_providers(ai_settings
     assert attempts[0]["latency_ms"] >= CLIENT_TIMEOUT_S * 1000 * 0.9
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("provider", ["gemini", "groq", "openrouter", "huggingface"])
 def test_a_bad_request_fails_at_once_without_trying_the_backup(ai_settings, emulator, provider):
     task_type = next(task for task, chain in CHAINS.items() if chain[0] == provider)
@@ -112,6 +116,7 @@ def test_a_bad_request_fails_at_once_without_trying_the_backup(ai_settings, emul
     assert caught.value.details["attempts"] == attempts
 
 
+@pytest.mark.server
 def test_when_the_whole_chain_is_down_every_attempt_is_listed(ai_settings, emulator):
     emulator.fault(provider="gemini", status=503)
     emulator.fault(provider="openrouter", status=500)
@@ -131,6 +136,7 @@ def test_when_the_whole_chain_is_down_every_attempt_is_listed(ai_settings, emula
     assert "gemini/gemini-2.5-flash: server_error" in error.message
 
 
+@pytest.mark.server
 def test_a_short_retry_after_is_waited_once_on_the_same_provider(ai_settings, emulator):
     emulator.fault(provider="gemini", status=429, retry_after=0.3, times=1)
     attempts: list[dict] = []
@@ -141,6 +147,7 @@ def test_a_short_retry_after_is_waited_once_on_the_same_provider(ai_settings, em
     assert [(a["provider"], a.get("error_code")) for a in attempts] == [("gemini", "rate_limited"), ("gemini", None)]
 
 
+@pytest.mark.server
 def test_a_long_retry_after_cools_the_provider_for_later_calls(ai_settings, emulator):
     emulator.fault(provider="gemini", status=429, retry_after=30, times=1)
     first: list[dict] = []
@@ -158,6 +165,7 @@ def test_a_long_retry_after_cools_the_provider_for_later_calls(ai_settings, emul
     }
 
 
+@pytest.mark.server
 def test_a_chain_that_is_cooling_says_when_to_retry(ai_settings, emulator):
     emulator.fault(provider="gemini", status=429, retry_after=20)
     emulator.fault(provider="openrouter", status=429, retry_after=40)
@@ -170,6 +178,7 @@ def test_a_chain_that_is_cooling_says_when_to_retry(ai_settings, emulator):
     assert emulator.calls() == 2
 
 
+@pytest.mark.server
 def test_a_provider_without_a_key_is_skipped_without_a_call(ai_settings, emulator):
     ai_settings["PROVIDERS"]["gemini"]["api_key"] = ""
     attempts: list[dict] = []
@@ -180,6 +189,7 @@ def test_a_provider_without_a_key_is_skipped_without_a_call(ai_settings, emulato
     assert emulator.calls("gemini") == 0
 
 
+@pytest.mark.server
 def test_a_chain_with_nothing_configured_is_not_retried(ai_settings, emulator):
     for provider in ai_settings["PROVIDERS"].values():
         provider["api_key"] = ""
@@ -190,6 +200,7 @@ def test_a_chain_with_nothing_configured_is_not_retried(ai_settings, emulator):
     assert emulator.calls() == 0
 
 
+@pytest.mark.server
 def test_unknown_task_types_and_providers_are_bad_requests(ai_settings):
     with pytest.raises(BadRequest, match="Unknown task type"):
         call("poetry", [])

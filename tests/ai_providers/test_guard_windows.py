@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pytest
 from django_redis import get_redis_connection
 
 from ai_providers import guards
 from ai_providers.router import ChainLink
+
+pytestmark = pytest.mark.server
 
 GEMINI = ChainLink("gemini", "gemini-2.5-flash")
 

@@ -1,4 +1,4 @@
-"""Quotas, the circuit breaker and the per-user quota, shared through Redis (DESIGN §7)."""
+"""Quotas, the circuit breaker and the per-user quota, shared through Redis (docs/concepts/ai-providers.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from ai_providers.base import Completion
 from ai_providers.errors import AllProvidersUnavailable, BadRequest, UserQuotaExceeded
 from ai_providers.health import provider_status
 from ai_providers.services import complete_with_fallback
+
+pytestmark = pytest.mark.server
 
 
 def call(attempts: list[dict] | None = None, *, user_id: object = 7, task_type: str = "content_generation", **kw):

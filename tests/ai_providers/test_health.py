@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from ai_providers.apis import ProviderStatusApi, ProviderTestApi
 from ai_providers.health import provider_status, test_all_providers
 from ai_providers.urls import urlpatterns
-from tests.accounts_app.factories import UserFactory
+from tests.support.factories import UserFactory
+
+pytestmark = pytest.mark.server
 
 
 def test_every_configured_provider_answers_the_live_test(ai_settings, emulator):

@@ -34,6 +34,7 @@ def quota_form(provider: str, *, rpm: int = 0, enabled: bool = True) -> dict:
     return form | ({"enabled": "on"} if enabled else {})
 
 
+@pytest.mark.server
 def test_an_admin_price_changes_the_cost_of_the_next_call(
     ai_settings, admin_client, django_capture_on_commit_callbacks
 ):
@@ -56,6 +57,7 @@ def test_an_admin_price_changes_the_cost_of_the_next_call(
     assert second.cost_usd > first.cost_usd
 
 
+@pytest.mark.server
 def test_an_admin_quota_skips_the_provider_and_deleting_it_restores_the_settings(
     ai_settings, emulator, admin_client, django_capture_on_commit_callbacks
 ):
@@ -86,6 +88,7 @@ def test_an_admin_quota_skips_the_provider_and_deleting_it_restores_the_settings
     assert emulator.calls("groq") == 2
 
 
+@pytest.mark.server
 def test_a_disabled_admin_quota_leaves_the_settings_quota(
     ai_settings, emulator, admin_client, django_capture_on_commit_callbacks
 ):
@@ -100,6 +103,7 @@ def test_a_disabled_admin_quota_leaves_the_settings_quota(
     assert groq["quota_left"]["rpm"] == 3
 
 
+@pytest.mark.server
 def test_a_warm_snapshot_costs_no_query(ai_settings, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         ModelPrice.objects.create(

@@ -40,6 +40,7 @@ def test_default_routes_match_the_design_table(db):
     }
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("task_type", TASK_TYPES)
 def test_each_task_type_is_answered_by_its_primary(ai_settings, emulator, task_type):
     attempts: list[dict] = []
@@ -65,6 +66,7 @@ def test_each_task_type_is_answered_by_its_primary(ai_settings, emulator, task_t
         assert result.usage.output_tokens > 0
 
 
+@pytest.mark.server
 def test_code_generation_answers_a_code_block(ai_settings):
     result = complete_with_fallback(
         task_type="code_generation",
@@ -75,6 +77,7 @@ def test_code_generation_answers_a_code_block(ai_settings):
     assert "```python" in result.text
 
 
+@pytest.mark.server
 def test_node_providers_win_over_admin_and_settings(ai_settings, emulator):
     ProviderRoute.objects.create(task_type="content_generation", chain=["groq/llama-3.1-8b-instant"])
     forget_admin_routes()
@@ -88,6 +91,7 @@ def test_node_providers_win_over_admin_and_settings(ai_settings, emulator):
     assert (result.provider, result.model) == ("openai_compatible", "llama3.2")
 
 
+@pytest.mark.server
 def test_admin_route_wins_over_settings_and_is_seen_at_once(ai_settings, emulator):
     request = Completion(prompt="hello")
     first = complete_with_fallback(task_type="content_generation", request=request, user_id=1, attempt_log=[])
@@ -98,6 +102,7 @@ def test_admin_route_wins_over_settings_and_is_seen_at_once(ai_settings, emulato
     assert (second.provider, second.model) == ("groq", "llama-3.1-8b-instant")
 
 
+@pytest.mark.server
 def test_a_disabled_admin_route_is_ignored(ai_settings):
     ProviderRoute.objects.create(task_type="quick_decision", chain=["openrouter/z-ai/glm-4.5-air"], enabled=False)
     forget_admin_routes()
@@ -117,6 +122,7 @@ def _admin_save(data: dict) -> object:
     return form
 
 
+@pytest.mark.server
 def test_saving_a_route_in_the_admin_reroutes_the_next_call(ai_settings):
     complete_with_fallback(task_type="quick_decision", request=Completion(prompt="yes?"), user_id=1, attempt_log=[])
     form = _admin_save({"task_type": "quick_decision", "chain": '["gemini/gemini-2.5-flash"]', "enabled": "on"})
@@ -127,6 +133,7 @@ def test_saving_a_route_in_the_admin_reroutes_the_next_call(ai_settings):
     assert result.provider == "gemini"
 
 
+@pytest.mark.server
 def test_the_admin_refuses_an_unknown_provider(ai_settings):
     form = _admin_save({"task_type": "quick_decision", "chain": '["nope/model"]', "enabled": "on"})
     assert "Unknown provider" in str(form.errors["chain"])
@@ -147,5 +154,6 @@ def test_bad_chains_are_refused_with_a_clear_message(chain, message):
         parse_chain(chain)
 
 
+@pytest.mark.server
 def test_a_bare_provider_with_a_default_model_is_accepted(ai_settings):
     assert [str(link) for link in parse_chain(["openai_compatible"])] == ["openai_compatible/llama3.2"]

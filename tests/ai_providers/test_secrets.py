@@ -13,7 +13,9 @@ from ai_providers.errors import AllProvidersUnavailable, BadRequest
 from ai_providers.health import provider_status, test_all_providers
 from ai_providers.registry import get_provider, provider_names
 from ai_providers.services import complete_with_fallback
-from tests.ai_providers.conftest import FAKE_KEYS
+from tests.support.emulator import FAKE_KEYS
+
+pytestmark = pytest.mark.server
 
 
 def assert_no_key(*texts: object) -> None:

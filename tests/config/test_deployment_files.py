@@ -136,6 +136,7 @@ def test_banner_urls_never_show_a_password(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
+@pytest.mark.slow
 def test_entries_give_up_with_a_clear_message_when_redis_never_answers() -> None:
     url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"  # nothing listens there
     env = {**os.environ, "REDIS_URL": url, "SWITCHBOARD_REDIS_WAIT_S": "1"}

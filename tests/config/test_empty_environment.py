@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 EMPTY = ["CELERY_BROKER_URL", "CACHE_REDIS_URL", "REDIS_URL", "ALLOWED_HOSTS", "LOG_LEVEL", "GEMINI_MODEL"]
 

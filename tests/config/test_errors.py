@@ -10,17 +10,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.accounts_app.factories import UserFactory
-from tests.config.failing_urls import INTERNAL_DETAIL
+from tests.support.failing_urls import INTERNAL_DETAIL
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client() -> APIClient:
-    api = APIClient()
-    api.force_authenticate(UserFactory())
-    return api
 
 
 def assert_error(response, status: int, code: str) -> None:
@@ -29,32 +21,32 @@ def assert_error(response, status: int, code: str) -> None:
     assert response.json()["error"]["code"] == code
 
 
-def test_unknown_route_is_a_json_404(client) -> None:
-    assert_error(client.get("/api/nothing-here"), 404, "not_found")
+def test_unknown_route_is_a_json_404(auth_client) -> None:
+    assert_error(auth_client.get("/api/nothing-here"), 404, "not_found")
 
 
-def test_wrong_method_is_a_json_405(client) -> None:
-    assert_error(client.put("/api/executions", {}, format="json"), 405, "method_not_allowed")
+def test_wrong_method_is_a_json_405(auth_client) -> None:
+    assert_error(auth_client.put("/api/executions", {}, format="json"), 405, "method_not_allowed")
 
 
-def test_wrong_media_type_is_a_json_415(client) -> None:
-    response = client.post("/api/executions", "a=b", content_type="application/x-www-form-urlencoded")
+def test_wrong_media_type_is_a_json_415(auth_client) -> None:
+    response = auth_client.post("/api/executions", "a=b", content_type="application/x-www-form-urlencoded")
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_malformed_json_is_a_parse_error(client) -> None:
-    assert_error(client.post("/api/executions", "{not json", content_type="application/json"), 400, "parse_error")
+def test_malformed_json_is_a_parse_error(auth_client) -> None:
+    assert_error(auth_client.post("/api/executions", "{not json", content_type="application/json"), 400, "parse_error")
 
 
-def test_a_body_nested_past_the_recursion_limit_is_a_400_not_a_500(client) -> None:
+def test_a_body_nested_past_the_recursion_limit_is_a_400_not_a_500(auth_client) -> None:
     body = "[" * 100_000 + "]" * 100_000
-    assert_error(client.post("/api/workflows", body, content_type="application/json"), 400, "parse_error")
+    assert_error(auth_client.post("/api/workflows", body, content_type="application/json"), 400, "parse_error")
 
 
 @pytest.mark.parametrize("path", ["/api/workflows", "/api/credentials", "/api/workflows/import"])
-def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400_that_names_it(client, path) -> None:
+def test_an_unknown_field_named_with_a_lone_surrogate_is_a_400_that_names_it(auth_client, path) -> None:
     # The JSON escape \ud800 with no pair: valid JSON syntax, not encodable as UTF-8.
-    response = client.post(path, '{"\\ud800": 1}', content_type="application/json")
+    response = auth_client.post(path, '{"\\ud800": 1}', content_type="application/json")
     assert_error(response, 400, "validation_error")
     assert response.json()["error"]["details"]["\ud800"] == ["Unknown field."]
     assert b"\\ud800" in response.content
@@ -77,7 +69,7 @@ def assert_server_error(response) -> None:
     assert INTERNAL_DETAIL not in response.content.decode()
 
 
-@pytest.mark.urls("tests.config.failing_urls")
+@pytest.mark.urls("tests.support.failing_urls")
 def test_an_unexpected_error_in_an_api_view_is_the_json_500_and_logged_with_its_traceback(caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = browser().get("/api/test-failures/drf")
@@ -86,24 +78,24 @@ def test_an_unexpected_error_in_an_api_view_is_the_json_500_and_logged_with_its_
     assert logged and INTERNAL_DETAIL in str(logged[0].exc_info[1])
 
 
-@pytest.mark.urls("tests.config.failing_urls")
+@pytest.mark.urls("tests.support.failing_urls")
 def test_an_unexpected_error_outside_drf_is_the_json_500_of_handler500() -> None:
     assert_server_error(browser().get("/api/test-failures/plain"))
 
 
-def test_a_body_over_the_size_limit_is_a_json_413_naming_the_limit(client, settings) -> None:
+def test_a_body_over_the_size_limit_is_a_json_413_naming_the_limit(auth_client, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = '{"name": "' + "x" * 2000 + '"}'
-    response = client.post("/api/workflows", body, content_type="application/json")
+    response = auth_client.post("/api/workflows", body, content_type="application/json")
     assert_error(response, 413, "payload_too_large")
     assert response.json()["error"]["details"] == {"limit_bytes": 1000}
 
 
-def test_a_trailing_slash_is_a_404_that_says_so(client) -> None:
-    response = client.get("/api/workflows/")
+def test_a_trailing_slash_is_a_404_that_says_so(auth_client) -> None:
+    response = auth_client.get("/api/workflows/")
     assert_error(response, 404, "not_found")
     assert response.json()["error"]["message"] == "Not found. API paths have no trailing slash: /api/workflows"
-    assert client.get("/api/nothing-here/").json()["error"]["message"] == "Not found."
+    assert auth_client.get("/api/nothing-here/").json()["error"]["message"] == "Not found."
 
 
 def test_an_unknown_path_is_a_json_404_for_a_post_too_not_a_csrf_page() -> None:
@@ -122,13 +114,13 @@ class TestWithDebugOn:
         assert_error(browser().get("/api/nothing-here"), 404, "not_found")
         assert_error(browser().post("/api/nothing/here", {"a": "b"}), 404, "not_found")
 
-    def test_a_missing_object_is_a_json_404(self, client) -> None:
-        assert_error(client.get(f"/api/workflows/{uuid.uuid4()}"), 404, "not_found")
+    def test_a_missing_object_is_a_json_404(self, auth_client) -> None:
+        assert_error(auth_client.get(f"/api/workflows/{uuid.uuid4()}"), 404, "not_found")
 
-    def test_wrong_method_is_a_json_405(self, client) -> None:
-        assert_error(client.put("/api/executions", {}, format="json"), 405, "method_not_allowed")
+    def test_wrong_method_is_a_json_405(self, auth_client) -> None:
+        assert_error(auth_client.put("/api/executions", {}, format="json"), 405, "method_not_allowed")
 
-    @pytest.mark.urls("tests.config.failing_urls")
+    @pytest.mark.urls("tests.support.failing_urls")
     def test_an_unexpected_error_is_the_json_500_and_logged_with_its_traceback(self, caplog) -> None:
         with caplog.at_level(logging.ERROR, logger="django.request"):
             response = browser().get("/api/test-failures/drf")
@@ -136,14 +128,16 @@ class TestWithDebugOn:
         logged = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
         assert logged and INTERNAL_DETAIL in str(logged[0].exc_info[1])
 
-    @pytest.mark.urls("tests.config.failing_urls")
+    @pytest.mark.urls("tests.support.failing_urls")
     def test_the_test_client_still_sees_the_exception(self) -> None:
         # Django's got_request_exception is still sent: test clients and error reporters
         # that listen to it get the exception, not only the 500.
         with pytest.raises(RuntimeError, match=INTERNAL_DETAIL):
             Client().get("/api/test-failures/drf")
 
-    def test_a_body_over_the_size_limit_is_a_json_413(self, client, settings) -> None:
+    def test_a_body_over_the_size_limit_is_a_json_413(self, auth_client, settings) -> None:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
         body = '{"name": "' + "x" * 2000 + '"}'
-        assert_error(client.post("/api/workflows", body, content_type="application/json"), 413, "payload_too_large")
+        assert_error(
+            auth_client.post("/api/workflows", body, content_type="application/json"), 413, "payload_too_large"
+        )

@@ -20,7 +20,8 @@ import pytest
 
 from development.embedded_redis import free_port
 from development.launcher_after_start import allow_demo_endpoint
-from tests.config.launcher_support import (
+from tests.support.definitions import edge, input_node, node
+from tests.support.launcher import (
     ROOT,
     ProcessTree,
     answers,
@@ -32,20 +33,21 @@ from tests.config.launcher_support import (
     metric_sample,
     ping_through_broker,
 )
-from tests.workers_support import wait_for
+from tests.support.workers import wait_for
 
 # What the test session sets for itself; a real `make run` sees none of it.
 
 
 HELLO_DEFINITION = {
     "nodes": [
-        {"id": "start", "type": "INPUT", "config": {"fields": {"text": {"type": "string", "required": True}}}},
-        {"id": "result", "type": "OUTPUT", "config": {"value": "{{ inputs.text }}"}},
+        input_node(text={"type": "string", "required": True}),
+        node("result", "OUTPUT", {"value": "{{ inputs.text }}"}),
     ],
-    "edges": [{"source": "start", "target": "result"}],
+    "edges": [edge("start", "result")],
 }
 
 
+@pytest.mark.server
 @pytest.mark.worker_process
 @pytest.mark.timeout(300)
 def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:

@@ -78,12 +78,14 @@ def test_without_secret_key_it_refuses_to_start_outside_development(tmp_path, de
     assert "ImproperlyConfigured: SECRET_KEY must be set" in done.stderr
 
 
+@pytest.mark.slow
 def test_with_debug_on_it_starts_without_secret_key_on_a_development_only_key(tmp_path) -> None:
     report = probe(tmp_path, DEBUG="1")
     assert report["debug"] is True
     assert report["secret_key"].startswith("development-only")
 
 
+@pytest.mark.slow
 def test_with_debug_off_responses_carry_the_security_headers_and_cookies_are_secure(tmp_path) -> None:
     report = probe(tmp_path, SECRET_KEY="a-production-secret-key-of-enough-length-0123456789")
     assert report["debug"] is False
@@ -98,6 +100,7 @@ def test_with_debug_off_responses_carry_the_security_headers_and_cookies_are_sec
     assert report["session_cookie_secure"] is True
 
 
+@pytest.mark.slow
 def test_with_debug_on_there_is_no_hsts_and_cookies_work_over_http(tmp_path) -> None:
     # The contrast: development serves plain http, where HSTS and Secure cookies would
     # lock a browser out of the site.
@@ -107,6 +110,7 @@ def test_with_debug_on_there_is_no_hsts_and_cookies_work_over_http(tmp_path) -> 
     assert report["api_headers"]["x-frame-options"] == "DENY"
 
 
+@pytest.mark.slow
 def test_cors_is_closed_by_default(tmp_path) -> None:
     report = probe(tmp_path, SECRET_KEY="a-production-secret-key-of-enough-length-0123456789")
     assert "access-control-allow-origin" not in report["api_headers"]
@@ -114,6 +118,7 @@ def test_cors_is_closed_by_default(tmp_path) -> None:
     assert "access-control-allow-methods" not in report["preflight_headers"]
 
 
+@pytest.mark.slow
 def test_cors_opens_to_the_configured_origins_only(tmp_path) -> None:
     report = probe(
         tmp_path,

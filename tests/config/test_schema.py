@@ -10,12 +10,12 @@ from django.test import Client
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework.test import APIClient
 
-from tests.accounts_app.factories import UserFactory
+from tests.support.factories import UserFactory
 
 
 def test_two_schema_requests_at_once_both_get_the_schema_while_an_extension_loads() -> None:
     class SlowMissingTarget(OpenApiSerializerExtension):  # registers itself; loaded on first use
-        target_class = "tests.config.slow_missing.Target"
+        target_class = "tests.support.slow_missing.Target"
 
     start = threading.Barrier(2)
     statuses: list[int] = []

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
-from tests.web_server_support import running_web
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.web_server import running_web
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
 LIMIT = 4000  # the server's SWITCHBOARD_MAX_BODY_BYTES
 

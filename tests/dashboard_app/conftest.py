@@ -1,30 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
-from tests.accounts_app.factories import UserFactory
-from tests.executions_app import conftest as executions
-from tests.executions_app.conftest import edge, input_node, node
-
-# Shared fixtures: a user, its API client, workflows and runs, the provider emulator.
-user, client, make_workflow, run = executions.user, executions.client, executions.make_workflow, executions.run
-ai_settings, emulator = executions.ai_settings, executions.emulator
-
-
-@pytest.fixture
-def staff_user(transactional_db) -> Any:
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def staff_client(staff_user: Any) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(staff_user)
-    return api
+from tests.support.definitions import edge, input_node, node
 
 
 @pytest.fixture

@@ -3,14 +3,17 @@ filters and search; credentials with hidden values."""
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
 from credentials_app.models import Credential
 from credentials_app.services import credential_create, decrypt
 from executions_app.models import Execution
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
-from tests.workers_support import wait_for
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.workers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CHANGELIST = "/admin/executions_app/execution/"
 
@@ -27,6 +30,7 @@ def act(browser: Client, action: str, *executions: str) -> str:
     return response.content.decode()
 
 
+@pytest.mark.worker_thread
 def test_run_again_retries_a_failed_execution_and_reruns_a_completed_one(
     celery_worker, staff_user, divide_workflow, run
 ) -> None:
@@ -82,7 +86,7 @@ def test_filters_and_search_find_what_an_operator_looks_for(staff_user, user, di
 def test_credential_values_never_show_and_can_be_replaced(staff_user, user) -> None:
     credential = credential_create(user=user, name="SLACK_TOKEN", value="xoxb-very-secret-42")
     browser = admin_browser(staff_user)
-    url = f"/admin/executions_app/credential/{credential.pk}/change/"
+    url = f"/admin/credentials_app/credential/{credential.pk}/change/"
     page = browser.get(url).content.decode()
     assert "SLACK_TOKEN" in page
     assert "xoxb-very-secret-42" not in page
@@ -95,7 +99,7 @@ def test_credential_values_never_show_and_can_be_replaced(staff_user, user) -> N
     assert decrypt(Credential.objects.get(pk=credential.pk).encrypted_value) == "xoxb-new-value-43"
 
     add = browser.post(
-        "/admin/executions_app/credential/add/", {"owner": user.pk, "name": "SLACK_TOKEN", "description": ""}
+        "/admin/credentials_app/credential/add/", {"owner": user.pk, "name": "SLACK_TOKEN", "description": ""}
     )
     assert add.status_code == 200  # the form again, with its errors
     text = add.content.decode()
@@ -108,16 +112,16 @@ def test_a_staff_member_cannot_write_another_users_credentials(transactional_db,
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_credential"))
     browser = admin_browser(staff)
-    url = f"/admin/executions_app/credential/{credential.pk}/change/"
+    url = f"/admin/credentials_app/credential/{credential.pk}/change/"
 
     assert browser.get(url).status_code == 200  # can see it (never its value)
     replaced = browser.post(url, {"name": "SLACK_TOKEN", "description": "", "value": "xoxb-staff-own-token"})
     renamed = browser.post(url, {"name": "OTHER", "description": "", "value": ""})
     planted = browser.post(
-        "/admin/executions_app/credential/add/", {"owner": user.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
+        "/admin/credentials_app/credential/add/", {"owner": user.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
     )
     own = browser.post(
-        "/admin/executions_app/credential/add/", {"owner": staff.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
+        "/admin/credentials_app/credential/add/", {"owner": staff.pk, "name": "HOOK_TOKEN", "value": "staff-own-1"}
     )
 
     assert replaced.status_code == renamed.status_code == 403

@@ -20,8 +20,9 @@ from django.core.management import call_command
 from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.services import execution_create
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
-from tests.workers_support import ROOT, wait_for, worker_process
+from tests.support.definitions import edge, input_node, node
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.workers import ROOT, wait_for, worker_process
 from workflows_app.models import Workflow
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,7 +41,7 @@ CHROMIUM_FLAGS = (
 )
 STATUSES = ("completed", "failed", "canceled", "running", "queued")
 
-pytestmark = pytest.mark.worker_process
+pytestmark = [pytest.mark.worker_process, pytest.mark.server]
 
 
 @pytest.fixture
@@ -83,11 +84,11 @@ def run_demo_traffic(staff_user: Any, http_url: str) -> list[str]:
         name="Nightly report",
         definition={
             "nodes": [
-                {"id": "start", "type": "INPUT", "config": {"fields": {"n": {"type": "integer", "required": True}}}},
-                {"id": "ratio", "type": "TRANSFORM", "config": {"value": "{{ 100 / inputs.n }}"}},
-                {"id": "result", "type": "OUTPUT", "config": {"value": "{{ nodes.ratio.output }}"}},
+                input_node(n={"type": "integer", "required": True}),
+                node("ratio", "TRANSFORM", {"value": "{{ 100 / inputs.n }}"}),
+                node("result", "OUTPUT", {"value": "{{ nodes.ratio.output }}"}),
             ],
-            "edges": [{"source": "start", "target": "ratio"}, {"source": "ratio", "target": "result"}],
+            "edges": [edge("start", "ratio"), edge("ratio", "result")],
         },
     )
     runs += [(staff_user, divide, {"n": n}) for n in (1, 2, 4, 5, 0)]

@@ -2,37 +2,24 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import connection, connections
 
 from dashboard_app import health
-from development import embedded_redis
-from tests.workers_support import wait_for
+from tests.support.workers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[str, object]]:
-    """A Redis server of this test alone, which the test may kill."""
-    port = embedded_redis.free_port()
-    process = embedded_redis.start(port, tmp_path / "redis", persist=False)
-    yield f"redis://127.0.0.1:{port}/0", process
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
-
-
+@pytest.mark.server
 def test_health_is_503_naming_redis_when_redis_stops(staff_client, settings, own_redis) -> None:
-    url, process = own_redis
-    settings.CACHE_REDIS_URL = url
+    settings.CACHE_REDIS_URL = own_redis.url
 
     before = staff_client.get("/api/dashboard/health").json()
     assert before["components"]["redis"]["ok"] is True
 
-    process.kill()
-    process.wait(timeout=10)
+    own_redis.kill()
     started = time.monotonic()
     response = staff_client.get("/api/dashboard/health")
     elapsed = time.monotonic() - started
@@ -49,9 +36,9 @@ def test_health_is_503_naming_redis_when_redis_stops(staff_client, settings, own
     assert elapsed < 5  # short timeouts, no retries
 
 
+@pytest.mark.server
 def test_health_is_503_when_no_worker_beats(staff_client, settings, own_redis) -> None:
-    url, _ = own_redis
-    settings.CACHE_REDIS_URL = url  # a Redis no worker writes its heartbeat to
+    settings.CACHE_REDIS_URL = own_redis.url  # a Redis no worker writes its heartbeat to
     response = staff_client.get("/api/dashboard/health")
     assert response.status_code == 503
     health = response.json()
@@ -59,6 +46,7 @@ def test_health_is_503_when_no_worker_beats(staff_client, settings, own_redis) -
     assert "No worker heartbeat" in health["components"]["workers"]["error"]
 
 
+@pytest.mark.worker_process
 def test_health_is_200_with_every_component_and_its_latency(worker_processes, staff_client) -> None:
     response = wait_for(lambda: (r := staff_client.get("/api/dashboard/health")).status_code == 200 and r)
     health = response.json()
@@ -72,10 +60,11 @@ def test_health_is_200_with_every_component_and_its_latency(worker_processes, st
     assert set(health["components"]["broker"]["queues"]) == {"default", "nodes", "ai"}
 
 
+@pytest.mark.worker_process
 @pytest.mark.django_db(transaction=True)
 def test_health_is_503_when_no_worker_consumes_a_queue(staff_client) -> None:
     """A worker on `default,nodes` beats, but nothing runs AI nodes: say so, not 200."""
-    from tests.workers_support import worker_process
+    from tests.support.workers import worker_process
 
     with worker_process(queues="default,nodes"):
         response = wait_for(lambda: (r := staff_client.get("/api/dashboard/health")).status_code == 503 and r)
@@ -84,20 +73,20 @@ def test_health_is_503_when_no_worker_consumes_a_queue(staff_client) -> None:
     assert "No worker consumes the ai queue" in health["components"]["workers"]["error"]
 
 
-def test_workers_are_listed_for_staff_and_counted_for_users(worker_processes, client, staff_client) -> None:
+@pytest.mark.worker_process
+def test_workers_are_listed_for_staff_and_counted_for_users(worker_processes, auth_client, staff_client) -> None:
     listed = wait_for(lambda: staff_client.get("/api/dashboard/overview").json()["workers"]["list"])
     assert set(listed[0]["queues"]) == {"default", "nodes", "ai"}
     assert listed[0]["last_beat_s"] < 10
-    counted = client.get("/api/dashboard/overview").json()["workers"]
+    counted = auth_client.get("/api/dashboard/overview").json()["workers"]
     assert counted == {"online": len(listed), "list": []}
 
 
-def test_health_hides_error_texts_from_users(client, settings, own_redis) -> None:
-    url, process = own_redis
-    settings.CACHE_REDIS_URL = url
-    process.kill()
-    process.wait(timeout=10)
-    health = client.get("/api/dashboard/health").json()
+@pytest.mark.server
+def test_health_hides_error_texts_from_users(auth_client, settings, own_redis) -> None:
+    settings.CACHE_REDIS_URL = own_redis.url
+    own_redis.kill()
+    health = auth_client.get("/api/dashboard/health").json()
     assert health["components"]["redis"] == {
         "ok": False,
         "error": "unavailable",

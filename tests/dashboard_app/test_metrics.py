@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.workers_support import wait_for
+from tests.support.workers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def scrape(**headers: str) -> dict[str, Any]:
@@ -23,6 +26,8 @@ def sample(families: dict[str, Any], name: str, **labels: str) -> float:
     raise AssertionError(f"no sample {name} {labels}")
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_metrics_parse_and_carry_every_series(celery_worker, ai_settings, divide_workflow, run) -> None:
     before = scrape()
     completed_before = sample(before, "switchboard_executions_total", status="completed")
@@ -53,14 +58,14 @@ def test_metrics_parse_and_carry_every_series(celery_worker, ai_settings, divide
         assert sample(families, "switchboard_scrape_error", source=source) == 0
 
 
-def test_an_execution_canceled_before_it_ran_is_counted_but_not_timed(divide_workflow, run, client) -> None:
+def test_an_execution_canceled_before_it_ran_is_counted_but_not_timed(divide_workflow, run, auth_client) -> None:
     """No worker runs here: it never started, so it has no duration to put in a bucket."""
     before = scrape()
     canceled_before = sample(before, "switchboard_executions_total", status="canceled")
     timed_before = sample(before, "switchboard_execution_duration_seconds_count")
     execution_id = run(divide_workflow, {"n": 2}, wait=None).json()["id"]
 
-    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
+    assert auth_client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
 
     after = wait_for(
         lambda: (f := scrape()) and sample(f, "switchboard_executions_total", status="canceled") > canceled_before and f
@@ -68,8 +73,10 @@ def test_an_execution_canceled_before_it_ran_is_counted_but_not_timed(divide_wor
     assert sample(after, "switchboard_execution_duration_seconds_count") == timed_before
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_provider_calls_tokens_and_cost_reach_the_scrape(celery_worker, ai_settings, make_workflow, run) -> None:
-    from tests.dashboard_app.conftest import edge, input_node, node
+    from tests.support.definitions import edge, input_node, node
 
     workflow = make_workflow(
         [
@@ -109,9 +116,10 @@ def test_a_redis_outage_is_reported_in_the_scrape_not_a_500(settings, transactio
     assert "switchboard_executions_active" in families
 
 
-def test_metrics_json_is_scoped_to_the_user(celery_worker, client, staff_client, divide_workflow, run) -> None:
+@pytest.mark.worker_thread
+def test_metrics_json_is_scoped_to_the_user(celery_worker, auth_client, staff_client, divide_workflow, run) -> None:
     run(divide_workflow, {"n": 0})
-    mine = client.get("/api/dashboard/metrics").json()
+    mine = auth_client.get("/api/dashboard/metrics").json()
     assert mine["scope"] == "user"
     names = {family["name"] for family in mine["families"]}
     assert {"switchboard_executions", "switchboard_node_runs_last_day", "switchboard_queue_depth"} <= names

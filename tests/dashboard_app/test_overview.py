@@ -2,18 +2,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
-from tests.workers_support import wait_for
+from tests.support.definitions import edge, input_node, node
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.workers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def finished_counts(api: APIClient) -> dict[str, int]:
     return api.get("/api/dashboard/overview").json()["counters"]
 
 
-def test_counters_move_as_executions_finish(celery_worker, client, staff_client, divide_workflow, run) -> None:
+@pytest.mark.worker_thread
+def test_counters_move_as_executions_finish(celery_worker, auth_client, staff_client, divide_workflow, run) -> None:
     before = finished_counts(staff_client)
     assert run(divide_workflow, {"n": 2}).json()["status"] == "completed"
     assert run(divide_workflow, {"n": 5}).json()["status"] == "completed"
@@ -26,14 +31,15 @@ def test_counters_move_as_executions_finish(celery_worker, client, staff_client,
         return after if done and after.get("failed", 0) - before.get("failed", 0) == 1 else None
 
     wait_for(moved, timeout=10)
-    mine = client.get("/api/dashboard/overview").json()
+    mine = auth_client.get("/api/dashboard/overview").json()
     assert mine["counters"] == {"completed": 2, "failed": 1}  # the owner's own counters
 
 
-def test_overview_counts_the_last_hour_and_day(celery_worker, client, divide_workflow, run) -> None:
+@pytest.mark.worker_thread
+def test_overview_counts_the_last_hour_and_day(celery_worker, auth_client, divide_workflow, run) -> None:
     for n in (1, 2, 4, 0):
         run(divide_workflow, {"n": n})
-    overview = client.get("/api/dashboard/overview").json()
+    overview = auth_client.get("/api/dashboard/overview").json()
 
     assert overview["scope"] == "user"
     for window in ("last_hour", "last_day"):
@@ -59,18 +65,20 @@ def test_overview_counts_the_last_hour_and_day(celery_worker, client, divide_wor
     assert overview["unavailable"] == []
 
 
-def test_workflows_report_runs_success_rate_and_mean_duration(celery_worker, client, divide_workflow, run) -> None:
+@pytest.mark.worker_thread
+def test_workflows_report_runs_success_rate_and_mean_duration(celery_worker, auth_client, divide_workflow, run) -> None:
     for n in (1, 0, 0, 3):
         run(divide_workflow, {"n": n})
-    [row] = client.get("/api/dashboard/workflows").json()["results"]
+    [row] = auth_client.get("/api/dashboard/workflows").json()["results"]
     assert row["workflow_id"] == divide_workflow
     assert (row["runs"], row["completed"], row["failed"]) == (4, 2, 2)
     assert row["success_rate"] == 0.5
     assert row["mean_duration_ms"] is not None and row["mean_duration_ms"] >= 0
 
 
+@pytest.mark.worker_thread
 def test_users_see_their_own_numbers_and_staff_see_everyone(
-    celery_worker, client, staff_client, make_workflow, divide_workflow, run
+    celery_worker, auth_client, staff_client, make_workflow, divide_workflow, run
 ) -> None:
     other = UserFactory()
     other_api = APIClient()
@@ -83,7 +91,7 @@ def test_users_see_their_own_numbers_and_staff_see_everyone(
     ).json()["id"]
     other_api.post("/api/executions", {"workflow_id": other_workflow, "inputs": {}, "wait": 30}, format="json")
 
-    mine = client.get("/api/dashboard/overview").json()
+    mine = auth_client.get("/api/dashboard/overview").json()
     theirs = other_api.get("/api/dashboard/overview").json()
     everyone = staff_client.get("/api/dashboard/overview").json()
     assert mine["executions"]["last_day"]["total"] == 1
@@ -109,13 +117,13 @@ def test_dashboard_apis_need_a_login_and_accept_the_session(transactional_db) ->
     assert browser.get("/api/dashboard/overview").json()["scope"] == "user"
 
 
-def test_workflows_window_out_of_range_is_a_clear_400(client: Any) -> None:
+def test_workflows_window_out_of_range_is_a_clear_400(auth_client: Any) -> None:
     for days in ("0", "91", "seven"):
-        response = client.get(f"/api/dashboard/workflows?days={days}")
+        response = auth_client.get(f"/api/dashboard/workflows?days={days}")
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "validation_error"
         assert "days" in response.json()["error"]["details"]
-    schema = client.get("/api/schema", {"format": "json"}).json()
+    schema = auth_client.get("/api/schema", {"format": "json"}).json()
     (days,) = schema["paths"]["/api/dashboard/workflows"]["get"]["parameters"]
     assert (days["schema"]["minimum"], days["schema"]["maximum"]) == (1, 90)
 
@@ -125,10 +133,4 @@ def _zero() -> dict[str, int]:
 
 
 def _echo_definition() -> dict:
-    return {
-        "nodes": [
-            {"id": "start", "type": "INPUT", "config": {"fields": {}}},
-            {"id": "result", "type": "OUTPUT", "config": {"value": "done"}},
-        ],
-        "edges": [{"source": "start", "target": "result"}],
-    }
+    return {"nodes": [input_node(), node("result", "OUTPUT", {"value": "done"})], "edges": [edge("start", "result")]}

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
+import pytest
 from django.test import Client
 
-from tests.accounts_app.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.factories import DEFAULT_PASSWORD, UserFactory
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -43,6 +44,7 @@ def test_a_wrong_password_shows_the_form_again(transactional_db) -> None:
     assert "did not match" in response.content.decode()
 
 
+@pytest.mark.worker_thread
 def test_executions_chart_draws_one_bar_per_hour_and_status(celery_worker, user, divide_workflow, run) -> None:
     for n in (1, 2, 0):
         run(divide_workflow, {"n": n})
@@ -53,6 +55,7 @@ def test_executions_chart_draws_one_bar_per_hour_and_status(celery_worker, user,
     assert sorted(text.split(" ", 1)[1] for text in bars) == ["completed: 2", "failed: 1"]
 
 
+@pytest.mark.worker_thread
 def test_durations_chart_counts_every_finished_run(celery_worker, user, divide_workflow, run) -> None:
     for n in (1, 2, 0):
         run(divide_workflow, {"n": n})

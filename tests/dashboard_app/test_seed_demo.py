@@ -3,13 +3,14 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
 from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import Execution
-from tests.workers_support import wait_for
+from tests.support.workers import wait_for
 from workflows_app.models import Workflow
 
 
@@ -46,6 +47,8 @@ def test_a_generated_password_is_printed_when_none_is_set(transactional_db, sett
     assert Client().login(username="demo", password=password)
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_seeded_triage_runs_and_the_review_falls_back(celery_worker, ai_settings, emulator) -> None:
     out = seed("--run")
     assert "the emulator now answers groq/demo-unavailable-model with 404" in out

@@ -7,11 +7,18 @@ import time
 import pytest
 
 from ai_providers.registry import provider_names
-from tests.executions_app.ai_node_support import ai_pipeline, ai_status, calls_by_provider, node_events, triage_workflow
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
-from tests.workers_support import wait_for
+from tests.support.ai_nodes import (
+    ai_pipeline,
+    ai_status,
+    calls_by_provider,
+    node_events,
+    triage_workflow,
+)
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id
+from tests.support.workers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server, pytest.mark.worker_thread]
 
 
 def test_support_triage_routes_each_task_type_to_its_primary(celery_worker, ai_settings, make_workflow, run) -> None:
@@ -57,7 +64,7 @@ def test_primary_failure_falls_back_within_the_same_attempt(
 
 
 def test_whole_chain_down_retries_after_its_countdown_then_fails_listing_every_attempt(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client
 ) -> None:
     ai_settings["ALL_DOWN_RETRY_S"] = 1.0  # what the chain asks for when no vendor says when
     emulator.fault(provider="gemini", status=503)
@@ -91,7 +98,7 @@ def test_whole_chain_down_retries_after_its_countdown_then_fails_listing_every_a
 
     # The retry went back to the broker with the chain's countdown (not the node's 0.1 s
     # backoff), and the second claim came no sooner than that countdown.
-    write_events = [e for e in node_events(client, execution["id"]) if e["node_id"] == "write"]
+    write_events = [e for e in node_events(auth_client, execution["id"]) if e["node_id"] == "write"]
     claims = [e for e in write_events if e["status"] == "running"]
     retries = [e for e in write_events if e["status"] == "pending" and "retry_in_s" in e]
     assert [e["attempt"] for e in claims] == [1, 2]
@@ -132,7 +139,7 @@ def test_a_slow_chain_fails_the_node_at_its_timeout_not_after_every_provider(
 
 
 def test_a_primary_whose_quota_is_spent_is_skipped_without_a_call_and_the_backup_answers(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client
 ) -> None:
     ai_settings["PROVIDERS"]["gemini"]["quotas"]["rpd"] = 1  # the day's window: no minute boundary to race
     workflow_id = ai_pipeline(
@@ -150,13 +157,13 @@ def test_a_primary_whose_quota_is_spent_is_skipped_without_a_call_and_the_backup
     assert runs["polish"]["output"]["fallback_used"] is True
     assert calls_by_provider(execution, "polish") == [("gemini", "quota_rpd", True), ("openrouter", None, False)]
     assert emulator.calls("gemini") == 1  # skipped before any request went out
-    gemini = ai_status(client)["gemini"]
+    gemini = ai_status(auth_client)["gemini"]
     assert gemini["quota_left"]["rpd"] == 0
     assert gemini["skipped"] == {"quota_rpd": 1}
 
 
 def test_an_open_circuit_keeps_calls_off_the_primary_until_its_cooldown(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client
 ) -> None:
     ai_settings.update(BREAKER_THRESHOLD=2, BREAKER_COOLDOWN_S=2.0)
     emulator.fault(provider="gemini", status=500)
@@ -168,7 +175,7 @@ def test_an_open_circuit_keeps_calls_off_the_primary_until_its_cooldown(
     assert calls_by_provider(execution, "b") == [("gemini", "server_error", False), ("openrouter", None, False)]
     assert calls_by_provider(execution, "c") == [("gemini", "circuit_open", True), ("openrouter", None, False)]
     assert emulator.calls("gemini") == 2
-    assert ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] == "open"
+    assert ai_status(auth_client)["gemini"]["circuits"]["gemini-2.5-flash"] == "open"
 
     # Gemini is healthy again, but until the cooldown ends nobody asks it.
     emulator.clear_faults()
@@ -177,11 +184,13 @@ def test_an_open_circuit_keeps_calls_off_the_primary_until_its_cooldown(
     assert calls_by_provider(execution, "write") == [("gemini", "circuit_open", True), ("openrouter", None, False)]
     assert emulator.calls("gemini") == 2
 
-    wait_for(lambda: ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] != "open", timeout=10, interval=0.1)
+    wait_for(
+        lambda: ai_status(auth_client)["gemini"]["circuits"]["gemini-2.5-flash"] != "open", timeout=10, interval=0.1
+    )
     execution = run(one, {"topic": "circuits"}).json()
     assert calls_by_provider(execution, "write") == [("gemini", None, False)]  # the probe answered
     assert emulator.calls("gemini") == 3
-    assert ai_status(client)["gemini"]["circuits"]["gemini-2.5-flash"] == "closed"
+    assert ai_status(auth_client)["gemini"]["circuits"]["gemini-2.5-flash"] == "closed"
 
 
 def test_a_user_past_their_daily_ai_calls_gets_a_node_error_saying_so(

@@ -8,15 +8,21 @@ import logging
 
 import pytest
 
-from tests.ai_providers.conftest import FAKE_KEYS
-from tests.executions_app.ai_node_support import ai_pipeline, ai_status, calls_by_provider, node_events
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
+from tests.support.ai_nodes import (
+    ai_pipeline,
+    ai_status,
+    calls_by_provider,
+    node_events,
+)
+from tests.support.definitions import edge, input_node, node
+from tests.support.emulator import FAKE_KEYS
+from tests.support.executions import nodes_by_id
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server, pytest.mark.worker_thread]
 
 
 def test_json_answers_are_parsed_and_every_call_records_its_tokens_and_cost(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client
 ) -> None:
     workflow_id = make_workflow(
         [
@@ -54,7 +60,7 @@ def test_json_answers_are_parsed_and_every_call_records_its_tokens_and_cost(
     assert total["text"].endswith("The answer is 84.")
     assert (total["provider"], total["model"]) == ("openrouter", "z-ai/glm-4.5-air")
 
-    status = ai_status(client)
+    status = ai_status(auth_client)
     for output in (extract, total):
         usage = output["usage"]
         assert usage["input_tokens"] > 0
@@ -70,7 +76,7 @@ def test_json_answers_are_parsed_and_every_call_records_its_tokens_and_cost(
 
 
 def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
-    celery_worker, ai_settings, emulator, make_workflow, run, client, caplog
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client, caplog
 ) -> None:
     """Three vendors echo the caller's key in their error messages; the in-process worker
     logs through this process, so caplog holds the worker's log lines too."""
@@ -97,10 +103,10 @@ def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
 
     seen = [
         json.dumps(execution),
-        client.get(f"/api/executions/{execution['id']}").content.decode(),
-        client.get(f"/api/executions/{execution['id']}/logs").content.decode(),
-        json.dumps(node_events(client, execution["id"])),
-        json.dumps(ai_status(client)),
+        auth_client.get(f"/api/executions/{execution['id']}").content.decode(),
+        auth_client.get(f"/api/executions/{execution['id']}/logs").content.decode(),
+        json.dumps(node_events(auth_client, execution["id"])),
+        json.dumps(ai_status(auth_client)),
         caplog.text,
     ]
     for key in FAKE_KEYS.values():
@@ -110,7 +116,7 @@ def test_no_provider_key_reaches_outputs_node_runs_events_or_logs(
 
 
 def test_an_ai_node_says_running_once_per_run_before_its_result_whether_it_calls_or_is_cached(
-    celery_worker, ai_settings, emulator, make_workflow, run, client
+    celery_worker, ai_settings, emulator, make_workflow, run, auth_client
 ) -> None:
     # A called node sends `running` with its first admission; a cached answer makes no
     # admission, so the engine sends `running` with the result. Either way: once, first.
@@ -122,6 +128,6 @@ def test_an_ai_node_says_running_once_per_run_before_its_result_whether_it_calls
         assert execution["status"] == "completed", execution
         write = nodes_by_id(execution)["write"]
         assert bool(write["attempt_log"][0].get("cached")) is cached
-        statuses = [e["status"] for e in node_events(client, execution["id"]) if e["node_id"] == "write"]
+        statuses = [e["status"] for e in node_events(auth_client, execution["id"]) if e["node_id"] == "write"]
         assert statuses == ["running", "completed"]
     assert emulator.calls("gemini") == 1

@@ -11,10 +11,10 @@ import pytest
 from django.db import connection
 
 from executions_app.engine import publish
-from executions_app.engine.complete import Outcome, finish_node
+from executions_app.engine.node_run import Outcome, complete_node
 from executions_app.engine.publish import Publish
 from executions_app.models import Execution, NodeRun
-from tests.executions_app.conftest import edge, input_node, node
+from tests.support.definitions import edge, input_node, node
 from workflows_app.selectors import graph_for_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,7 +51,7 @@ def complete_a(execution: Execution, attempt: int) -> bool:
 
 def complete(execution: Execution, node_id: str, attempt: int) -> bool:
     row = NodeRun.objects.get(execution=execution, node_id=node_id)
-    return finish_node(
+    return complete_node(
         node_run_id=row.id,
         execution_id=execution.id,
         attempt=attempt,
@@ -141,7 +141,7 @@ def test_a_superseded_attempt_arriving_after_the_execution_ended_changes_nothing
     row = NodeRun.objects.get(execution=fan_out, node_id="a")
     late = Outcome("failed", error={"code": "http_status", "message": "late"}, attempt_entries=[{"n": 1}])
 
-    written = finish_node(
+    written = complete_node(
         node_run_id=row.id,
         execution_id=fan_out.id,
         attempt=1,

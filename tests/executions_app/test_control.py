@@ -12,14 +12,15 @@ from django.utils import timezone
 
 from executions_app.engine.sweeper import prune_old_executions
 from executions_app.models import Execution, ExecutionLog, NodeRun
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id, read_events, status_of
-from tests.workers_support import wait_for
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id, read_events, status_of
+from tests.support.workers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_thread]
 
 
 def test_cancel_mid_run_lets_the_running_node_finish_and_starts_nothing_new(
-    celery_worker, make_workflow, run, client
+    celery_worker, make_workflow, run, auth_client
 ) -> None:
     workflow_id = make_workflow(
         [
@@ -31,17 +32,17 @@ def test_cancel_mid_run_lets_the_running_node_finish_and_starts_nothing_new(
         [edge("start", "pause"), edge("pause", "after"), edge("after", "result")],
     )
     execution_id = run(workflow_id, wait=None).json()["id"]
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "running")
-    response = client.post(f"/api/executions/{execution_id}/cancel")
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "running")
+    response = auth_client.post(f"/api/executions/{execution_id}/cancel")
     assert response.status_code == 200
     assert response.json()["status"] == "canceled"
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "completed")
-    execution = status_of(client, execution_id)
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "completed")
+    execution = status_of(auth_client, execution_id)
     assert execution["status"] == "canceled"
     runs = nodes_by_id(execution)
     assert runs["after"]["status"] == runs["result"]["status"] == "canceled"
     assert runs["after"]["attempts"] == 0
-    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"  # idempotent
+    assert auth_client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"  # idempotent
 
 
 def test_a_node_past_its_timeout_fails_with_a_clear_error(celery_worker, make_workflow, run) -> None:
@@ -57,6 +58,7 @@ def test_a_node_past_its_timeout_fails_with_a_clear_error(celery_worker, make_wo
     assert pause["duration_ms"] < 2000  # certain to fail: said at once, not after sleeping out its 3 s
 
 
+@pytest.mark.server
 def test_a_failing_provider_is_retried_with_backoff_then_succeeds(
     celery_worker, ai_settings, emulator, make_workflow, run
 ) -> None:
@@ -130,7 +132,7 @@ def test_events_stream_every_status_change_in_order(celery_worker, make_workflow
 
 
 def test_events_of_another_users_execution_are_404(celery_worker, make_workflow, run) -> None:
-    from tests.accounts_app.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
     execution_id = run(workflow_id).json()["id"]

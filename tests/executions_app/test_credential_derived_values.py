@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 
-from tests.executions_app.test_credentials import SECRET, create, secret_workflow
+import pytest
+
+from tests.support.http_nodes import SECRET, create_credential, secret_workflow
+
+pytestmark = [pytest.mark.server, pytest.mark.worker_thread]
 
 
-def test_what_a_template_makes_of_a_secret_never_comes_back_either(celery_worker, make_workflow, run, client, server):
-    create(client)
+def test_what_a_template_makes_of_a_secret_never_comes_back_either(
+    celery_worker, make_workflow, run, auth_client, server
+):
+    create_credential(auth_client)
     workflow_id = secret_workflow(
         make_workflow,
         server.url("/echo"),
@@ -25,6 +31,6 @@ def test_what_a_template_makes_of_a_secret_never_comes_back_either(celery_worker
     echo = execution["outputs"]["result"]["json"]
     assert echo["headers"]["x-shout"] == "[redacted]"
     assert json.loads(echo["body"]) == {"sig": "[redacted]", "size": len(SECRET)}  # a length is no secret
-    text = client.get(f"/api/executions/{execution['id']}").content.decode()
+    text = auth_client.get(f"/api/executions/{execution['id']}").content.decode()
     for derived in (SECRET.upper(), SECRET.replace("/", "_"), "SK-LIVE-ZQ9"):
         assert derived not in text

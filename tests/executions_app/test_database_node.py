@@ -11,7 +11,7 @@ from django.test import Client
 from records_app import store
 from records_app.filters import RecordQueryError
 from records_app.models import Record
-from tests.accounts_app.factories import UserFactory
+from tests.support.factories import UserFactory
 
 PEOPLE = [
     {"name": "ada", "age": 36, "tier": "gold", "active": True, "address": {"city": "London", "zip": "N1"}},
@@ -224,11 +224,11 @@ def test_records_are_read_only_in_the_admin(owner) -> None:
     browser = Client()
     browser.force_login(admin)
     record = Record.objects.filter(owner=owner).first()
-    page = browser.get(f"/admin/executions_app/record/{record.id}/change/")
+    page = browser.get(f"/admin/records_app/record/{record.id}/change/")
     assert page.status_code == 200
     assert b"London" in page.content
     assert b'name="_save"' not in page.content
-    assert browser.get("/admin/executions_app/record/add/").status_code == 403
+    assert browser.get("/admin/records_app/record/add/").status_code == 403
 
 
 def test_an_integer_past_64_bits_in_a_filter_is_refused_plainly(owner) -> None:

@@ -3,15 +3,21 @@ and one user's workflow never sees another's records."""
 
 from __future__ import annotations
 
+import pytest
+
 from config.celery import app
 from executions_app.models import NodeRun
 from records_app import store
 from records_app.models import Record
-from tests.accounts_app.factories import UserFactory
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
-from tests.workers_support import ping_workers
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id
+from tests.support.factories import UserFactory
+from tests.support.workers import ping_workers
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.worker_thread
 def test_insert_find_update_count_delete_in_one_workflow(celery_worker, make_workflow, run, user) -> None:
     workflow_id = make_workflow(
         [
@@ -43,6 +49,7 @@ def test_insert_find_update_count_delete_in_one_workflow(celery_worker, make_wor
     assert Record.objects.get(id=out["id"]).owner_id == user.id
 
 
+@pytest.mark.worker_thread
 def test_a_redelivered_insert_writes_once(celery_worker, make_workflow, run, user) -> None:
     workflow_id = make_workflow(
         [
@@ -64,6 +71,7 @@ def test_a_redelivered_insert_writes_once(celery_worker, make_workflow, run, use
     assert save_run.output == {"inserted_id": execution["outputs"]["result"]}
 
 
+@pytest.mark.worker_thread
 def test_a_failed_write_fails_the_node_and_leaves_nothing(celery_worker, make_workflow, run, user) -> None:
     workflow_id = make_workflow(
         [
@@ -83,6 +91,7 @@ def test_a_failed_write_fails_the_node_and_leaves_nothing(celery_worker, make_wo
     assert Record.objects.get(owner=user, collection="log").data == {"v": {"a": 1}}
 
 
+@pytest.mark.worker_thread
 def test_one_users_workflow_never_sees_anothers_records(celery_worker, make_workflow, run, user) -> None:
     stranger = UserFactory()
     store.record_insert(owner_id=stranger.id, collection="secrets", document={"pin": 1234})
@@ -101,7 +110,7 @@ def test_one_users_workflow_never_sees_anothers_records(celery_worker, make_work
     assert Record.objects.filter(owner=stranger).count() == 1
 
 
-def test_filter_shapes_are_checked_when_the_workflow_is_saved(client) -> None:
+def test_filter_shapes_are_checked_when_the_workflow_is_saved(auth_client) -> None:
     definition = {
         "nodes": [
             input_node(),
@@ -110,12 +119,13 @@ def test_filter_shapes_are_checked_when_the_workflow_is_saved(client) -> None:
         ],
         "edges": [edge("start", "look"), edge("look", "result")],
     }
-    response = client.post("/api/workflows/validate", {"definition": definition}, format="json")
+    response = auth_client.post("/api/workflows/validate", {"definition": definition}, format="json")
     assert response.status_code == 400
     problems = response.json()["error"]["details"]
     assert any("$regex" in problem["message"] and problem["node_id"] == "look" for problem in problems), problems
 
 
+@pytest.mark.worker_thread
 def test_data_cannot_turn_a_filter_value_into_operators(celery_worker, make_workflow, run, user) -> None:
     """`{"id": "{{ ... }}"}` deletes one record; data that says `{"$gte": 0}` there must not
     make it delete them all."""
@@ -140,6 +150,7 @@ def test_data_cannot_turn_a_filter_value_into_operators(celery_worker, make_work
     assert done["outputs"]["result"] == {"deleted": 1}
 
 
+@pytest.mark.worker_thread
 def test_a_whole_input_object_is_inserted_and_a_non_object_fails_the_node(
     celery_worker, make_workflow, run, user
 ) -> None:

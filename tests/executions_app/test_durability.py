@@ -15,9 +15,9 @@ from executions_app.engine.sweeper import sweep
 from executions_app.models import Execution, NodeRun
 from executions_app.selectors import execution_get
 from records_app.models import Record
-from tests.executions_app.conftest import edge, input_node, node
-from tests.executions_app.http_test_server import running_test_server
-from tests.workers_support import wait_for, worker_process
+from tests.support.definitions import edge, input_node, node
+from tests.support.http_server import running_test_server
+from tests.support.workers import wait_for, worker_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process]
 
@@ -139,6 +139,7 @@ def test_a_lost_message_is_republished_by_the_sweeper(slow_chain, run, user, set
     assert Execution.objects.get(id=execution_id).status == "completed"
 
 
+@pytest.mark.server
 def test_a_stopped_worker_hands_back_the_retry_it_was_holding(make_workflow, run, user, settings) -> None:
     """A retry waits out its backoff as a message held by a worker. The broker keeps no
     copy of messages in flight (no ack emulation), so stopping that worker must put the

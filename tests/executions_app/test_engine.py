@@ -8,12 +8,14 @@ import pytest
 
 from config.celery import app
 from executions_app.models import NodeRun
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
-from tests.workers_support import ping_workers
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id
+from tests.support.workers import ping_workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.worker_thread
 def test_linear_workflow_passes_values_down_the_chain(celery_worker, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [
@@ -48,6 +50,7 @@ def test_linear_workflow_passes_values_down_the_chain(celery_worker, make_workfl
     assert execution["workflow_version"] == 1
 
 
+@pytest.mark.worker_process
 def test_diamond_branches_run_at_the_same_time(worker_processes, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [
@@ -76,6 +79,7 @@ def test_diamond_branches_run_at_the_same_time(worker_processes, make_workflow, 
     assert execution["outputs"]["result"] == pytest.approx(1.2)
 
 
+@pytest.mark.worker_process
 def test_join_with_eight_parents_finishing_together_runs_once(worker_processes, make_workflow, run) -> None:
     parents = [f"p{i}" for i in range(8)]
     workflow_id = make_workflow(
@@ -125,6 +129,7 @@ def branching_workflow(make_workflow) -> str:
     )
 
 
+@pytest.mark.worker_thread
 def test_condition_true_skips_the_false_branch_through_every_level(celery_worker, make_workflow, run) -> None:
     execution = run(branching_workflow(make_workflow), {"score": 0.9}).json()
     assert execution["status"] == "completed"
@@ -139,6 +144,7 @@ def test_condition_true_skips_the_false_branch_through_every_level(celery_worker
     assert execution["outputs"] == {"good_out": "good!", "summary": {"good": "good!", "bad": None}}
 
 
+@pytest.mark.worker_thread
 def test_condition_false_skips_the_true_branch_and_its_output(celery_worker, make_workflow, run) -> None:
     execution = run(branching_workflow(make_workflow), {"score": 0.1}).json()
     assert execution["status"] == "completed"
@@ -148,6 +154,7 @@ def test_condition_false_skips_the_true_branch_and_its_output(celery_worker, mak
     assert execution["outputs"] == {"summary": {"good": None, "bad": "bad!"}}
 
 
+@pytest.mark.worker_thread
 def test_on_error_continue_records_the_error_and_goes_on(celery_worker, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [
@@ -165,6 +172,7 @@ def test_on_error_continue_records_the_error_and_goes_on(celery_worker, make_wor
     assert execution["outputs"]["result"]["error"] == divide["error"]["code"]
 
 
+@pytest.mark.worker_thread
 def test_a_failed_node_fails_the_execution_and_cancels_nodes_never_started(celery_worker, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [
@@ -185,6 +193,7 @@ def test_a_failed_node_fails_the_execution_and_cancels_nodes_never_started(celer
     assert runs["after"]["attempts"] == 0
 
 
+@pytest.mark.worker_thread
 def test_a_redelivered_task_for_a_completed_node_changes_nothing(celery_worker, make_workflow, run) -> None:
     workflow_id = make_workflow(
         [
@@ -211,6 +220,7 @@ def test_a_redelivered_task_for_a_completed_node_changes_nothing(celery_worker, 
 
 
 # What PostgreSQL's jsonb cannot store: a NUL, or half of a surrogate pair.
+@pytest.mark.worker_thread
 @pytest.mark.parametrize("character", ["\\x00", "\\ud800"], ids=["NUL", "lone surrogate"])
 def test_an_output_with_a_character_jsonb_refuses_fails_the_node_clearly(
     celery_worker, make_workflow, run, character: str

@@ -17,7 +17,8 @@ from redis.retry import Retry
 from development.embedded_redis import free_port
 from executions_app import event_stream, events, stream_slots
 from executions_app.models import Execution
-from tests.executions_app.conftest import edge, events_url, input_node, node, queued_execution
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import events_url, queued_execution
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,6 +47,7 @@ def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, use
     second.close()
 
 
+@pytest.mark.slow
 def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
     browser, user, settings, monkeypatch
 ) -> None:
@@ -66,6 +68,7 @@ def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
     live.close()
 
 
+@pytest.mark.slow
 def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
     browser, user, one_stream_each, settings, monkeypatch
 ) -> None:
@@ -139,6 +142,7 @@ def test_with_redis_down_a_finished_execution_s_stream_still_tells_its_end(brows
     assert (told["kind"], told["status"]) == ("execution", "failed") and told["at"] > 0
 
 
+@pytest.mark.slow
 def test_a_wait_takes_a_stream_slot_and_does_not_wait_without_one(browser, user, one_stream_each, make_workflow, run):
     """`wait` holds a web thread as a stream does: a client holding all its slots gets the
     202 at once instead of another thread held for a minute."""

@@ -11,7 +11,8 @@ from django.test import Client
 
 from executions_app import event_stream, events
 from executions_app.models import Execution
-from tests.executions_app.conftest import SSE, edge, events_url, input_node, node
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import SSE, events_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +49,7 @@ def test_a_malformed_last_event_id_is_a_400_in_json(browser, execution_id, bad) 
 
 
 def test_errors_are_json_even_when_the_client_accepts_only_event_streams(execution_id) -> None:
-    from tests.accounts_app.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     stranger = Client(HTTP_ACCEPT=SSE)
     stranger.force_login(UserFactory())
@@ -89,6 +90,7 @@ def test_a_reconnect_before_the_end_gets_the_rest_and_the_stream_ends(browser, e
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.slow
 def test_a_client_whose_final_event_was_lost_is_told_the_end_then_stops(browser, execution_id, monkeypatch) -> None:
     monkeypatch.setattr(event_stream, "FINAL_EVENT_GRACE_S", 0.2)
     queued_id = stream_ids(execution_id)[0]
@@ -106,6 +108,7 @@ def test_a_client_whose_final_event_was_lost_is_told_the_end_then_stops(browser,
     assert browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=told_id).status_code == 204
 
 
+@pytest.mark.slow
 def test_an_idle_stream_sends_keep_alives_and_ends_at_the_configured_cap(
     browser, execution_id, settings, monkeypatch
 ) -> None:

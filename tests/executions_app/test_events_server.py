@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from executions_app import events
-from tests.accounts_app.factories import DEFAULT_PASSWORD, ApiKeyFactory, UserFactory
-from tests.executions_app.conftest import SSE, events_url, queued_execution
-from tests.web_server_support import running_web
-from tests.workers_support import wait_for
+from tests.support.executions import SSE, events_url, queued_execution
+from tests.support.factories import DEFAULT_PASSWORD, ApiKeyFactory, UserFactory
+from tests.support.web_server import running_web
+from tests.support.workers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
 CAP = 3  # the server's SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER
 PROMPT_S = 2.0  # an ordinary request answers in tens of milliseconds; a blocked one never
@@ -79,7 +79,6 @@ def me_answers_promptly(base: str, headers: dict[str, str], username: str) -> No
     assert elapsed < PROMPT_S, f"GET /api/auth/me took {elapsed:.2f}s beside the open streams"
 
 
-@pytest.mark.worker_process
 @pytest.mark.timeout(90)
 def test_gunicorn_answers_other_requests_beside_open_streams_and_caps_them_per_user(web: str) -> None:
     alice, bob = UserFactory(), UserFactory()

@@ -10,8 +10,8 @@ import pytest
 
 from outbound import GuardedHttpClient, HttpCallError, guarded_client
 from outbound.addresses import AllowList, numeric_ipv4
-from tests.executions_app.guarded_http_support import Recorder, client_for, response_json
-from tests.executions_app.http_test_server import (
+from tests.support.guarded_http import Recorder, client_for, response_json
+from tests.support.http_server import (
     LocalHttpServer,
     limit,
     running_test_server,
@@ -25,6 +25,7 @@ def server() -> Iterator[LocalHttpServer]:
         yield running
 
 
+@pytest.mark.server
 def test_an_allowed_host_is_reached_with_its_own_host_header(server) -> None:
     recorder = Recorder()
     client = client_for(recorder, f"127.0.0.1:{server.port}")
@@ -74,6 +75,7 @@ REFUSED_LITERALS = [
 ]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("url", REFUSED_LITERALS)
 def test_non_public_addresses_and_other_schemes_are_refused_before_any_connection(server, url) -> None:
     recorder = Recorder()
@@ -86,6 +88,7 @@ def test_non_public_addresses_and_other_schemes_are_refused_before_any_connectio
     assert server.total_hits == 0
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("host", "addresses"),
     [
@@ -108,6 +111,7 @@ def test_a_name_that_resolves_to_a_non_public_address_is_refused(server, host, a
     assert server.total_hits == 0
 
 
+@pytest.mark.server
 def test_the_checked_address_is_the_one_connected_even_if_the_name_rebinds(server) -> None:
     # The first answer is checked and pinned; a second lookup (as a naive client would make
     # when connecting) would get loopback. Only the first answer is ever connected.
@@ -120,6 +124,7 @@ def test_the_checked_address_is_the_one_connected_even_if_the_name_rebinds(serve
     assert server.total_hits == 0
 
 
+@pytest.mark.server
 def test_an_allowed_name_is_resolved_once_per_call_and_that_answer_connected(server) -> None:
     recorder = Recorder({"svc.internal": [["127.0.0.1"], ["127.0.0.2"]]})
     client = client_for(recorder, f"svc.internal:{server.port}")
@@ -129,6 +134,7 @@ def test_an_allowed_name_is_resolved_once_per_call_and_that_answer_connected(ser
     assert recorder.connected == [("127.0.0.1", server.port)]
 
 
+@pytest.mark.server
 def test_the_allow_list_opens_exactly_its_host_and_port(server) -> None:
     recorder = Recorder()
     client = client_for(recorder, f"127.0.0.1:{server.port + 1}", f"localhost:{server.port}")
@@ -139,6 +145,7 @@ def test_the_allow_list_opens_exactly_its_host_and_port(server) -> None:
     assert server.hits["/echo"] == 2
 
 
+@pytest.mark.server
 def test_a_redirect_to_a_non_public_address_is_refused(server) -> None:
     recorder = Recorder({"public.example.com": [["127.0.0.1"]]})
     client = client_for(recorder, f"public.example.com:{server.port}")
@@ -151,6 +158,7 @@ def test_a_redirect_to_a_non_public_address_is_refused(server) -> None:
     assert server.hits["/echo"] == 0
 
 
+@pytest.mark.server
 def test_redirects_are_followed_rechecked_and_limited(server, settings) -> None:
     recorder = Recorder({"a.example": [["127.0.0.1"]], "b.example": [["127.0.0.1"]]})
     client = client_for(recorder, f"a.example:{server.port}", f"b.example:{server.port}")
@@ -183,6 +191,7 @@ def test_redirects_are_followed_rechecked_and_limited(server, settings) -> None:
     assert server.hits["/loop"] == 4
 
 
+@pytest.mark.server
 def test_response_size_is_capped_with_or_without_a_length(server) -> None:
     client = client_for(Recorder(), f"127.0.0.1:{server.port}")
     assert len(client.request("GET", server.url("/big/1000"), max_bytes=1000).content) == 1000
@@ -193,6 +202,7 @@ def test_response_size_is_capped_with_or_without_a_length(server) -> None:
         assert "1000 bytes" in caught.value.message
 
 
+@pytest.mark.server
 def test_one_deadline_covers_a_server_that_trickles_bytes(server) -> None:
     client = client_for(Recorder(), f"127.0.0.1:{server.port}")
     started = time.monotonic()
@@ -208,6 +218,7 @@ def test_one_deadline_covers_a_server_that_trickles_bytes(server) -> None:
     assert time.monotonic() - started < 3
 
 
+@pytest.mark.server
 def test_tls_uses_the_host_name_for_sni_and_verification_while_connecting_to_the_pinned_address(tmp_path) -> None:
     server_tls, client_trust = tls_contexts(tmp_path, "tls.example")
     with running_test_server(tls=server_tls) as server:
@@ -270,6 +281,7 @@ def test_the_process_has_one_client() -> None:
     assert guarded_client() is guarded_client()
 
 
+@pytest.mark.server
 def test_a_name_that_does_not_resolve_by_the_deadline_fails_at_the_deadline(server) -> None:
     def stuck(host: str, port: int) -> list[str]:
         time.sleep(5)  # a resolver that hangs, as getaddrinfo can for its own timeouts
@@ -289,6 +301,7 @@ def test_a_name_that_does_not_resolve_by_the_deadline_fails_at_the_deadline(serv
     assert server.total_hits == 0
 
 
+@pytest.mark.server
 def test_a_resolver_error_still_reaches_the_caller(server) -> None:
     def missing(host: str, port: int) -> list[str]:
         raise HttpCallError("host_not_found", f"The host {host} could not be resolved.")

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from outbound import GuardedHttpClient, HttpCallError
-from tests.executions_app.guarded_http_support import Recorder, client_for, response_json
-from tests.executions_app.http_test_server import (
+from tests.support.guarded_http import Recorder, client_for, response_json
+from tests.support.http_server import (
     LocalHttpServer,
     compressed_zeros,
     running_test_server,
 )
+
+pytestmark = pytest.mark.server
 
 
 @pytest.fixture

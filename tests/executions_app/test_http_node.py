@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 import pytest
 
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
-from tests.executions_app.http_test_server import allow, limit
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id
+from tests.support.http_nodes import FAST_RETRY, one_call
+from tests.support.http_server import allow, limit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FAST_RETRY = {"max_attempts": 3, "backoff_s": 0.05, "max_backoff_s": 0.1}
 
-
-def one_call(make_workflow: Any, config: dict, inputs: dict | None = None, **options: Any) -> str:
-    return make_workflow(
-        [
-            input_node(**(inputs or {})),
-            node("call", "HTTP_REQUEST", config, **options),
-            node("result", "OUTPUT", {"value": "{{ nodes.call.output }}"}),
-        ],
-        [edge("start", "call"), edge("call", "result")],
-    )
-
-
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_methods_reach_the_server_with_their_bodies(celery_worker, make_workflow, run, server) -> None:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     calls = [node(m.lower(), "HTTP_REQUEST", {"method": m, "url": server.url(f"/echo/{m}")}) for m in methods]
@@ -45,6 +35,8 @@ def test_methods_reach_the_server_with_their_bodies(celery_worker, make_workflow
     assert runs["head"]["output"]["text"] == ""
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_templated_url_query_headers_and_json_body(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(
         make_workflow,
@@ -72,6 +64,8 @@ def test_templated_url_query_headers_and_json_body(celery_worker, make_workflow,
     assert echo["headers"]["idempotency-key"] == f"{execution['id']}:call"
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_raw_body_and_text_responses(celery_worker, make_workflow, run, server) -> None:
     workflow_id = make_workflow(
         [
@@ -91,6 +85,8 @@ def test_raw_body_and_text_responses(celery_worker, make_workflow, run, server) 
     assert "json" not in result["words"]
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_5xx_is_retried_with_the_same_idempotency_key(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"method": "POST", "url": server.url("/flaky/2")}, retry=FAST_RETRY)
     execution = run(workflow_id).json()
@@ -103,6 +99,8 @@ def test_a_5xx_is_retried_with_the_same_idempotency_key(celery_worker, make_work
     assert keys == {f"{execution['id']}:call"}
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_5xx_fails_the_node_when_attempts_run_out(celery_worker, make_workflow, run, server) -> None:
     retry = {**FAST_RETRY, "max_attempts": 2}
     workflow_id = one_call(make_workflow, {"url": server.url("/status/502")}, retry=retry)
@@ -114,6 +112,8 @@ def test_a_5xx_fails_the_node_when_attempts_run_out(celery_worker, make_workflow
     assert server.hits["/status/502"] == 2
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_404_is_not_retried(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/status/404")}, retry=FAST_RETRY)
     execution = run(workflow_id).json()
@@ -122,6 +122,8 @@ def test_a_404_is_not_retried(celery_worker, make_workflow, run, server) -> None
     assert server.hits["/status/404"] == 1
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_expect_status_accepts_what_it_names(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/status/404"), "expect_status": [200, 404]})
     execution = run(workflow_id).json()
@@ -132,6 +134,8 @@ def test_expect_status_accepts_what_it_names(celery_worker, make_workflow, run, 
     assert nodes_by_id(run(strict).json())["call"]["error"]["code"] == "http_status"
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_retry_after_is_respected(celery_worker, make_workflow, run, server) -> None:
     retry = {"max_attempts": 2, "backoff_s": 0.05, "max_backoff_s": 0.1}
     workflow_id = one_call(make_workflow, {"url": server.url("/retry-after/1")}, retry=retry)
@@ -142,6 +146,8 @@ def test_retry_after_is_respected(celery_worker, make_workflow, run, server) -> 
     assert second - first >= 0.95  # not the 0.1 s backoff
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_response_over_the_size_cap_fails_the_node(celery_worker, make_workflow, run, server, settings) -> None:
     limit(settings, HTTP_MAX_RESPONSE_BYTES=1000)
     workflow_id = one_call(make_workflow, {"url": server.url("/big/5000")})
@@ -150,6 +156,8 @@ def test_a_response_over_the_size_cap_fails_the_node(celery_worker, make_workflo
     assert call["error"]["code"] == "response_too_large"
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_the_deadline_ends_a_trickling_response(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/trickle"), "timeout_s": 1})
     call = nodes_by_id(run(workflow_id).json())["call"]
@@ -158,6 +166,8 @@ def test_the_deadline_ends_a_trickling_response(celery_worker, make_workflow, ru
     assert took.total_seconds() < 5  # the whole body would take 20 s
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_the_node_timeout_is_the_deadline_too(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/trickle"), "timeout_s": 60}, timeout_s=1)
     call = nodes_by_id(run(workflow_id).json())["call"]
@@ -166,6 +176,8 @@ def test_the_node_timeout_is_the_deadline_too(celery_worker, make_workflow, run,
     assert took.total_seconds() < 5
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 @pytest.mark.parametrize(
     "url",
     [
@@ -188,6 +200,8 @@ def test_a_refused_url_is_a_clear_node_error(celery_worker, make_workflow, run, 
     assert server.hits["/echo"] == 0
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_templated_url_with_another_scheme_is_refused(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": "{{ inputs.url }}"}, {"url": {"type": "string"}})
     for url in ("file:///etc/passwd", "gopher://127.0.0.1:70/"):
@@ -195,6 +209,8 @@ def test_a_templated_url_with_another_scheme_is_refused(celery_worker, make_work
         assert call["error"]["code"] == "url_not_allowed", call
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_on_error_continue_keeps_the_error_as_output(celery_worker, make_workflow, run, server) -> None:
     workflow_id = one_call(make_workflow, {"url": server.url("/status/500")}, on_error="continue")
     execution = run(workflow_id).json()
@@ -202,7 +218,8 @@ def test_on_error_continue_keeps_the_error_as_output(celery_worker, make_workflo
     assert execution["outputs"]["result"]["error"]["code"] == "http_status"
 
 
-def test_framing_headers_are_refused_when_saving(client, server) -> None:
+@pytest.mark.server
+def test_framing_headers_are_refused_when_saving(auth_client, server) -> None:
     definition = {
         "nodes": [
             input_node(),
@@ -211,16 +228,18 @@ def test_framing_headers_are_refused_when_saving(client, server) -> None:
         ],
         "edges": [edge("start", "call"), edge("call", "result")],
     }
-    response = client.post("/api/workflows/validate", {"definition": definition}, format="json")
+    response = auth_client.post("/api/workflows/validate", {"definition": definition}, format="json")
     assert response.status_code == 400
     assert "headers" in response.json()["error"]["details"][0]["path"]
 
 
+@pytest.mark.server
+@pytest.mark.worker_thread
 def test_a_secret_body_is_not_carried_by_a_redirect_to_another_origin(
-    celery_worker, make_workflow, run, client, server, settings
+    celery_worker, make_workflow, run, auth_client, server, settings
 ) -> None:
     allow(settings, f"127.0.0.1:{server.port}", f"localhost:{server.port}")
-    client.post("/api/credentials", {"name": "token", "value": "s3cret-Zq9"}, format="json")
+    auth_client.post("/api/credentials", {"name": "token", "value": "s3cret-Zq9"}, format="json")
     to_other_origin = server.url(f"/redirect?code=307&to=http://localhost:{server.port}/echo")
     workflow_id = one_call(
         make_workflow, {"method": "POST", "url": to_other_origin, "json": {"token": "{{ secrets.token }}"}}
@@ -238,8 +257,12 @@ def test_a_secret_body_is_not_carried_by_a_redirect_to_another_origin(
     assert (execution["outputs"]["result"]["json"]["method"], server.requests[-1]["body"]) == ("GET", "")
 
 
-def test_a_secret_the_protocol_refuses_is_not_in_the_error(celery_worker, make_workflow, run, client, server) -> None:
-    client.post("/api/credentials", {"name": "token", "value": "sk-live-Zq9\r\nX-Injected: 1"}, format="json")
+@pytest.mark.server
+@pytest.mark.worker_thread
+def test_a_secret_the_protocol_refuses_is_not_in_the_error(
+    celery_worker, make_workflow, run, auth_client, server
+) -> None:
+    auth_client.post("/api/credentials", {"name": "token", "value": "sk-live-Zq9\r\nX-Injected: 1"}, format="json")
     config = {"url": server.url(), "headers": {"Authorization": "Bearer {{ secrets.token }}"}}
     execution = run(one_call(make_workflow, config)).json()
     call = nodes_by_id(execution)["call"]

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from tests.executions_app.conftest import nodes_by_id
-from tests.executions_app.http_test_server import limit
-from tests.executions_app.test_http_node import FAST_RETRY, one_call
-from tests.workers_support import wait_for
+from tests.support.executions import nodes_by_id
+from tests.support.http_nodes import FAST_RETRY, one_call
+from tests.support.http_server import limit
+from tests.support.workers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server, pytest.mark.worker_thread]
 
 
 def test_a_json_reply_with_nan_fails_the_node_at_once(celery_worker, make_workflow, run, server) -> None:
@@ -34,7 +34,7 @@ def test_an_error_body_with_a_nul_is_quoted_in_the_error(celery_worker, make_wor
 
 
 def test_a_failure_after_the_execution_was_canceled_is_not_retried(
-    celery_worker, make_workflow, run, client, server
+    celery_worker, make_workflow, run, auth_client, server
 ) -> None:
     """The node was running when the execution was canceled, then failed in a way it would
     retry: it ends failed, nothing is queued, and it does not sit `pending` for ever."""
@@ -43,13 +43,13 @@ def test_a_failure_after_the_execution_was_canceled_is_not_retried(
         "id"
     ]
     wait_for(lambda: server.hits["/slow-503/1500"] == 1)
-    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
+    assert auth_client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
 
-    call = wait_for(lambda: (found := nodes_by_id(client.get(f"/api/executions/{execution_id}").json())["call"])
+    call = wait_for(lambda: (found := nodes_by_id(auth_client.get(f"/api/executions/{execution_id}").json())["call"])
                     ["status"] != "running" and found)  # fmt: skip
     time.sleep(0.5)  # past the backoff: a retry would have called again by now
     assert (call["status"], call["attempts"], call["error"]["code"]) == ("failed", 1, "http_status")
-    assert nodes_by_id(client.get(f"/api/executions/{execution_id}").json())["call"]["status"] == "failed"
+    assert nodes_by_id(auth_client.get(f"/api/executions/{execution_id}").json())["call"]["status"] == "failed"
     assert server.hits["/slow-503/1500"] == 1
 
 

@@ -1,4 +1,4 @@
-"""The engine's statements are prepared on PostgreSQL (engine/sql.py), and only they are."""
+"""The engine's statements are prepared on PostgreSQL (engine/storage/postgres.py), and only they are."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from executions_app.engine import sql
-from executions_app.engine.sql_create import NEW_RUN_VALUES
+from executions_app.engine.storage import storage
+from executions_app.engine.storage.postgres import NEW_RUN_VALUES
 from executions_app.models import NodeRun
-from tests.executions_app.conftest import edge, input_node, node
+from tests.support.definitions import edge, input_node, node
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -18,7 +18,7 @@ pytestmark = [
 
 
 def run_prepared(statement: str) -> list[tuple]:
-    with sql._cursor() as cursor:
+    with storage().cursor() as cursor:
         cursor.execute(statement, [])
         return cursor.fetchall()
 
@@ -56,7 +56,7 @@ def test_other_queries_are_neither_prepared_nor_remembered(probe_table) -> None:
 
 
 def test_a_new_execution_and_its_node_runs_are_one_statement_that_fills_every_column(make_workflow, run) -> None:
-    """engine/sql_create.py writes node runs column by column: a field added to NodeRun
+    """engine/storage/postgres.py writes node runs column by column: a field added to NodeRun
     must be added there too, with what a new run holds."""
     assert set(NEW_RUN_VALUES) == {f.column for f in NodeRun._meta.concrete_fields if not f.primary_key}
     workflow_id = make_workflow(

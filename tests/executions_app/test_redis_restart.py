@@ -13,10 +13,15 @@ import pytest
 
 from development import embedded_redis
 from executions_app.models import Execution, NodeRun
-from tests.executions_app.conftest import edge, input_node, node
-from tests.workers_support import ROOT, WorkerProcess, wait_for, worker_process
+from tests.support.definitions import edge, input_node, node
+from tests.support.workers import (
+    ROOT,
+    WorkerProcess,
+    wait_for,
+    worker_process,
+)
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_process, pytest.mark.server]
 
 
 def test_execution_completes_across_a_redis_restart(make_workflow, user) -> None:

@@ -8,14 +8,16 @@ from django.test import Client
 
 from executions_app.models import Execution
 from executions_app.selectors import execution_status
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id, read_events, status_of
-from tests.workers_support import wait_for
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id, read_events, status_of
+from tests.support.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.worker_thread
 def test_retry_from_failure_reuses_completed_outputs_and_runs_the_rest(
-    celery_worker, make_workflow, run, client
+    celery_worker, make_workflow, run, auth_client
 ) -> None:
     workflow_id = make_workflow(
         [
@@ -39,9 +41,9 @@ def test_retry_from_failure_reuses_completed_outputs_and_runs_the_rest(
     failed = run(workflow_id, {"n": 1}).json()
     assert failed["status"] == "failed"
     # The failure was in the data, so the retry fails the same way but reuses the rest.
-    retried = client.post(f"/api/executions/{failed['id']}/retry").json()
-    wait_for(lambda: status_of(client, retried["id"])["status"] in ("completed", "failed"))
-    retried = status_of(client, retried["id"])
+    retried = auth_client.post(f"/api/executions/{failed['id']}/retry").json()
+    wait_for(lambda: status_of(auth_client, retried["id"])["status"] in ("completed", "failed"))
+    retried = status_of(auth_client, retried["id"])
     original_runs, runs = nodes_by_id(failed), nodes_by_id(retried)
     for reused in ("start", "stamp", "check"):
         assert runs[reused]["reused_from"] is not None
@@ -51,14 +53,15 @@ def test_retry_from_failure_reuses_completed_outputs_and_runs_the_rest(
     assert runs["divide"]["reused_from"] is None
     assert runs["divide"]["attempts"] == 1
     assert retried["status"] == "failed"
-    assert client.post(f"/api/executions/{retried['id']}/retry").status_code == 201
+    assert auth_client.post(f"/api/executions/{retried['id']}/retry").status_code == 201
     ok = run(workflow_id, {"n": 3}).json()
-    conflict = client.post(f"/api/executions/{ok['id']}/retry")
+    conflict = auth_client.post(f"/api/executions/{ok['id']}/retry")
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "not_retryable"
 
 
-def test_retry_of_a_canceled_execution_finishes_it(celery_worker, make_workflow, run, client) -> None:
+@pytest.mark.worker_thread
+def test_retry_of_a_canceled_execution_finishes_it(celery_worker, make_workflow, run, auth_client) -> None:
     workflow_id = make_workflow(
         [
             input_node(),
@@ -69,21 +72,22 @@ def test_retry_of_a_canceled_execution_finishes_it(celery_worker, make_workflow,
         [edge("start", "first"), edge("first", "pause"), edge("pause", "result")],
     )
     execution_id = run(workflow_id, wait=None).json()["id"]
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "running")
-    client.post(f"/api/executions/{execution_id}/cancel")
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "running")
+    auth_client.post(f"/api/executions/{execution_id}/cancel")
     # The running node finishes after the cancel; its result is kept and reused.
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "completed")
-    assert nodes_by_id(status_of(client, execution_id))["result"]["status"] == "canceled"
-    retried = client.post(f"/api/executions/{execution_id}/retry").json()
-    wait_for(lambda: status_of(client, retried["id"])["status"] == "completed")
-    done = status_of(client, retried["id"])
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "completed")
+    assert nodes_by_id(status_of(auth_client, execution_id))["result"]["status"] == "canceled"
+    retried = auth_client.post(f"/api/executions/{execution_id}/retry").json()
+    wait_for(lambda: status_of(auth_client, retried["id"])["status"] == "completed")
+    done = status_of(auth_client, retried["id"])
     # The first node's output is reused: it still names the original execution.
     assert done["outputs"]["result"] == execution_id
     assert nodes_by_id(done)["pause"]["reused_from"] is not None
 
 
+@pytest.mark.worker_thread
 def test_a_retry_that_reuses_every_node_is_completed_at_once_and_says_so_in_order(
-    celery_worker, make_workflow, run, client, user
+    celery_worker, make_workflow, run, auth_client, user
 ) -> None:
     """Canceled while its last node ran, which then completed: every node is reusable."""
     workflow_id = make_workflow(
@@ -95,11 +99,11 @@ def test_a_retry_that_reuses_every_node_is_completed_at_once_and_says_so_in_orde
         [edge("start", "result"), edge("result", "pause")],
     )
     execution_id = run(workflow_id, wait=None).json()["id"]
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "running")
-    client.post(f"/api/executions/{execution_id}/cancel")
-    wait_for(lambda: nodes_by_id(status_of(client, execution_id))["pause"]["status"] == "completed")
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "running")
+    auth_client.post(f"/api/executions/{execution_id}/cancel")
+    wait_for(lambda: nodes_by_id(status_of(auth_client, execution_id))["pause"]["status"] == "completed")
 
-    retried = client.post(f"/api/executions/{execution_id}/retry").json()
+    retried = auth_client.post(f"/api/executions/{execution_id}/retry").json()
 
     assert retried["status"] == "completed"
     assert retried["outputs"]["result"] == execution_id
@@ -110,37 +114,39 @@ def test_a_retry_that_reuses_every_node_is_completed_at_once_and_says_so_in_orde
     assert changes == ["running", "completed"]
 
 
-def test_a_second_retry_while_the_first_runs_is_a_409_naming_it(make_workflow, run, client) -> None:
+def test_a_second_retry_while_the_first_runs_is_a_409_naming_it(make_workflow, run, auth_client) -> None:
     """A double click on Retry: every node not reused (paid AI calls too) would run twice.
     No worker runs here, so the first retry stays queued."""
     workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
     execution_id = run(workflow_id, wait=None).json()["id"]
-    client.post(f"/api/executions/{execution_id}/cancel")
+    auth_client.post(f"/api/executions/{execution_id}/cancel")
 
-    first = client.post(f"/api/executions/{execution_id}/retry")
-    second = client.post(f"/api/executions/{execution_id}/retry")
+    first = auth_client.post(f"/api/executions/{execution_id}/retry")
+    second = auth_client.post(f"/api/executions/{execution_id}/retry")
 
     assert first.status_code == 201
     assert second.status_code == 409
     error = second.json()["error"]
     assert (error["code"], error["details"]["execution_id"]) == ("retry_in_progress", first.json()["id"])
-    client.post(f"/api/executions/{first.json()['id']}/cancel")
-    assert client.post(f"/api/executions/{execution_id}/retry").status_code == 201  # once it ended, again
+    auth_client.post(f"/api/executions/{first.json()['id']}/cancel")
+    assert auth_client.post(f"/api/executions/{execution_id}/retry").status_code == 201  # once it ended, again
 
 
-def test_retry_is_refused_like_a_new_execution_for_an_inactive_or_archived_workflow(make_workflow, run, client) -> None:
+def test_retry_is_refused_like_a_new_execution_for_an_inactive_or_archived_workflow(
+    make_workflow, run, auth_client
+) -> None:
     workflow_id = make_workflow([input_node(), node("result", "OUTPUT", {"value": 1})], [edge("start", "result")])
     execution_id = run(workflow_id, wait=None).json()["id"]  # no worker: it stays queued
-    assert client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
+    assert auth_client.post(f"/api/executions/{execution_id}/cancel").json()["status"] == "canceled"
 
-    client.patch(f"/api/workflows/{workflow_id}", {"is_active": False}, format="json")
-    inactive = client.post(f"/api/executions/{execution_id}/retry")
+    auth_client.patch(f"/api/workflows/{workflow_id}", {"is_active": False}, format="json")
+    inactive = auth_client.post(f"/api/executions/{execution_id}/retry")
     assert inactive.status_code == 409
     assert inactive.json()["error"]["code"] == "workflow_inactive"
 
-    client.patch(f"/api/workflows/{workflow_id}", {"is_active": True}, format="json")
-    assert client.delete(f"/api/workflows/{workflow_id}").status_code == 204
-    archived = client.post(f"/api/executions/{execution_id}/retry")
+    auth_client.patch(f"/api/workflows/{workflow_id}", {"is_active": True}, format="json")
+    assert auth_client.delete(f"/api/workflows/{workflow_id}").status_code == 204
+    archived = auth_client.post(f"/api/executions/{execution_id}/retry")
     assert archived.status_code == 404
     assert archived.json()["error"]["code"] == "not_found"
     assert Execution.objects.filter(retried_from_id=execution_id).count() == 0

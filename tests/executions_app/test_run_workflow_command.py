@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from development.embedded_redis import free_port
 from executions_app.models import Execution
-from tests import workers_support
-from tests.executions_app.conftest import edge, input_node, node
+from tests.support.definitions import edge, input_node, node
+from tests.support.workers import ROOT, session_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +36,7 @@ def run_command(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.worker_thread
 def test_a_run_shows_each_node_and_the_outputs(celery_worker, echo, user) -> None:
     printed = run_command(echo, "--user", user.username, "--input", "text=hello")
     assert "start" in printed and "result" in printed
@@ -59,17 +60,16 @@ def test_mistakes_are_one_clear_line(echo, user, tmp_path) -> None:
         assert not str(caught.value).endswith("null")
 
 
+@pytest.mark.slow
 def test_with_the_broker_unreachable_the_execution_is_saved_for_the_sweeper(echo, user) -> None:
     env = {
         **os.environ,
-        "DATABASE_URL": workers_support.test_database_url(),
+        "DATABASE_URL": session_database_url(),
         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
     }
     command = [sys.executable, "manage.py", "run_workflow", echo, "--user", user.username, "--input", "text=hi"]
 
-    done = subprocess.run(
-        [*command, "--timeout", "1"], cwd=workers_support.ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([*command, "--timeout", "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr

@@ -12,7 +12,7 @@ from core import heartbeat
 from executions_app.engine import sweeper
 from executions_app.engine.publish import Publish
 from executions_app.models import NodeRun
-from tests.executions_app.conftest import edge, input_node, node
+from tests.support.definitions import edge, input_node, node
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,13 +143,13 @@ def test_without_redis_for_the_backoff_lost_leases_are_still_republished(fan_out
     assert {p.node_run_id for p in published} == {lost}
 
 
-def test_a_node_left_running_by_a_dead_worker_in_an_ended_execution_is_closed(fan_out, published, client) -> None:
+def test_a_node_left_running_by_a_dead_worker_in_an_ended_execution_is_closed(fan_out, published, auth_client) -> None:
     """Nothing more starts in an ended execution, so the sweeper does not re-run the node;
     it no longer shows `running` for ever either. A live worker's node is left alone."""
     heartbeat.beat_once()
     [lost] = running(fan_out, ["b0"], holder=DEAD_HOLDER, lease_s=600)
     [alive] = running(fan_out, ["b1"], holder=heartbeat.holder_identity(), lease_s=600)
-    assert client.post(f"/api/executions/{fan_out}/cancel").json()["status"] == "canceled"
+    assert auth_client.post(f"/api/executions/{fan_out}/cancel").json()["status"] == "canceled"
 
     assert sweeper.sweep()["abandoned"] == 1
 

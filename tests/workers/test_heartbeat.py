@@ -11,7 +11,7 @@ import pytest
 from django_redis import get_redis_connection
 
 from core import heartbeat
-from tests.workers_support import wait_for, worker_process
+from tests.support.workers import wait_for, worker_process
 
 
 def beat_of(main_pid: int) -> dict:
@@ -19,6 +19,7 @@ def beat_of(main_pid: int) -> dict:
     return json.loads(raw) if raw else {}
 
 
+@pytest.mark.worker_process
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_pool_child_is_seen_dead_from_another_host() -> None:
     with worker_process(queues="default", concurrency=2) as worker:

@@ -5,7 +5,7 @@ from django.core.checks.registry import registry
 
 from config.celery import app
 from executions_app.engine.publish import NODE_TASK
-from tests.workers_support import ping_workers
+from tests.support.workers import ping_workers
 from workers.checks import check_visibility_timeout, longest_unacked_s
 
 
@@ -57,11 +57,13 @@ def test_task_names_are_stable() -> None:
     assert NODE_TASK == "workers.node_run"
 
 
+@pytest.mark.worker_thread
 @pytest.mark.django_db(transaction=True)
 def test_in_process_worker_answers_ping_through_redis(celery_worker) -> None:
     ping_workers(timeout=10)
 
 
+@pytest.mark.worker_process
 @pytest.mark.django_db(transaction=True)
 def test_worker_process_answers_ping_through_redis(worker_processes) -> None:
     ping_workers(timeout=10)

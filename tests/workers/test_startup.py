@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workers_support import worker_process
+from tests.support.workers import worker_process
+
+pytestmark = pytest.mark.worker_process
 
 LOADED = "Loaded the AI provider adapters (gemini, groq, huggingface, openai_compatible, openrouter)"
 

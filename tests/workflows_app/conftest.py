@@ -1,14 +1,10 @@
-"""The expression tests' context and helpers."""
+"""The expression tests' context (their one-liners: tests/support/expressions.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from workflows_app.expressions import (
-    compile_expression,
-    compile_template,
-    expression_context,
-)
+from workflows_app.expressions import expression_context
 
 
 @pytest.fixture
@@ -24,11 +20,3 @@ def context() -> dict:
         execution_id="exec-1",
         workflow={"id": "wf-1", "name": "Triage", "version": 4},
     )
-
-
-def evaluate(source: str, context: dict):
-    return compile_expression(source).evaluate(context)
-
-
-def render(source: str, context: dict):
-    return compile_template(source).render(context)

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 
-from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
+from tests.support.definitions import echo_definition, support_triage
+from tests.support.factories import WorkflowFactory
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.services import workflow_archive, workflow_update
 

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflows_app.definition_support import assert_problem, node, problems_of
-from tests.workflows_app.factories import echo_definition, support_triage
+from tests.support.definitions import assert_problem, echo_definition, node, node_in, problems_of, support_triage
 from workflows_app.definition import EdgeSpec, RetryPolicy, parse_definition
 
 
@@ -34,8 +33,8 @@ def test_node_options_are_parsed():
 
 def test_every_problem_is_reported_at_once():
     definition = support_triage()
-    node(definition, "mood")["config"]["temperature"] = 5
-    node(definition, "angry")["config"]["expression"] = "nodes.mood.output.label =="
+    node_in(definition, "mood")["config"]["temperature"] = 5
+    node_in(definition, "angry")["config"]["expression"] = "nodes.mood.output.label =="
     definition["edges"].append({"source": "result", "target": "ghost"})
     codes = {(p["node_id"], p["code"]) for p in problems_of(definition)}
     assert codes == {("mood", "invalid_config"), ("angry", "invalid_expression"), ("ghost", "unknown_node")}
@@ -53,7 +52,7 @@ def test_id_must_match_the_pattern(bad_id):
 
 def test_ids_must_not_repeat():
     definition = echo_definition()
-    definition["nodes"].append({"id": "result", "type": "OUTPUT", "config": {"value": 1}})
+    definition["nodes"].append(node("result", "OUTPUT", {"value": 1}))
     assert_problem(definition, node_id="result", path="nodes[2].id", code="duplicate_id")
 
 
@@ -110,7 +109,7 @@ def test_unknown_type():
 )
 def test_config_fails_its_schema(node_id, change, path, code):
     definition = support_triage()
-    node(definition, node_id)["config"].update(change)
+    node_in(definition, node_id)["config"].update(change)
     assert_problem(definition, node_id=node_id, path=path, code=code)
 
 
@@ -122,7 +121,7 @@ def test_input_field_names_with_a_trailing_newline_are_refused():
 
 def test_missing_required_config_field():
     definition = support_triage()
-    del node(definition, "mood")["config"]["prompt"]
+    del node_in(definition, "mood")["config"]["prompt"]
     assert_problem(definition, node_id="mood", path="nodes[1].config.prompt", code="missing_field")
 
 
@@ -164,20 +163,20 @@ def test_http_request_schema():
 
 def test_expression_that_does_not_parse():
     definition = support_triage()
-    node(definition, "angry")["config"]["expression"] = "nodes.mood.output.label = 'negative'"
+    node_in(definition, "angry")["config"]["expression"] = "nodes.mood.output.label = 'negative'"
     problem = assert_problem(definition, node_id="angry", path="nodes[2].config.expression", code="invalid_expression")
     assert "line 1, column" in problem["message"]
 
 
 def test_template_that_does_not_parse_names_its_own_path():
     definition = support_triage()
-    node(definition, "result")["config"]["value"]["reply"] = "{{ nodes.apology.output.text"
+    node_in(definition, "result")["config"]["value"]["reply"] = "{{ nodes.apology.output.text"
     assert_problem(definition, node_id="result", path="nodes[5].config.value.reply", code="invalid_expression")
 
 
 def test_every_template_problem_inside_one_value_is_listed():
     definition = support_triage()
-    node(definition, "result")["config"]["value"] = {"a": "{{ 1 +", "b": ["ok", "{% if %}"]}
+    node_in(definition, "result")["config"]["value"] = {"a": "{{ 1 +", "b": ["ok", "{% if %}"]}
     paths = {p["path"] for p in problems_of(definition)}
     assert {"nodes[5].config.value.a", "nodes[5].config.value.b[1]"} <= paths
 
@@ -185,20 +184,20 @@ def test_every_template_problem_inside_one_value_is_listed():
 def test_template_must_reference_an_upstream_node():
     definition = support_triage()
     # `log` runs on the other branch: it is not upstream of `apology`.
-    node(definition, "apology")["config"]["prompt"] = "Apologise, see {{ nodes.log.output.id }}"
+    node_in(definition, "apology")["config"]["prompt"] = "Apologise, see {{ nodes.log.output.id }}"
     problem = assert_problem(definition, node_id="apology", path="nodes[3].config.prompt", code="not_upstream")
     assert "nodes.log" in problem["message"]
 
 
 def test_template_must_reference_an_existing_node():
     definition = support_triage()
-    node(definition, "result")["config"]["value"]["x"] = "{{ nodes.nobody.output }}"
+    node_in(definition, "result")["config"]["value"]["x"] = "{{ nodes.nobody.output }}"
     assert_problem(definition, node_id="result", path="nodes[5].config.value.x", code="unknown_reference")
 
 
 def test_node_cannot_reference_itself():
     definition = support_triage()
-    node(definition, "angry")["config"]["expression"] = "nodes.angry.output.result"
+    node_in(definition, "angry")["config"]["expression"] = "nodes.angry.output.result"
     assert_problem(definition, node_id="angry", path="nodes[2].config.expression", code="not_upstream")
 
 
@@ -227,7 +226,7 @@ def test_exactly_one_input():
     assert_problem(definition, node_id=None, path="nodes", code="missing_input")
 
     definition = echo_definition()
-    definition["nodes"].append({"id": "second", "type": "INPUT", "config": {}})
+    definition["nodes"].append(node("second", "INPUT"))
     definition["edges"].append({"source": "second", "target": "result"})
     assert_problem(definition, node_id="second", path="nodes[2].type", code="multiple_inputs")
 
@@ -240,7 +239,7 @@ def test_at_least_one_output():
 
 def test_every_node_but_the_input_needs_a_parent():
     definition = echo_definition()
-    definition["nodes"].append({"id": "orphan", "type": "OUTPUT", "config": {"value": 1}})
+    definition["nodes"].append(node("orphan", "OUTPUT", {"value": 1}))
     assert_problem(definition, node_id="orphan", path="nodes[2]", code="unreachable")
 
 
@@ -258,7 +257,7 @@ def test_duplicate_edges_are_refused():
 
 def test_secrets_only_in_http_headers_query_and_body():
     definition = support_triage()
-    node(definition, "apology")["config"]["prompt"] = "Key: {{ secrets.OPENAI }}"
+    node_in(definition, "apology")["config"]["prompt"] = "Key: {{ secrets.OPENAI }}"
     assert_problem(definition, node_id="apology", path="nodes[3].config.prompt", code="secret_not_allowed")
 
     allowed = http_definition(

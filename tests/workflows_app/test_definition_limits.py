@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import itertools
 
-from tests.workflows_app.definition_support import assert_problem, problems_of
-from tests.workflows_app.factories import echo_definition
+import pytest
+
+from tests.support.definitions import assert_problem, echo_definition, edge, node, problems_of
 from workflows_app.definition import parse_definition
 
 
 def chain(count: int) -> dict:
-    nodes = [{"id": "start", "type": "INPUT", "config": {}}]
-    nodes += [{"id": f"n{i}", "type": "TRANSFORM", "config": {"value": i}} for i in range(count)]
-    nodes.append({"id": "result", "type": "OUTPUT", "config": {"value": 1}})
+    nodes = [node("start", "INPUT")]
+    nodes += [node(f"n{i}", "TRANSFORM", {"value": i}) for i in range(count)]
+    nodes.append(node("result", "OUTPUT", {"value": 1}))
     ids = [n["id"] for n in nodes]
-    return {"nodes": nodes, "edges": [{"source": a, "target": b} for a, b in itertools.pairwise(ids)]}
+    return {"nodes": nodes, "edges": [edge(a, b) for a, b in itertools.pairwise(ids)]}
 
 
 def test_node_count_limit(settings):
@@ -42,6 +43,7 @@ def test_depth_limit():
     assert_problem(definition, node_id=None, path="", code="too_deep")
 
 
+@pytest.mark.slow
 def test_templates_are_counted_before_any_is_compiled(settings):
     """Each distinct template is compiled (about 0.25 ms): a 1 MB definition of 45,000 of
     them held a web thread for 15 s. Refused before the first is compiled."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workflows_app.definition_support import assert_problem, node, problems_of
-from tests.workflows_app.factories import echo_definition, support_triage
+from tests.support.definitions import assert_problem, echo_definition, node_in, problems_of, support_triage
 from workflows_app.definition import parse_definition
 
 
 def test_a_provider_alone_means_its_default_model_where_it_has_one():
     definition = support_triage()
-    node(definition, "mood")["config"]["providers"] = ["openai_compatible", "gemini/gemini-2.5-flash"]
+    node_in(definition, "mood")["config"]["providers"] = ["openai_compatible", "gemini/gemini-2.5-flash"]
     assert parse_definition(definition)
-    node(definition, "mood")["config"]["providers"] = ["chatgpt/gpt-4"]
+    node_in(definition, "mood")["config"]["providers"] = ["chatgpt/gpt-4"]
     assert "unknown provider 'chatgpt'; providers are: gemini, groq" in str(problems_of(definition))
 
 
@@ -55,8 +54,8 @@ def test_an_insert_document_is_an_object_or_one_expression(document, says):
 
 def test_checks_added_later_do_not_stop_a_stored_version_from_running():
     definition = support_triage()
-    node(definition, "mood")["config"]["providers"] = ["openai/gpt-4o"]  # no such provider: fails when it runs
-    log_config = node(definition, "log")["config"]
+    node_in(definition, "mood")["config"]["providers"] = ["openai/gpt-4o"]  # no such provider: fails when it runs
+    log_config = node_in(definition, "log")["config"]
     log_config["document"] = {**log_config["document"], "id": "{{ inputs.message }}"}
     assert {p["path"] for p in problems_of(definition)} >= {"nodes[1].config.providers[0]"}
     graph = parse_definition(definition, stored=True)
@@ -69,7 +68,7 @@ def test_checks_added_later_do_not_stop_a_stored_version_from_running():
 )
 def test_ai_providers_are_checked_one_by_one(providers, path):
     definition = support_triage()
-    node(definition, "mood")["config"]["providers"] = providers
+    node_in(definition, "mood")["config"]["providers"] = providers
     assert_problem(definition, node_id="mood", path=path, code="invalid_config")
 
 

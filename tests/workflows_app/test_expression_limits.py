@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from tests.workflows_app.conftest import evaluate, render
+from tests.support.expressions import evaluate, render
 from workflows_app.expressions import (
     ExpressionError,
     compile_expression,

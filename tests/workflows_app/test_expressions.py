@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.workflows_app.conftest import evaluate, render
+from tests.support.expressions import evaluate, render
 from workflows_app.expressions import (
     ExpressionError,
     compile_expression,

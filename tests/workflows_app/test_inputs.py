@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.api import ValidationFailed
-from tests.workflows_app.definition_support import assert_problem
-from tests.workflows_app.factories import echo_definition
+from tests.support.definitions import assert_problem, echo_definition
 from workflows_app.definition import parse_definition, validate_inputs
 
 

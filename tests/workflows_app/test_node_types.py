@@ -1,28 +1,137 @@
+"""GET /api/workflows/node-types, and the output schema each type declares: a type whose
+output is any JSON says so, every other type's real outputs match its schema, and a wrong
+output does not (so the validation is shown to refuse something)."""
+
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.accounts_app.factories import UserFactory
-from workflows_app.nodes.base import NodeContext, get_node_class, node_types
-
-pytestmark = pytest.mark.django_db
+from ai_providers.base import CompletionResult, Usage
+from tests.support.node_ports import (
+    FakeAiCompleter,
+    FakeHttpClient,
+    FakeRecordStore,
+    fake_ports,
+    http_answer,
+    node_context,
+)
+from workflows_app.nodes.base import DeferredWrite, get_node_class, node_types
 
 URL = "/api/workflows/node-types"
 
-
-def context() -> NodeContext:
-    return NodeContext(
-        inputs={"message": "The parcel is late again", "count": 2},
-        nodes={"mood": {"label": "negative", "score": None}},
-        execution_id="exec-9",
-        workflow={"id": "wf-1", "name": "Support triage", "version": 3},
-    )
+# The types whose output is whatever their template renders: any JSON value, by design.
+ANY_JSON = {"TRANSFORM", "OUTPUT"}
+# Keywords that describe a value without constraining it.
+ANNOTATIONS = {"title", "description", "examples", "$comment"}
 
 
-def test_lists_every_registered_type_in_registry_order(api_client):
-    api_client.force_authenticate(UserFactory())
-    response = api_client.get(URL)
+def constraints(schema: dict) -> dict:
+    """The schema less its annotations: {} accepts any JSON value."""
+    return {key: value for key, value in schema.items() if key not in ANNOTATIONS}
+
+
+def schema_of(type_name: str) -> dict:
+    schema = get_node_class(type_name).output_schema
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def run(type_name: str, config: dict, **ports: Any) -> Any:
+    """The output of one run of the type, with fakes of the ports it uses (a write applied)."""
+    node = get_node_class(type_name).from_config("n", config)
+    output = node.run(node_context(fake_ports(**ports), inputs={"message": "The parcel is late again", "count": 2}))
+    return output.apply() if isinstance(output, DeferredWrite) else output
+
+
+SENTIMENT = CompletionResult(text="negative", provider="p", model="m", label="negative", score=None)
+JSON_ANSWER = CompletionResult(text="{}", provider="p", model="m", usage=Usage(3, 1), json={"a": [1]}, cached=True)
+
+# Real outputs, one run each: (type, config, fakes of its ports).
+REAL_RUNS = [
+    ("INPUT", {"fields": {"message": {"type": "string"}}}, {}),
+    ("CONDITION", {"expression": "inputs.count > 1"}, {}),
+    ("CONDITION", {"expression": "'refund' in inputs.message"}, {}),
+    ("WAIT", {"seconds": 0.01}, {}),
+    ("DATABASE", {"operation": "find", "collection": "c"}, {"records": FakeRecordStore(records=[{"id": 1, "a": 2}])}),
+    ("DATABASE", {"operation": "find_one", "collection": "c"}, {"records": FakeRecordStore()}),
+    ("DATABASE", {"operation": "count", "collection": "c"}, {"records": FakeRecordStore(count=4)}),
+    ("DATABASE", {"operation": "insert", "collection": "c", "document": {"a": 1}}, {"records": FakeRecordStore()}),
+    (
+        "DATABASE",
+        {"operation": "update", "collection": "c", "filter": {"a": 1}, "update": {"a": 2}},
+        {"records": FakeRecordStore(updated=(2, 1))},
+    ),
+    (
+        "DATABASE",
+        {"operation": "delete", "collection": "c", "filter": {"a": 1}},
+        {"records": FakeRecordStore(deleted=3)},
+    ),
+    ("HTTP_REQUEST", {"url": "https://api.example.com/"}, {"http": FakeHttpClient(http_answer(200, b'{"ok": 1}'))}),
+    (
+        "HTTP_REQUEST",
+        {"url": "https://api.example.com/"},
+        {"http": FakeHttpClient(http_answer(200, "hi", "text/plain"))},
+    ),
+    ("AI_PROCESSOR", {"task_type": "sentiment_analysis", "prompt": "x"}, {"ai": FakeAiCompleter(SENTIMENT)}),
+    ("AI_PROCESSOR", {"task_type": "content_generation", "prompt": "x"}, {"ai": FakeAiCompleter(JSON_ANSWER)}),
+]
+
+# For every type with a real schema: an output it must refuse.
+WRONG_OUTPUTS = {
+    "INPUT": ["not", "an", "object"],
+    "CONDITION": {"result": "yes"},
+    "WAIT": {"waited_s": "1"},
+    "DATABASE": {"records": "none"},
+    "HTTP_REQUEST": {"status": 200, "headers": {}},  # neither `json` nor `text`
+    "AI_PROCESSOR": {"text": "hi", "provider": "p"},  # model, usage, ... missing
+}
+
+
+def test_a_type_whose_output_is_any_json_declares_it_and_every_other_type_constrains_it() -> None:
+    for type_name in node_types():
+        schema = schema_of(type_name)
+        if type_name in ANY_JSON:
+            assert constraints(schema) == {}, type_name  # meant: any JSON value is a valid output
+        else:
+            assert constraints(schema) != {}, f"{type_name}'s output_schema accepts anything"
+
+
+@pytest.mark.parametrize(("type_name", "config", "ports"), REAL_RUNS, ids=[run[0] for run in REAL_RUNS])
+def test_a_real_output_matches_its_types_schema(type_name: str, config: dict, ports: dict) -> None:
+    schema = schema_of(type_name)
+    assert constraints(schema), f"{type_name} has no schema to check against"
+    jsonschema.validate(run(type_name, config, **ports), schema)
+
+
+def test_every_type_with_a_schema_has_real_outputs_and_a_wrong_one_here() -> None:
+    constrained = set(node_types()) - ANY_JSON
+    assert {type_name for type_name, _, _ in REAL_RUNS} == constrained
+    assert set(WRONG_OUTPUTS) == constrained
+
+
+@pytest.mark.parametrize("type_name", sorted(WRONG_OUTPUTS))
+def test_a_wrong_output_fails_its_types_schema(type_name: str) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(WRONG_OUTPUTS[type_name], schema_of(type_name))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"text": "{{ inputs.message }}", "n": "{{ inputs.count }}"}, "{{ nodes.mood.label }}", ["{{ inputs.count }}", 1]],
+)
+@pytest.mark.parametrize("type_name", sorted(ANY_JSON))
+def test_an_any_json_output_is_json(type_name: str, value: Any) -> None:
+    output = run(type_name, {"value": value})
+    assert json.loads(json.dumps(output, allow_nan=False)) == output
+
+
+@pytest.mark.django_db
+def test_lists_every_registered_type_in_registry_order(auth_client) -> None:
+    response = auth_client.get(URL)
     assert response.status_code == 200
     results = response.json()["results"]
     assert [entry["type"] for entry in results] == list(node_types())
@@ -32,44 +141,21 @@ def test_lists_every_registered_type_in_registry_order(api_client):
         assert entry["default_max_attempts"] == node_class.default_max_attempts
         assert entry["secret_fields"] == sorted(node_class.secret_fields)
         assert entry["config_schema"]["type"] == "object" and entry["config_schema"]["properties"]
-        assert isinstance(entry["output_schema"], dict)
+        assert entry["output_schema"] == node_class.output_schema
         jsonschema.Draft202012Validator.check_schema(entry["output_schema"])
 
 
-def test_schemas_describe_templates_and_secret_fields(api_client):
-    api_client.force_authenticate(UserFactory())
-    by_type = {entry["type"]: entry for entry in api_client.get(URL).json()["results"]}
+@pytest.mark.django_db
+def test_schemas_describe_templates_and_secret_fields(auth_client) -> None:
+    by_type = {entry["type"]: entry for entry in auth_client.get(URL).json()["results"]}
     assert by_type["CONDITION"]["config_schema"]["properties"]["expression"]["type"] == "string"
     assert by_type["AI_PROCESSOR"]["config_schema"]["properties"]["prompt"]["type"] == "string"
     assert by_type["HTTP_REQUEST"]["secret_fields"] == ["body", "headers", "json", "query"]
     assert by_type["CONDITION"]["output_schema"]["required"] == ["result"]
 
 
-@pytest.mark.parametrize("expression", ["inputs.count > 1", "'refund' in inputs.message"])
-def test_condition_output_matches_its_schema(expression):
-    node_class = get_node_class("CONDITION")
-    output = node_class.from_config("check", {"expression": expression}).run(context())
-    jsonschema.validate(output, node_class.output_schema)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [{"text": "{{ inputs.message }}", "n": "{{ inputs.count }}"}, "{{ nodes.mood.label }}", ["{{ inputs.count }}", 1]],
-)
-def test_transform_output_matches_its_schema(value):
-    node_class = get_node_class("TRANSFORM")
-    output = node_class.from_config("shape", {"value": value}).run(context())
-    jsonschema.validate(output, node_class.output_schema)
-
-
-def test_ai_output_shape_matches_its_schema():
-    from ai_providers.base import CompletionResult
-
-    output = CompletionResult(text="ok", provider="p", model="m", label="negative", score=None).as_output()
-    jsonschema.validate(output, get_node_class("AI_PROCESSOR").output_schema)
-
-
-def test_requires_authentication(api_client):
+@pytest.mark.django_db
+def test_requires_authentication(api_client) -> None:
     response = api_client.get(URL)
     assert response.status_code == 401
     assert "error" in response.json()

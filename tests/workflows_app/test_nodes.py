@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.workflows_app.factories import support_triage
+from tests.support.definitions import support_triage
 from workflows_app.definition import parse_definition
 from workflows_app.expressions import ExpressionError
 from workflows_app.nodes.base import NodeContext, get_node_class, node_types

@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.api import NotFound
-from tests.workflows_app.factories import WorkflowFactory, support_triage
+from tests.support.definitions import support_triage
+from tests.support.factories import WorkflowFactory
 from workflows_app.selectors import graph_for_version, version_get, workflow_get
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from core.api import Conflict, NotFound, ValidationFailed
-from tests.accounts_app.factories import UserFactory
-from tests.workflows_app.factories import WorkflowFactory, echo_definition, support_triage
+from tests.support.definitions import echo_definition, support_triage
+from tests.support.factories import UserFactory, WorkflowFactory
 from workflows_app.definition import DefinitionInvalid
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.selectors import workflow_export_document, workflow_get

@@ -16,7 +16,9 @@ from typing import Any
 
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.markers import require_marker
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
@@ -31,7 +33,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         time.sleep(interval)
 
 
-def test_database_url() -> str:
+def session_database_url() -> str:
     """The URL of this session's test database, for worker processes to open."""
     conf = connection.settings_dict
     if conf["ENGINE"].endswith("sqlite3"):
@@ -69,9 +71,10 @@ class WorkerProcess:
         self.log_path = ROOT / "var" / f"test-worker-{secrets.token_hex(3)}.log"
 
     def child_env(self) -> dict[str, str]:
-        return {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
+        return {**os.environ, "DATABASE_URL": session_database_url(), **self.extra_env}
 
     def start(self) -> WorkerProcess:
+        require_marker("worker_process", "starts a celery worker process")
         env = self.child_env()
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("wb")
@@ -148,6 +151,7 @@ def in_process_worker(queues: tuple[str, ...] = ("default", "nodes", "ai")) -> I
 
     from config.celery import app
 
+    require_marker("worker_thread", "runs a celery worker in a thread")
     with start_worker(
         app, pool="solo", concurrency=1, queues=list(queues), perform_ping_check=False, shutdown_timeout=30
     ) as worker:

@@ -1,6 +1,10 @@
+"""factory-boy factories: users, API keys (with their full text) and workflows (made by
+the service, as users make them)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.contrib.auth.hashers import make_password
@@ -8,6 +12,9 @@ from django.utils import timezone
 
 from accounts_app import api_key_format
 from accounts_app.models import ApiKey, User
+from tests.support.definitions import echo_definition
+from workflows_app.models import Workflow
+from workflows_app.services import workflow_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -42,3 +49,24 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         secret = api_key_format.new_secret()
         api_key = cls.create(secret=secret, **kwargs)
         return api_key, f"{api_key.prefix}.{secret}"
+
+
+class WorkflowFactory(factory.Factory):
+    """Workflows are made by the service, as users make them (version 1 included)."""
+
+    class Meta:
+        model = Workflow
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"workflow {n}")
+    description = ""
+    is_active = True
+    definition = factory.LazyFunction(echo_definition)
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Workflow:
+        return workflow_create(**kwargs)
+
+    @classmethod
+    def _build(cls, model_class: type, *args: Any, **kwargs: Any) -> Workflow:
+        raise NotImplementedError("workflows are only created through workflow_create")

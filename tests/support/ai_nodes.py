@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 
-from tests.executions_app.conftest import edge, input_node, node, nodes_by_id
+from tests.support.definitions import edge, input_node, node
+from tests.support.executions import nodes_by_id
 
 
 def ai_pipeline(make_workflow, steps: dict[str, dict], **node_extra: object) -> str:

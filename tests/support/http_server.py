@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.markers import require_marker
+
 
 class Handler(BaseHTTPRequestHandler):
     server: LocalHttpServer
@@ -160,6 +162,7 @@ class LocalHttpServer(ThreadingHTTPServer):
 
 @contextmanager
 def running_test_server(tls: ssl.SSLContext | None = None) -> Iterator[LocalHttpServer]:
+    require_marker("server", "starts the HTTP test server")
     server = LocalHttpServer(tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

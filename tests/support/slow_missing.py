@@ -4,4 +4,4 @@ import of an extension's target class long enough for a second one to get there 
 import time
 
 time.sleep(0.3)
-raise ImportError("tests.config.slow_missing is never importable")
+raise ImportError("tests.support.slow_missing is never importable")

@@ -16,8 +16,8 @@ import httpx
 from honcho.environ import parse_procfile
 
 from development.embedded_redis import free_port
-from tests.workers_support import ROOT, wait_for
-from tests.workers_support import test_database_url as session_database_url
+from tests.support.markers import require_marker
+from tests.support.workers import ROOT, session_database_url, wait_for
 
 
 def procfile_web() -> str:
@@ -36,6 +36,7 @@ def group_alive(pgid: int) -> bool:
 def running_web(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """The web entry on a free port and this session's test database (`sh -c`, as honcho
     runs it); yields its base URL and stops every process of it at the end."""
+    require_marker("server", "starts gunicorn")
     port = free_port()
     env = {
         **os.environ,

@@ -84,8 +84,9 @@ def check_account_tour(web: str) -> None:
 def ping_through_broker(redis_url: str, queue: str, timeout_s: float = 60) -> None:
     """Publishes workers.ping as any client would and waits for a worker's pong."""
     key = f"launcher-test:pong:{secrets.token_hex(4)}"
-    # The launcher's Redis keys carry the default prefix `sb`, the broker's included.
-    client = Celery(broker=redis_url, broker_transport_options={"global_keyprefix": "sb:"})
+    # The launcher's Redis keys carry the default prefix `sb`, the broker's included. Not
+    # the process's current app: the engine publishes through the current app (config's).
+    client = Celery(broker=redis_url, broker_transport_options={"global_keyprefix": "sb:"}, set_as_current=False)
     client.send_task("workers.ping", kwargs={"reply_key": key}, queue=queue)
     replies = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout_s
