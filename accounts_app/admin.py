@@ -11,6 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from accounts_app.models import ApiKey, User
 from accounts_app.services import api_key_revoke, user_deactivate
 
+# A tuple, so that it can be list_display, fields and readonly_fields (typed apart in django-stubs).
+API_KEY_FIELDS = ("name", "prefix", "user", "created_at", "last_used_at", "expires_at", "revoked_at")
+
 
 @admin.register(User)
 class SwitchboardUserAdmin(UserAdmin):
@@ -56,12 +59,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     """Read-only: keys are created by their owners through the API (the secret is shown to
     them once); an administrator can only revoke. The secret's hash is never displayed."""
 
-    list_display = ["name", "prefix", "user", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_display = API_KEY_FIELDS
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "user__username", "user__email"]
     list_select_related = ["user"]
-    fields = list_display
-    readonly_fields = list_display
+    fields = API_KEY_FIELDS
+    readonly_fields = API_KEY_FIELDS
     actions = ["revoke_keys"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

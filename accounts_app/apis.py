@@ -1,4 +1,4 @@
-"""The accounts API (DESIGN §4): register, tokens, the caller, API keys."""
+"""The accounts API (docs/api/index.md): register, tokens, the caller, API keys."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts_app.errors import LoginRequired
-from accounts_app.models import ApiKey
+from accounts_app.models import ApiKey, User
 from accounts_app.selectors import api_key_get, api_key_list
 from accounts_app.serializers import (
     ApiKeyCreatedOutput,
@@ -51,6 +51,13 @@ def validated(serializer_class: type[Serializer], data: Any) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def caller(request: Request) -> User:
+    """The signed-in user of a request its view's IsAuthenticated let through."""
+    user = request.user
+    assert isinstance(user, User), "IsAuthenticated lets no anonymous request through"
+    return user
 
 
 class RegistrationOpen(BasePermission):
@@ -148,7 +155,7 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, ApiKey):
             raise LoginRequired("Changing the password needs a login (Bearer token), not an API key.")
-        pair = user_change_password(user=request.user, **validated(PasswordChangeInput, request.data))
+        pair = user_change_password(user=caller(request), **validated(PasswordChangeInput, request.data))
         return Response(TokenPairOutput(pair).data)
 
 
@@ -158,7 +165,7 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(responses={200: ApiKeyOutput(many=True), 401: ERROR}, tags=["auth"], summary="The caller's API keys")
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(api_key_list(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(api_key_list(user=caller(request)), request, view=self)
         return paginator.get_paginated_response(ApiKeyOutput(page, many=True).data)
 
     @extend_schema(
@@ -171,12 +178,12 @@ class ApiKeyListCreateApi(APIView):
         # A leaked key must not be able to mint keys that outlive its own revocation.
         if isinstance(request.auth, ApiKey):
             raise LoginRequired()
-        api_key, full_key = api_key_create(user=request.user, **validated(ApiKeyCreateInput, request.data))
+        api_key, full_key = api_key_create(user=caller(request), **validated(ApiKeyCreateInput, request.data))
         return Response(ApiKeyCreatedOutput(api_key, context={"key": full_key}).data, status=201)
 
 
 class ApiKeyRevokeApi(APIView):
     @extend_schema(responses={204: None, 401: ERROR, 404: ERROR}, tags=["auth"], summary="Revoke an API key")
     def delete(self, request: Request, api_key_id: int) -> Response:
-        api_key_revoke(api_key=api_key_get(user=request.user, api_key_id=api_key_id))
+        api_key_revoke(api_key=api_key_get(user=caller(request), api_key_id=api_key_id))
         return Response(status=204)

@@ -1,4 +1,4 @@
-"""The two ways to authenticate (DESIGN §4): `Authorization: Bearer <access JWT>` and
+"""The two ways to authenticate (docs/api/index.md): `Authorization: Bearer <access JWT>` and
 `Authorization: Api-Key <prefix>.<secret>`. Every refusal is a 401 in the JSON error shape;
 a header with another scheme (`Basic ...`) is left to the next class and ends anonymous.
 
@@ -8,7 +8,7 @@ import core.api or rest_framework.views (hence the small, separate helper module
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from rest_framework import HTTP_HEADER_ENCODING
@@ -26,6 +26,7 @@ from accounts_app.tokens import STALE_TOKEN_MESSAGE, token_is_current, token_is_
 from accounts_app.user_cache import user_cache_forget, user_get_for_authentication
 
 if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
     from rest_framework.request import Request
     from rest_framework_simplejwt.tokens import Token
 
@@ -36,17 +37,22 @@ class CachedJWTAuthentication(JWTAuthentication):
     """simplejwt's access-token check, with the user read through the cache
     (settings.CACHE_TTL_USER); the cache entry is dropped whenever the user changes."""
 
-    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+    # simplejwt types the user of authenticate() and get_user() with a constrained TypeVar
+    # on a class that is not generic: no concrete override matches it (hence the ignores).
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Token] | None:  # type: ignore[override]
         # simplejwt's errors carry a nested dict as detail; the API answers one clear sentence.
         try:
             return super().authenticate(request)
         except InvalidToken:
             raise AuthenticationFailed("The access token is invalid or expired.", code="token_not_valid") from None
         except JWTAuthenticationFailed as exc:
-            detail = exc.detail.get("detail", "") if isinstance(exc.detail, dict) else exc.detail
+            detail: Any = exc.detail
+            if isinstance(detail, dict):
+                detail = detail.get("detail", "")
             raise AuthenticationFailed(str(detail) or "The Authorization header is not valid.") from None
 
-    def get_header(self, request: Request) -> bytes | None:
+    # simplejwt annotates bytes, but returns None without the header, as this does.
+    def get_header(self, request: Request) -> bytes | None:  # type: ignore[override]
         header = request.META.get(jwt_settings.AUTH_HEADER_NAME)
         if isinstance(header, str):
             try:
@@ -66,7 +72,7 @@ class CachedJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("This is an API key: send it as 'Authorization: Api-Key <key>'.")
         return parts[1]
 
-    def get_user(self, validated_token: Token) -> User:
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # see authenticate()
         user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
         if user_id is None:
             raise AuthenticationFailed("The access token names no user.", code="token_not_valid")

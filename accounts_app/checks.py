@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
-from rest_framework.settings import api_settings
 
-from accounts_app.throttles import parse_rate
+from accounts_app.throttles import parse_rate, throttle_rates
 
 THROTTLE_SCOPES = ("user", "anon", "login", "register")
 
 
 @register()
 def check_throttle_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    rates = api_settings.DEFAULT_THROTTLE_RATES
+    rates = throttle_rates()
     problems: list[CheckMessage] = []
     for scope in THROTTLE_SCOPES:
         rate = rates.get(scope)

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 
 class User(AbstractUser):
+    # Declared by AbstractBaseUser (a new raw password until saved), missing from django-stubs.
+    _password: str | None
     """A person or service that owns workflows; email is unique so it can log in too."""
 
     email = models.EmailField(unique=True)

@@ -124,7 +124,8 @@ def token_pair_obtain(*, username: str, password: str) -> dict[str, str]:
 def token_pair_refresh(*, refresh: str) -> dict[str, str]:
     """A new `{access, refresh}`; the refresh token given is blacklisted, so it works once."""
     token = _valid_refresh_token(refresh)
-    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    user_id: Any = token.payload.get(jwt_settings.USER_ID_CLAIM)  # a claim: any JSON value, or None
+    user = User.objects.filter(pk=user_id).first()
     if user is None or not user.is_active:
         raise InvalidRefreshToken("The account of this token is deactivated or deleted.")
     if not token_is_current(token, user):
@@ -142,7 +143,8 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
 def refresh_token_blacklist(*, refresh: str) -> None:
     """Logout: the refresh token stops working (access tokens live out their short life)."""
     token = _valid_refresh_token(refresh)
-    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    user_id: Any = token.payload.get(jwt_settings.USER_ID_CLAIM)  # a claim: any JSON value, or None
+    user = User.objects.filter(pk=user_id).first()
     if user is not None and not token_is_current(token, user):  # dead since a password change
         raise InvalidRefreshToken(STALE_TOKEN_MESSAGE)
     token.blacklist()
@@ -150,7 +152,8 @@ def refresh_token_blacklist(*, refresh: str) -> None:
 
 def _valid_refresh_token(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)  # signature, expiry, type and blacklist
+        # simplejwt annotates `token` as Token | None; it takes the encoded token (its documented use).
+        return RefreshToken(raw)  # type: ignore[arg-type]  # signature, expiry, type and blacklist
     except TokenError:
         raise InvalidRefreshToken() from None
 

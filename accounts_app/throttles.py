@@ -1,4 +1,4 @@
-"""Request rates kept in Redis (DESIGN §10): per user, per API key, per address for the
+"""Request rates kept in Redis (docs/architecture.md, Security): per user, per API key, per address for the
 anonymous, and stricter per-address limits on login and register.
 
 Each limit is a counter that starts with the first request and expires `duration` later
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.core.cache import BaseCache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -28,6 +28,18 @@ if TYPE_CHECKING:  # rest_framework.views imports this module while it is loadin
     from rest_framework.views import APIView
 
 _PERIODS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class _KeyTtl(Protocol):
+    """The cache's ttl(): django-redis's RedisCache has it, Django's BaseCache does not."""
+
+    def ttl(self, key: str) -> int | None: ...
+
+
+def throttle_rates() -> dict[str, str | None]:
+    """DRF's DEFAULT_THROTTLE_RATES: rates like "10/min", None for no limit. drf-stubs type
+    its values as numbers."""
+    return cast("dict[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -57,7 +69,7 @@ class RedisRateThrottle(BaseThrottle):
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = throttle_rates().get(self.scope)
         identity = self.identity(request)
         if not rate or identity is None:
             return True
@@ -66,7 +78,8 @@ class RedisRateThrottle(BaseThrottle):
         count = cache_call(lambda c: _count_request(c, key, duration_s), default=None, what="throttle")
         if count is None or count <= limit:
             return True
-        ttl_s = cache_call(lambda c: c.ttl(key), default=duration_s, what="throttle ttl")
+        # None (an outage, or a key without expiry) stands for the whole window.
+        ttl_s = cache_call(lambda c: cast("_KeyTtl", c).ttl(key), default=None, what="throttle ttl")
         self.retry_after_s = max(1, int(ttl_s or duration_s))
         return False
 
@@ -113,12 +126,12 @@ class RegisterRateThrottle(AddressRateThrottle):
     scope = "register"
 
 
-def login_form_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def login_form_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Django's form sign-ins (the dashboard's, the admin's) count their attempts in the
     API login's per-address budget: one budget for every door, so no door guesses freely."""
 
     @wraps(view)
-    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST":
             throttle = LoginRateThrottle()
             if not throttle.allow_request(request, None):  # type: ignore[arg-type]

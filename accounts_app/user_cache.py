@@ -1,4 +1,4 @@
-"""The authenticated user, cached in Redis for settings.CACHE_TTL_USER (DESIGN §8).
+"""The authenticated user, cached in Redis for settings.CACHE_TTL_USER (docs/architecture.md, Caching).
 
 Each user has a generation token beside the cached entry; an entry counts only while its
 token is the current one, and every change to the user replaces the token after the
@@ -12,6 +12,7 @@ still importing: this module must not import core.api (nor anything that does).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
@@ -40,7 +41,7 @@ def _generation_ttl() -> int:
     return 2 * settings.CACHE_TTL_USER
 
 
-def user_get_for_authentication(*, user_id: object) -> User | None:
+def user_get_for_authentication(*, user_id: Any) -> User | None:
     """The user a token names, from the cache or else the database (then cached)."""
     user, generation = cached_user(user_id)
     if user is not None:
@@ -59,7 +60,7 @@ def cached_user(user_id: object) -> tuple[User | None, str | None]:
     The generation must be read before the database is: that is what fences a stale row.
     It is None while the cache is unavailable, and then nothing is cached."""
     key, generation_key = user_cache_key(user_id), user_generation_key(user_id)
-    found = cache_call(lambda c: c.get_many([key, generation_key]), default={}, what="get")
+    found: dict[str, Any] = cache_call(lambda c: c.get_many([key, generation_key]), default={}, what="get")
     generation = found.get(generation_key)
     if generation is None:
         generation = _start_generation(generation_key)

@@ -1,4 +1,4 @@
-"""Provider health over HTTP, for the dashboard to mount (DESIGN §4: POST
+"""Provider health over HTTP, for the dashboard to mount (docs/api/index.md: POST
 /api/dashboard/test-ai, GET /api/dashboard/ai-status). Both are dashboard routes, so they
 accept the session cookie like every other one (SessionApi); CSRF applies to the POST."""
 

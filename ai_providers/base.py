@@ -88,7 +88,7 @@ class CompletionResult:
     has_json: bool = False  # response_format "json": `json` is the answer, even a JSON null
 
     def as_output(self) -> dict[str, Any]:
-        """The AI node's output shape (DESIGN §5)."""
+        """The AI node's output shape (docs/concepts/workflows.md)."""
         output = {
             "text": self.text,
             "provider": self.provider,

@@ -1,4 +1,4 @@
-"""The error classes every adapter speaks (DESIGN §7): an SDK's exceptions are mapped to
+"""The error classes every adapter speaks (docs/concepts/ai-providers.md): an SDK's exceptions are mapped to
 these inside the adapter, so the router and the engine never see vendor types.
 
 Messages are for users: they never carry a key (see `redact`)."""

@@ -1,4 +1,4 @@
-"""Task type -> chain of "provider/model" (DESIGN §7). Precedence: a node's own
+"""Task type -> chain of "provider/model" (docs/concepts/ai-providers.md). Precedence: a node's own
 `providers` list, then the admin's enabled ProviderRoute, then settings.AI_PROVIDERS["ROUTES"]."""
 
 from __future__ import annotations

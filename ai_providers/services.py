@@ -1,4 +1,4 @@
-"""The one entry point for an AI call: route, guard, call, fall back (DESIGN §7).
+"""The one entry point for an AI call: route, guard, call, fall back (docs/concepts/ai-providers.md).
 
 `complete_with_fallback` is thread-safe (the `ai` queue runs a thread pool): all shared
 state lives in Redis, and SDK clients are built once per process under a lock."""

@@ -1,4 +1,4 @@
-"""AI figures against the provider emulator (DESIGN §12): node overhead beside a direct
+"""AI figures against the provider emulator (bench/NOTES.md): node overhead beside a direct
 SDK call, fallback switch time after a fast failure, and what an open circuit costs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API latency under load, and cached against uncached reads (DESIGN §12).
+"""API latency under load, and cached against uncached reads (bench/NOTES.md).
 
 The API is the Procfile's web server (gunicorn, 2 gthread workers of 8 threads) on the
 bench's database, with the workers running. CLIENTS threads, each on a kept connection,
@@ -20,7 +20,7 @@ from accounts_app.user_cache import user_cache_forget, user_get_for_authenticati
 from executions_app import status_cache
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.selectors import execution_status
-from tests.web_server_support import running_web
+from tests.support.web_server import running_web
 from workflows_app.models import WorkflowVersion
 from workflows_app.selectors import version_get
 
@@ -97,7 +97,7 @@ def timed_reads(read: Callable[[], Any], before: Callable[[], Any] | None = None
 
 
 def cached_reads(user: Any, execution_id: Any, summary: Callable) -> dict[str, dict]:
-    """Each read the API and the engine make through the cache (DESIGN §8), on a hit,
+    """Each read the API and the engine make through the cache (docs/architecture.md, Caching), on a hit,
     beside the database query it saves."""
     users = get_user_model().objects
     version_id = Execution.objects.values_list("version_id", flat=True).get(id=execution_id)

@@ -1,8 +1,9 @@
-"""The least any engine that keeps DESIGN §6 can cost per node on this machine.
+"""The least any engine that keeps the execution semantics (docs/architecture.md) can
+cost per node on this machine.
 
 A Celery chain like the bare one, whose every task also makes the two durable writes
-§6 asks of a node, as cheaply as PostgreSQL allows: the claim (a conditional update
-that sets `running`, counts the attempt and sets a lease, checked by its result) and
+the execution semantics ask of a node, as cheaply as PostgreSQL allows: the claim (a
+conditional update that sets `running`, counts the attempt and sets a lease, checked by its result) and
 the fenced completion that releases the next node, each one prepared, autocommitted
 statement on a kept connection. No context, no expressions, no events: the engine's
 chain node does all of that and more, so its cost can only be above this one.
@@ -49,9 +50,9 @@ def create_nodes(count: int) -> list[int]:
 @shared_task(name="bench.design_floor_step", ignore_result=True)
 def design_floor_step(node_id: int, next_id: int | None = None, wake_key: str | None = None) -> None:
     # The engine's own prepared-statement cursor: the floor gets every saving the engine has.
-    from executions_app.engine.sql import _cursor
+    from executions_app.engine.storage import storage
 
-    with _cursor() as cursor:
+    with storage().cursor() as cursor:
         cursor.execute(CLAIM, [node_id])
         claimed = cursor.fetchone()
         assert claimed is not None, f"design floor node {node_id} was not ready"

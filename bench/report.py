@@ -76,13 +76,13 @@ def write(r: dict[str, Any]) -> None:
             "— (read as the whole cost, ≤ 1.5x is not met: bench/NOTES.md)",
         ),
         row(
-            "design floor: the bare chain plus the claim and fenced completion DESIGN §6 asks of "
-            "a node, one prepared statement each (p50 / p95 ms per task)",
+            "design floor: the bare chain plus the claim and fenced completion the execution semantics "
+            "ask of a node, one prepared statement each (p50 / p95 ms per task)",
             "{p50} / {p95} ({ratio}x the bare task; the engine: {engine}x this floor)".format(
                 **floor, ratio=r["design_floor_ratio_p50"], engine=round(node["p50"] / floor["p50"], 2)
             ),
             f"bare task: {bare['p50']} ms",
-            "— (no engine that keeps §6 can be below it)",
+            "— (no engine that keeps these semantics can be below it)",
         ),
         row("10-node workflow end to end (p50 / p95 ms)", f"{ten['p50']} / {ten['p95']}", "—", "p50 ≤ 60 ms"),
         row("minimal INPUT → OUTPUT executions per second", r["minimal_executions_per_s"], "—", "≥ 100"),

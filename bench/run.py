@@ -1,5 +1,5 @@
 """`make bench`: engine figures on PostgreSQL + Redis, each beside its floor measured in
-the same run (DESIGN §12). Writes bench/out/latest.json and prints a Markdown table.
+the same run (bench/NOTES.md). Writes bench/out/latest.json and prints a Markdown table.
 
 Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis on
 127.0.0.1. A database and a Redis key prefix of its own, dropped at the end."""
@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 from django_redis import get_redis_connection  # noqa: E402
 
 from bench import ai_scenarios, report, scenarios  # noqa: E402
-from tests.workers_support import worker_process  # noqa: E402
+from tests.support.workers import worker_process  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -73,7 +73,7 @@ def main() -> int:
     try:
         user = scenarios.bench_user()
         # The Procfile's two workers: prefork for the engine's queues, and for the `ai`
-        # queue the threads pool that I/O-bound provider calls run on (DESIGN §7).
+        # queue the threads pool that I/O-bound provider calls run on (docs/concepts/ai-providers.md).
         with (
             worker_process(queues="default,nodes", concurrency=2, pool="prefork", include="bench.design_floor"),
             worker_process(queues="ai", concurrency=16, pool="threads"),

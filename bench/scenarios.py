@@ -84,7 +84,8 @@ def timed_execution(user: Any, workflow_id: Any) -> float:
 
 def timed_bare_chain(length: int, design_floor: bool = False) -> float:
     """A Celery chain of `length` tasks: no-op ones, or with design_floor the tasks of
-    bench/design_floor.py, each making the two durable writes DESIGN §6 asks of a node."""
+    bench/design_floor.py, each making the two durable writes the execution semantics
+    (docs/architecture.md) ask of a node."""
     redis = get_redis_connection("default")
     key = f"{settings.REDIS_KEY_PREFIX}:bench:{secrets.token_hex(4)}"
     if design_floor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -107,7 +108,7 @@ if DATABASE_URL:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)  # a mute server: 5 s
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "switchboard.sqlite3"}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "switchboard.sqlite3")}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, workers, beat) share the file: WAL lets readers run beside
     # one writer, IMMEDIATE takes the write lock up front instead of failing on upgrade,
@@ -145,7 +146,7 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": 1,
             "SOCKET_TIMEOUT": 1,
-            # An outage is logged and the caller falls back to the database (DESIGN §8).
+            # An outage is logged and the caller falls back to the database (docs/architecture.md, Caching).
             "IGNORE_EXCEPTIONS": False,
         },
     }
@@ -171,7 +172,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The sweeper, not kombu's ack emulation, recovers what a dead worker had taken: emulation
 # costs two Redis round trips per task (README, Durability). Turned on, visibility_timeout
 # must outlast the longest node hard limit plus backoff, 7230 s (config/checks.py).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "ack_emulation": env_bool("SWITCHBOARD_BROKER_ACK_EMULATION"),
     "visibility_timeout": env_int("SWITCHBOARD_VISIBILITY_TIMEOUT_S", 7500),
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:",

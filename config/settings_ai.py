@@ -1,4 +1,4 @@
-"""AI provider settings (DESIGN §7; see the README "AI providers"), read from the
+"""AI provider settings (docs/concepts/ai-providers.md; see the README "AI providers"), read from the
 environment like the rest of config/settings.py, which imports AI_PROVIDERS from here."""
 
 from __future__ import annotations

@@ -3,12 +3,16 @@ environment like the rest of config/settings.py, which imports them from here.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.env import env_bool, env_float, env_int, env_list
 
 # How often the beat sweeper runs (the schedule in config/settings.py reads it too).
 SWEEP_INTERVAL_S = env_float("SWITCHBOARD_SWEEP_INTERVAL_S", 2)
 
-SWITCHBOARD = {
+# Typed as a plain dict, not a TypedDict: tests swap it whole with override_settings, and
+# readers (the sweeper's limits()) hand it on as a dict[str, Any].
+SWITCHBOARD: dict[str, Any] = {
     "MAX_NODES": env_int("SWITCHBOARD_MAX_NODES", 500),
     "MAX_EDGES": env_int("SWITCHBOARD_MAX_EDGES", 2000),
     "MAX_DEFINITION_BYTES": env_int("SWITCHBOARD_MAX_DEFINITION_BYTES", 1024 * 1024),
@@ -31,14 +35,14 @@ SWITCHBOARD = {
     # a node is re-run after a SIGKILL even with max_attempts 1 (at least once).
     "WORKER_LOST_MAX_ATTEMPTS": env_int("SWITCHBOARD_WORKER_LOST_MAX_ATTEMPTS", 3),
     "EXECUTION_RETENTION_DAYS": env_int("SWITCHBOARD_EXECUTION_RETENTION_DAYS", 30),
-    # Durability (DESIGN §6): worker heartbeats, and how the sweeper finds lost work.
+    # Durability (docs/architecture.md, Execution semantics): worker heartbeats, and how the sweeper finds lost work.
     "HEARTBEAT_INTERVAL_S": env_float("SWITCHBOARD_HEARTBEAT_INTERVAL_S", 2),
     "HEARTBEAT_TTL_S": env_float("SWITCHBOARD_HEARTBEAT_TTL_S", 6),
     "SWEEP_INTERVAL_S": SWEEP_INTERVAL_S,
     "SWEEP_STALE_READY_S": env_float("SWITCHBOARD_SWEEP_STALE_READY_S", 10),
     "SWEEP_BATCH": env_int("SWITCHBOARD_SWEEP_BATCH", 500),
     "ENGINE_SYNCHRONOUS_COMMIT": env_bool("SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT", False),
-    # The engine's per-node statements prepared once per connection (engine/sql.py); off
+    # The engine's per-node statements prepared once per connection (engine/storage/postgres.py); off
     # behind a transaction-mode pooler that cannot keep prepared statements.
     "ENGINE_PREPARED_STATEMENTS": env_bool("SWITCHBOARD_DB_PREPARED_STATEMENTS", True),
     # Longest life of one GET /api/executions/{id}/events stream; the client resumes after.

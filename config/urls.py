@@ -7,9 +7,11 @@ from core.api import api_not_found
 from core.schema import SchemaApi
 
 # The admin's sign-in, and its own password change (which checks the old password), count
-# in the same per-address budget as the API's and the dashboard's.
-admin.site.login = login_form_throttled(admin.site.login)
-admin.site.password_change = login_form_throttled(admin.site.password_change)
+# in the same per-address budget as the API's and the dashboard's. The default site's views
+# are replaced on the instance (Django looks them up there when it builds the admin's URLs);
+# the wrapper answers a 429 with a plain HttpResponse, not the TemplateResponse of the stubs.
+admin.site.login = login_form_throttled(admin.site.login)  # type: ignore[method-assign, assignment]
+admin.site.password_change = login_form_throttled(admin.site.password_change)  # type: ignore[method-assign, assignment]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -73,11 +73,11 @@ _DRF_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict:
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | JsonResponse | None:
     if isinstance(exc, AppError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
@@ -89,13 +89,19 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         # Not an API error. Without DEBUG, Django's handler400 / handler500 answer it as
         # JSON; with DEBUG, Django would answer with its HTML debug page instead.
         return _unhandled_under_debug(exc, context["request"]._request) if settings.DEBUG else None
+    # DRF answers only its own exceptions (Http404 and PermissionDenied were mapped above).
+    assert isinstance(exc, exceptions.APIException)
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    details: Any
     if isinstance(exc, exceptions.ValidationError):
         message, details = "The request is not valid.", exc.detail
     else:
         message, details = str(exc.detail), None
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            details = {"retry_after_s": int(exc.wait + 0.999)}
+        if isinstance(exc, exceptions.Throttled):
+            # drf-stubs leave out Throttled.wait, which Throttled.__init__ always sets.
+            wait: float | None = exc.wait  # type: ignore[attr-defined]
+            if wait is not None:
+                details = {"retry_after_s": int(wait + 0.999)}
     response.data = error_body(code, message, details)
     return response
 
@@ -130,7 +136,7 @@ def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     return json_404(request)
 
 
-def json_400(request, exception=None) -> JsonResponse:
+def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # Reached for bodies over the size limit and other suspicious requests.
     if isinstance(exception, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -139,11 +145,11 @@ def json_400(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("bad_request", "The request was refused (too large or malformed)."), status=400)
 
 
-def json_404(request, exception=None) -> JsonResponse:
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def json_500(request) -> JsonResponse:
+def json_500(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
 
 
@@ -152,7 +158,7 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer[Any]):
     """Refuses fields it does not know; read-only fields are accepted and ignored so a
     GET body can be sent back as a PUT."""
 
@@ -165,7 +171,7 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer[Any]):
     pass
 
 

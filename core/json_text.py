@@ -41,27 +41,32 @@ def unstorable_problem(text: str) -> str | None:
     return _nul_problem(text) or _surrogate_problem(text)
 
 
-def nul_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
+def nul_paths(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """The location of every string, keys included, that holds a NUL character, in
     document order. PostgreSQL cannot store NUL in jsonb or text: refused here, it is a
     400 naming the path instead of a DataError (a 500) at save time."""
     return (loc for loc, _ in text_problems(value, _nul_problem, at))
 
 
-def surrogate_paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
+def surrogate_paths(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Like nul_paths, for lone surrogates."""
     return (loc for loc, _ in text_problems(value, _surrogate_problem, at))
 
 
 def text_problems(
-    value: Any, problem: Callable[[str], str | None], at: tuple, *, finite: bool = False, max_depth: int = 0
-) -> Iterator[tuple[tuple, str]]:
+    value: Any,
+    problem: Callable[[str], str | None],
+    at: tuple[Any, ...],
+    *,
+    finite: bool = False,
+    max_depth: int = 0,
+) -> Iterator[tuple[tuple[Any, ...], str]]:
     """(location, message) of every string, keys included, `problem` finds fault with;
     with `finite`, of every number JSON cannot carry too (Python reads 1e400 as infinity);
     with `max_depth`, of every container nested deeper than that (not looked into)."""
     # Iterative, so deep JSON cannot exhaust the Python stack; each entry carries its own
     # key's problem, so that key is reported in document order too.
-    stack: list[tuple[Any, tuple, str | None]] = [(value, at, None)]
+    stack: list[tuple[Any, tuple[Any, ...], str | None]] = [(value, at, None)]
     while stack:
         item, loc, key_problem = stack.pop()
         found = key_problem or (problem(item) if isinstance(item, str) else None)
@@ -81,7 +86,7 @@ def text_problems(
             stack.extend(reversed([(child, (*loc, index), None) for index, child in enumerate(item)]))
 
 
-def format_path(loc: tuple) -> str:
+def format_path(loc: tuple[Any, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):

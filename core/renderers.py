@@ -3,6 +3,7 @@ DRF imports renderer classes while rest_framework.views itself is being imported
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import renderers
@@ -18,7 +19,9 @@ class JSONRenderer(renderers.JSONRenderer):
     a JSON escape, and an error echoes it back: an unknown field's name, say. Strict UTF-8
     cannot encode it; JSON's ASCII escapes can."""
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:

@@ -1,4 +1,4 @@
-"""Cache calls that survive a Redis outage (DESIGN §8): a connection problem is logged as
+"""Cache calls that survive a Redis outage (docs/architecture.md, Caching): a connection problem is logged as
 a warning and answered as a miss, so the caller falls back to the database. These
 functions never raise for an unreachable or failing Redis.
 

@@ -22,10 +22,12 @@ class SchemaApi(SpectacularAPIView):
     @extend_schema(**SCHEMA_KWARGS)  # as the base view's get: the schema leaves itself out
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with self._generating:
-            return super().get(request, *args, **kwargs)
+            # drf-spectacular ships py.typed but leaves this view's get() unannotated.
+            response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]
+            return response
 
 
-ERROR_SCHEMA: dict = {
+ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Every error the API answers has this shape.",
     "properties": {
@@ -52,7 +54,7 @@ _GENERIC_ERRORS = {
 }
 
 
-def document_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+def document_errors(result: dict[str, Any], generator: object, request: object, public: bool) -> dict[str, Any]:
     """drf-spectacular post-processing hook: the errors every client meets, on every API
     operation that can answer them, with the one error shape. A view's own declared
     errors (409, 429, …) keep their descriptions and get the shape too."""
@@ -68,7 +70,7 @@ def document_errors(result: dict, generator: object, request: object, public: bo
     return result
 
 
-def _errors_of(method: str, operation: dict) -> list[str]:
+def _errors_of(method: str, operation: dict[str, Any]) -> list[str]:
     located = {(p.get("in"), p.get("name")) for p in operation.get("parameters", [])}
     # A page past the last is DRF's 404; an unusable page_size is ignored.
     filters = {name for place, name in located if place == "query"} - {"page", "page_size"}

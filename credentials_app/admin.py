@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -11,12 +11,20 @@ from django.http import HttpRequest
 from credentials_app.models import Credential
 from credentials_app.services import credential_create, credential_update
 
+# ModelForm and ModelAdmin are generic in django-stubs only; at run time they take no type argument.
+if TYPE_CHECKING:
+    _CredentialModelForm = forms.ModelForm[Credential]
+    _CredentialModelAdmin = admin.ModelAdmin[Credential]
+else:
+    _CredentialModelForm = forms.ModelForm
+    _CredentialModelAdmin = admin.ModelAdmin
+
 
 def may_write_credentials_of(editor: Any, owner: Any) -> bool:
     return editor is not None and (editor.is_superuser or editor.pk == owner.pk)
 
 
-class CredentialAdminForm(forms.ModelForm):
+class CredentialAdminForm(_CredentialModelForm):
     value = forms.CharField(
         widget=forms.PasswordInput(render_value=False),
         required=False,
@@ -31,7 +39,8 @@ class CredentialAdminForm(forms.ModelForm):
     editor: Any = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         if self.instance._state.adding and not data.get("value"):
             self.add_error("value", "A new credential needs a value.")
         owner = data.get("owner") if self.instance._state.adding else self.instance.owner
@@ -49,7 +58,7 @@ class CredentialAdminForm(forms.ModelForm):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(_CredentialModelAdmin):
     """The encrypted value is never displayed; a new one can be written through the
     same services as the API."""
 
@@ -64,7 +73,8 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        form.editor = request.user  # a class made for this request by modelform_factory
+        assert issubclass(form, CredentialAdminForm)  # a subclass of self.form made by modelform_factory
+        form.editor = request.user  # a class made for this request
         return form
 
     def has_change_permission(self, request: HttpRequest, obj: Credential | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
@@ -22,22 +22,26 @@ from credentials_app.services import (
     credential_update,
 )
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
-def _validated(data: Any, *, partial: bool = False, value_required: bool = True) -> dict:
+
+def _validated(data: Any, *, partial: bool = False, value_required: bool = True) -> dict[str, Any]:
     serializer = CredentialInput(data=data, partial=partial)
     serializer.fields["value"].required = value_required
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 NAME_TAKEN = conflict("`credential_name_taken`")
 
 
-class CredentialListCreateApi(ListModelMixin, GenericAPIView):
+class CredentialListCreateApi(ListModelMixin, GenericAPIView[Credential]):
     serializer_class = CredentialOutput
     filter_backends = ()
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Credential]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return Credential.objects.none()
         return credential_list(user=self.request.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api import StrictSerializer
-from credentials_app.models import CREDENTIAL_NAME_PATTERN
+from credentials_app.models import CREDENTIAL_NAME_PATTERN, Credential
 
 MAX_VALUE_CHARS = 10_000
 
@@ -37,7 +37,7 @@ class CredentialInput(StrictSerializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class CredentialOutput(serializers.Serializer):
+class CredentialOutput(serializers.Serializer[Credential]):
     id = serializers.UUIDField()
     name = serializers.CharField()
     description = serializers.CharField()

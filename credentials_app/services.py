@@ -15,7 +15,7 @@ import functools
 import hashlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -26,10 +26,13 @@ from django.db.models import QuerySet
 from core.api import Conflict, NotFound
 from credentials_app.models import Credential
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
 logger = logging.getLogger(__name__)
 
 
-class LoadedSecrets(dict):
+class LoadedSecrets(dict[str, str]):
     """The decrypted values a node's templates may read, by name. `missing` lists the
     names the node references that its owner has no credential for; `unreadable` those
     the configured keys cannot decrypt (a key was removed, or the key setting is broken)."""
@@ -161,11 +164,12 @@ def credential_delete(*, credential: Credential) -> None:
     credential.delete()
 
 
-def credential_reencrypt_all() -> tuple[int, list[int]]:
+def credential_reencrypt_all() -> tuple[int, list[UUID]]:
     """Re-encrypts every value under the first key (after a rotation). Returns how many it
     re-encrypted and the ids of those no configured key can read (left as they are). A
     value changed meanwhile is not overwritten: the update is conditional on the token."""
-    count, unreadable = 0, []
+    count = 0
+    unreadable: list[UUID] = []
     for credential in Credential.objects.only("id", "encrypted_value").iterator():
         old = credential.encrypted_value
         try:

@@ -1,4 +1,4 @@
-"""The dashboard's JSON APIs (DESIGN §9). The HTML dashboard calls them with the session
+"""The dashboard's JSON APIs (docs/operations/monitoring.md). The HTML dashboard calls them with the session
 cookie, so the session is accepted beside the API's own schemes (CSRF applies to unsafe
 methods only, and these are all GET)."""
 

@@ -10,5 +10,5 @@ class DashboardAppConfig(AppConfig):
         from dashboard_app import counters
         from executions_app.signals import execution_finished
 
-        # The engine announces ends; the counters listen (the engine never imports them).
+        # The engine signals ends; the counters listen (the engine never imports them).
         execution_finished.connect(counters.queue_execution_finished, dispatch_uid="dashboard-counters")

@@ -1,4 +1,4 @@
-"""The dashboard's SVG charts, rendered on the server by pygal (DESIGN §9).
+"""The dashboard's SVG charts, rendered on the server by pygal (docs/operations/monitoring.md).
 
 The SVG is served as an image, so it carries no script: pygal's JS tooltips are off
 (`js=[]`) and its inline config `<script>` is dropped by an XML filter. Labels go through

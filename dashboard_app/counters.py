@@ -1,6 +1,6 @@
 """Platform counters in Redis, moved as executions finish (one pipeline, after commit).
 Per-process counters would be wrong under gunicorn and Celery; Prometheus reads these at
-scrape time (DESIGN §9)."""
+scrape time (docs/operations/monitoring.md)."""
 
 from __future__ import annotations
 

@@ -4,9 +4,10 @@ Every window is on `created_at` (indexed); `owner_id=None` means the whole platf
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import connection
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
@@ -85,7 +86,10 @@ def duration_percentiles(*, owner_id: Any | None, now: datetime) -> DurationStat
     if connection.vendor == "postgresql":
         return _postgres_percentiles(finished)
     rows = finished.order_by("-created_at").values_list("started_at", "finished_at")[:PERCENTILE_SAMPLE_CAP]
-    durations = sorted((end - start).total_seconds() * 1000 for start, end in rows)
+    # Both are set (the filter above); the stubs type the nullable columns as optional.
+    durations = sorted(
+        (end - start).total_seconds() * 1000 for start, end in rows if start is not None and end is not None
+    )
     return DurationStats(_rounded(_interpolated(durations, 0.5)), _rounded(_interpolated(durations, 0.95)), len(rows))
 
 
@@ -171,7 +175,8 @@ def workflow_stats(*, owner_id: Any | None, since: datetime) -> list[dict[str, A
         .order_by("-runs", "workflow__name")
     )
     stats = []
-    for row in rows:
+    for values in rows:
+        row: Mapping[str, Any] = values  # the status counts' names are known at run time only
         counts = {status: row[status] for status in STATUSES}
         mean: timedelta | None = row["mean_duration"]
         stats.append(
@@ -202,7 +207,13 @@ def active_execution_counts(*, owner_id: Any | None) -> dict[str, int]:
     return counts
 
 
-def node_run_counts(*, owner_id: Any | None, now: datetime) -> list[dict[str, Any]]:
+class NodeRunCount(TypedDict):
+    type: str
+    status: str
+    n: int
+
+
+def node_run_counts(*, owner_id: Any | None, now: datetime) -> list[NodeRunCount]:
     """Node runs of the executions created in the last day, by node type and status."""
     runs = NodeRun.objects.filter(execution__created_at__gte=now - timedelta(days=1))
     if owner_id is not None:

@@ -32,7 +32,7 @@ ANGRY_TICKET = "My order arrived broken and nobody answers my emails. This is te
 
 
 def support_triage() -> dict:
-    """The DESIGN §5 example: sentiment, a branch, an apology for angry tickets, the
+    """The docs/concepts/workflows.md example: sentiment, a branch, an apology for angry tickets, the
     others stored in the "tickets" collection."""
     return {
         "nodes": [

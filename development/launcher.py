@@ -196,7 +196,7 @@ def run_one_shot_steps(launch: Launch) -> dict[str, str]:
 
 
 def provider_emulator_entries(env: MutableMapping[str, str]) -> dict[str, str]:
-    """With no provider key (DESIGN §3), the provider emulator runs as one more entry and
+    """With no provider key (docs/operations/deployment.md), the provider emulator runs as one more entry and
     SWITCHBOARD_EMULATOR_URL points every provider without a key at it; results then say
     `"emulated": true`. Nothing is added while `manage.py provider_emulator` is absent, or
     when SWITCHBOARD_EMULATOR_URL names an emulator that runs elsewhere."""

@@ -12,6 +12,22 @@ from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, Execut
 from executions_app.retry import RETRYABLE, execution_retry
 from executions_app.services import execution_cancel, execution_create
 
+# Tuples, so that each can be both `fields` and `readonly_fields` (typed apart in django-stubs).
+NODE_RUN_FIELDS = (
+    "node_id",
+    "type",
+    "status",
+    "attempts",
+    "started_at",
+    "finished_at",
+    "duration",
+    "reused_from",
+    "output",
+    "error",
+    "attempt_log",
+)
+EXECUTION_LOG_FIELDS = ("created_at", "level", "node_id", "message")
+
 
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
@@ -27,20 +43,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class NodeRunInline(ReadOnlyInline):
     model = NodeRun
-    fields = [
-        "node_id",
-        "type",
-        "status",
-        "attempts",
-        "started_at",
-        "finished_at",
-        "duration",
-        "reused_from",
-        "output",
-        "error",
-        "attempt_log",
-    ]
-    readonly_fields = fields
+    fields = NODE_RUN_FIELDS
+    readonly_fields = NODE_RUN_FIELDS
 
     @admin.display(description="duration (ms)")
     def duration(self, obj: NodeRun) -> int | None:
@@ -49,8 +53,8 @@ class NodeRunInline(ReadOnlyInline):
 
 class ExecutionLogInline(ReadOnlyInline):
     model = ExecutionLog
-    fields = ["created_at", "level", "node_id", "message"]
-    readonly_fields = fields
+    fields = EXECUTION_LOG_FIELDS
+    readonly_fields = EXECUTION_LOG_FIELDS
 
 
 @admin.register(Execution)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -100,7 +100,7 @@ class ExecutionEventsApi(APIView):
         parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
         responses={(200, "text/event-stream"): str, 204: None},
     )
-    def get(self, request: Request, pk: str) -> HttpResponse:
+    def get(self, request: Request, pk: str) -> HttpResponseBase:
         execution = execution_get(user=request.user, execution_id=pk)
         after = event_stream.resume_point(request.headers.get("Last-Event-ID"))
         if event_stream.already_ended_for(execution, after):

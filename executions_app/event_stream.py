@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +48,7 @@ class HeldStream:
     client fails, and Django's StreamingHttpResponse passes the close on even if
     iteration never started (a generator's own `finally` would not run then)."""
 
-    def __init__(self, frames: Iterator[str], slot: StreamSlot):
+    def __init__(self, frames: Generator[str, None, None], slot: StreamSlot):
         self.frames, self.slot = frames, slot
 
     def __iter__(self) -> HeldStream:
@@ -159,7 +159,7 @@ def redis_lost(execution: Execution) -> Iterator[str]:
 
 def stream(
     execution: Execution, after: str | None, max_s: float | None = None, slot: StreamSlot | None = None
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Events after stream id `after` (validated by resume_point) until the execution's
     final event, or max_s (default settings.SWITCHBOARD["EVENTS_MAX_S"]). `slot` is
     renewed while it runs."""

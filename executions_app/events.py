@@ -83,7 +83,7 @@ def emit_after_commit(execution_id: Any, events: list[dict]) -> None:
 def is_stream_id(value: str) -> bool:
     """True for an id XREAD accepts ("1764088000000-0", "0"): both parts fit 64 bits."""
     match = STREAM_ID.match(value)
-    return bool(match) and all(int(part) < 2**64 for part in match.groups() if part is not None)
+    return match is not None and all(int(part) < 2**64 for part in match.groups() if part is not None)
 
 
 def read(execution_id: Any, after: str, block_ms: int | None, count: int = 500) -> list[tuple[str, dict]]:

@@ -93,7 +93,7 @@ class NodeRun(models.Model):
     attempt_log = models.JSONField(default=list)
     output = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
-    # Join counters (DESIGN §6): parent edges not yet resolved, and those taken.
+    # Join counters (docs/architecture.md, Execution semantics): parent edges not yet resolved, and those taken.
     pending_parents = models.PositiveIntegerField(default=0)
     taken_parents = models.PositiveIntegerField(default=0)
     # Set when the node became ready to run (or is due for a retry); the sweeper

@@ -9,9 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.api import Conflict
-from executions_app.engine import announce
-from executions_app.engine.complete import Outcome, finish_execution, resolve_children
+from executions_app.engine import notify
+from executions_app.engine.execution_end import end_completed
+from executions_app.engine.node_run import Outcome, resolve_children
 from executions_app.engine.publish import Publish, publish_for
+from executions_app.engine.storage.portable import insert_node_runs
 from executions_app.models import (
     ACTIVE_EXECUTION_STATUSES,
     Execution,
@@ -20,7 +22,6 @@ from executions_app.models import (
     NodeRun,
     NodeRunStatus,
 )
-from executions_app.services import create_node_runs
 from workflows_app.selectors import graph_for_version, workflow_get
 
 RETRYABLE = (ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
@@ -62,6 +63,7 @@ def execution_retry(*, execution: Execution) -> Execution:
     original_runs = {run.node_id: run for run in NodeRun.objects.filter(execution=execution)}
     reuse = reusable_nodes(graph, original_runs)
     now = timezone.now()
+    assert execution.deadline_at is not None, "an execution is created with its deadline"
     with transaction.atomic():
         refuse_a_second_retry(execution)
         retry = Execution.objects.create(
@@ -75,7 +77,7 @@ def execution_retry(*, execution: Execution) -> Execution:
             started_at=now,
             status=ExecutionStatus.RUNNING,
         )
-        runs = create_node_runs(retry, graph, now)
+        runs = insert_node_runs(retry, graph, now)
         by_node = {run.node_id: run for run in runs}
         node_of_run = {run.pk: run.node_id for run in runs}
         to_publish, remaining = replay_reused(retry, graph, reuse, original_runs, by_node, node_of_run, now)
@@ -85,9 +87,9 @@ def execution_retry(*, execution: Execution) -> Execution:
             message=f"Retry of {execution.id}: {len(reuse)} node(s) reused, the rest run again.",
         )
         # Published after the execution's event, so that it precedes its nodes'.
-        announce.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now, publish=to_publish)
-        if remaining <= 0:  # every node reused: done already, announced after `running`
-            finish_execution(retry.id, graph, now, [])
+        notify.execution_status_changed(retry.id, ExecutionStatus.RUNNING, now, publish=to_publish)
+        if remaining <= 0:  # every node reused: done already, made known after `running`
+            end_completed(retry.id, graph, now, [])
     retry.refresh_from_db()
     return retry
 

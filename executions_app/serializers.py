@@ -14,7 +14,9 @@ class ExecutionCreateInput(StrictSerializer):
 
 class NodeRunOutput(serializers.ModelSerializer):
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
-    reused_from = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    reused_from: serializers.PrimaryKeyRelatedField[NodeRun] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = NodeRun

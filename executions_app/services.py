@@ -8,20 +8,22 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.api import Conflict, ValidationFailed
-from executions_app.engine import announce
-from executions_app.engine.complete import end_execution
+from executions_app.engine import notify
+from executions_app.engine.execution_end import end_execution
 from executions_app.engine.publish import publish_for
-from executions_app.engine.sql_create import insert_execution_and_runs
-from executions_app.models import Execution, ExecutionLog, ExecutionStatus, NodeRun
+from executions_app.engine.storage import storage
+from executions_app.models import Execution, ExecutionLog, ExecutionStatus
 from workflows_app.definition import validate_inputs
 from workflows_app.selectors import graph_for_version, workflow_to_run
 
 LIMITS = settings.SWITCHBOARD
-IDEMPOTENCY_KEY_MAX_CHARS: int = Execution._meta.get_field("idempotency_key").max_length
+_idempotency_key_max_length = Execution._meta.get_field("idempotency_key").max_length
+assert _idempotency_key_max_length is not None, "idempotency_key is a CharField with a max_length"
+IDEMPOTENCY_KEY_MAX_CHARS: int = _idempotency_key_max_length
 
 
 def request_fingerprint(workflow_id: Any, inputs: Any) -> str:
@@ -88,7 +90,7 @@ def execution_create(
 def _create_rows(
     user: Any, workflow: Any, graph: Any, inputs: dict, idempotency_key: str | None, fingerprint: str
 ) -> Execution:
-    """The execution and its node runs, written together, then announced (its first nodes
+    """The execution and its node runs, written together, then made known (its first nodes
     published after its `queued` event: a worker's `running` must never precede it)."""
     now = timezone.now()
     execution = Execution(
@@ -101,33 +103,10 @@ def _create_rows(
         request_fingerprint=fingerprint,
         deadline_at=now + timedelta(seconds=LIMITS["EXECUTION_TIMEOUT_S"]),
     )
-    if connection.vendor == "postgresql":
-        run_ids = insert_execution_and_runs(execution, graph, now)
-    else:
-        with transaction.atomic():
-            execution.save(force_insert=True)
-            run_ids = {run.node_id: run.pk for run in create_node_runs(execution, graph, now)}
+    run_ids = storage().create_execution(execution, graph, now)
     first = [publish_for(run_ids[node_id], spec) for node_id, spec in graph.nodes.items() if not graph.parents(node_id)]
-    announce.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now, publish=first)
+    notify.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now, publish=first)
     return execution
-
-
-def create_node_runs(execution: Execution, graph: Any, now: Any) -> list[NodeRun]:
-    """One pending node run per node with its join counter; roots are ready at once
-    (on PostgreSQL, a new execution's are inserted with it: engine/sql_create.py)."""
-    runs = NodeRun.objects.bulk_create(
-        NodeRun(
-            execution=execution,
-            node_id=node_id,
-            type=spec.type,
-            pending_parents=len(graph.parents(node_id)),
-            ready_at=None if graph.parents(node_id) else now,
-        )
-        for node_id, spec in graph.nodes.items()
-    )
-    if any(run.pk is None for run in runs):  # backends that return no ids from bulk inserts
-        runs = list(NodeRun.objects.filter(execution=execution))
-    return runs
 
 
 def execution_cancel(*, execution: Execution) -> Execution:

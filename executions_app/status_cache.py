@@ -1,4 +1,4 @@
-"""Execution status in Redis (DESIGN §8): written after commit with the new state, so a
+"""Execution status in Redis (docs/architecture.md, Caching): written after commit with the new state, so a
 reader never sees a state older than the last committed one."""
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class GuardedResponse:
         return describe(httpx.URL(self.url))
 
     def is_json(self) -> bool:
-        media_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        media_type: str = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         return media_type == "application/json" or media_type.endswith("+json")
 
 
@@ -206,7 +206,9 @@ class GuardedHttpClient:
         except (httpx.InvalidURL, ValueError):
             raise refused(f"{describe(current)} redirected to a URL that is not valid.") from None
 
-    def _send(self, method: str, url: httpx.URL, headers: dict, body: bytes | None, end: float) -> httpx.Response:
+    def _send(
+        self, method: str, url: httpx.URL, headers: dict[str, Any], body: bytes | None, end: float
+    ) -> httpx.Response:
         left = max(0.001, end - time.monotonic())
         timeouts = {"connect": left, "read": left, "write": left, "pool": left}
         try:

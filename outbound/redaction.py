@@ -1,4 +1,4 @@
-"""Keeps credential values out of what a node returns or says (DESIGN §10)."""
+"""Keeps credential values out of what a node returns or says (docs/architecture.md, Security)."""
 
 from __future__ import annotations
 

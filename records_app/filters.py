@@ -90,7 +90,9 @@ def check_templated_values(spec: Any, rendered: Any, path: str = "filter") -> No
 _INT_RANGE = range(-(2**63), 2**63)
 
 
-def _scalar(value: Any, op: str, path: str) -> Scalar:
+def _scalar(value: Any, op: str, path: str) -> Any:
+    """The value, a Scalar; at save time it may also be a compiled template (not a Scalar),
+    checked again once rendered."""
     if isinstance(value, int) and not isinstance(value, bool) and value not in _INT_RANGE:
         raise RecordQueryError(f"{path}: {op} takes integers within ±2^63; write {value} as a float.")
     if _is_template(value) or value is None or isinstance(value, str | bool | int | float):

@@ -9,12 +9,17 @@ text on PostgreSQL is compared under the "C" collation, i.e. by code point like 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import NotSupportedError
 from django.db.models import BooleanField, Expression, F, FloatField, IntegerField, OrderBy, Q
 
 from records_app.filters import COMPARISONS, Condition, Logical, RecordQueryError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from django.db.models.expressions import Combinable
 
 _SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=", "$eq": "="}
 
@@ -48,7 +53,7 @@ class _Dialect:
             self.number_sql = self.text_sql = self.value_sql
             self.path_param = "$" + "".join(f'."{segment}"' for segment in path)
 
-    def is_kind(self, kind: str) -> tuple[str, list]:
+    def is_kind(self, kind: str) -> tuple[str, list[Any]]:
         names = {
             "number": ("'number'",) if self.pg else ("'integer'", "'real'"),
             "string": ("'string'",) if self.pg else ("'text'",),
@@ -57,7 +62,7 @@ class _Dialect:
         }[kind]
         return f"{self.type_sql} IN ({', '.join(names)})", [self.path_param]
 
-    def compare(self, op: str, values: list) -> tuple[str, list]:
+    def compare(self, op: str, values: list[Any]) -> tuple[str, list[Any]]:
         """`op` against values of one kind: "=" or a comparison with one value, "IN" with several."""
         kind = _kind(values[0])
         if kind == "null":
@@ -77,7 +82,7 @@ class _Dialect:
         right = f"({placeholders})" if op == "IN" else placeholders
         return f"({type_sql} AND {left} {op} {right})", [*type_params, self.path_param, *params]
 
-    def exists(self) -> tuple[str, list]:
+    def exists(self) -> tuple[str, list[Any]]:
         return f"{self.type_sql} IS NOT NULL", [self.path_param]
 
 
@@ -89,15 +94,17 @@ class JsonCondition(Expression):
     def __init__(self, path: tuple[str, ...], op: str, value: Any):
         super().__init__(output_field=BooleanField())
         self.path, self.op, self.value = path, op, value
-        self.column = F("data")
+        self.column: Combinable | Expression = F("data")
 
-    def get_source_expressions(self) -> list:
+    def get_source_expressions(self) -> list[Combinable | Expression]:
         return [self.column]
 
-    def set_source_expressions(self, exprs: list) -> None:
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
         (self.column,) = exprs
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list]:
+    # django-stubs type params as a tuple of str | int; Django takes any sequence of any
+    # database values (these are lists, holding floats, None and PostgreSQL's text[] paths).
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
         col, col_params = compiler.compile(self.column)
         if col_params:
             raise NotSupportedError("the data column takes no parameters")
@@ -111,13 +118,14 @@ class JsonCondition(Expression):
         false = "false" if dialect.pg else "0"
         return f"COALESCE(({sql}), {false})", params
 
-    def _any_of(self, dialect: _Dialect) -> tuple[str, list]:
-        by_kind: dict[str, list] = {}
+    def _any_of(self, dialect: _Dialect) -> tuple[str, list[Any]]:
+        by_kind: dict[str, list[Any]] = {}
         for value in self.value:
             by_kind.setdefault(_kind(value), []).append(value)
         if not by_kind:
             return ("false" if dialect.pg else "0"), []
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for values in by_kind.values():
             sql, part_params = dialect.compare("IN", values)
             parts.append(sql)
@@ -131,15 +139,17 @@ class JsonSortKey(Expression):
     def __init__(self, path: tuple[str, ...], part: str):
         super().__init__(output_field=IntegerField() if part == "rank" else FloatField())
         self.path, self.part = path, part
-        self.column = F("data")
+        self.column: Combinable | Expression = F("data")
 
-    def get_source_expressions(self) -> list:
+    def get_source_expressions(self) -> list[Combinable | Expression]:
         return [self.column]
 
-    def set_source_expressions(self, exprs: list) -> None:
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
         (self.column,) = exprs
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list]:
+    # django-stubs type params as a tuple of str | int; Django takes any sequence of any
+    # database values (these are lists, holding floats, None and PostgreSQL's text[] paths).
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
         col, _ = compiler.compile(self.column)
         dialect = _Dialect(connection.vendor, col, self.path)
         if self.part == "number":
@@ -196,7 +206,7 @@ def condition_q(condition: Condition) -> Q:
 
 
 def filter_q(tree: Logical) -> Q:
-    """The Q of a parsed filter (record_filters.parse_filter)."""
+    """The Q of a parsed filter (records_app.filters.parse_filter)."""
     parts = [filter_q(part) if isinstance(part, Logical) else condition_q(part) for part in tree.parts]
     if not parts:
         return Q()
@@ -206,9 +216,9 @@ def filter_q(tree: Logical) -> Q:
     return combined
 
 
-def sort_order(sort: list[tuple[tuple[str, ...], int]]) -> list:
+def sort_order(sort: list[tuple[tuple[str, ...], int]]) -> list[OrderBy]:
     """ORDER BY terms for a parsed sort; ties (and no sort) go by id, i.e. insertion order."""
-    order: list = []
+    order: list[OrderBy] = []
     for path, direction in sort:
         if path == ("id",):
             order.append(F("pk").desc() if direction == -1 else F("pk").asc())

@@ -43,11 +43,11 @@ def parse_filter_checked(filter_spec: Any) -> None:
     filter_q(parse_filter(filter_spec))
 
 
-def as_output(record: Record) -> dict:
+def as_output(record: Record) -> dict[str, Any]:
     return {"id": record.id, **record.data}
 
 
-def check_document(document: Any) -> dict:
+def check_document(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise RecordQueryError("A document is a JSON object.", code="invalid_document")
     if "id" in document:
@@ -87,7 +87,9 @@ _WITHIN_BUDGET_SQL = (
 )
 
 
-def record_find(*, owner_id: Any, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list:
+def record_find(
+    *, owner_id: Any, collection: str, filter: Any, sort: Any = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The matching records in order, at most `limit` (and RECORDS_MAX_FIND). The database
     stops sending once their text passes twice the node output limit: a thousand 256 KB
     records would otherwise be loaded into the worker only to fail the output check."""
@@ -101,9 +103,9 @@ def record_find(*, owner_id: Any, collection: str, filter: Any, sort: Any = None
         .values("id", "data", "stored_size")[:limit]
     )
     sql, params = ranked.query.sql_with_params()
-    found = []
+    found: list[dict[str, Any]] = []
     for record in Record.objects.raw(_WITHIN_BUDGET_SQL.format(ranked=sql), [*params, budget]):
-        if record.running > budget:
+        if record.running > budget:  # type: ignore[attr-defined]  # a column of the raw SELECT, set by raw()
             raise RecordQueryError(
                 f"The records found come to more than {budget} bytes after {len(found)} of them; a node's output "
                 f"is at most {budget // 2}. Narrow the filter or lower `limit`.",
@@ -113,7 +115,7 @@ def record_find(*, owner_id: Any, collection: str, filter: Any, sort: Any = None
     return found
 
 
-def record_find_one(*, owner_id: Any, collection: str, filter: Any, sort: Any = None) -> dict | None:
+def record_find_one(*, owner_id: Any, collection: str, filter: Any, sort: Any = None) -> dict[str, Any] | None:
     found = record_find(owner_id=owner_id, collection=collection, filter=filter, sort=sort, limit=1)
     return found[0] if found else None
 
@@ -125,7 +127,7 @@ def record_count(*, owner_id: Any, collection: str, filter: Any) -> int:
 # --- services (run inside the completion transaction) ------------------------------------------
 
 
-def record_insert(*, owner_id: Any, collection: str, document: dict) -> int:
+def record_insert(*, owner_id: Any, collection: str, document: dict[str, Any]) -> int:
     check_document(document)
     record = Record.objects.create(owner_id=owner_id, collection=collection, data=document)
     return record.id
@@ -181,7 +183,7 @@ def parse_update(update: Any) -> list[tuple[str, tuple[str, ...], Any]]:
     return steps
 
 
-def apply_update(data: dict, steps: list[tuple[str, tuple[str, ...], Any]]) -> dict:
+def apply_update(data: dict[str, Any], steps: list[tuple[str, tuple[str, ...], Any]]) -> dict[str, Any]:
     updated = copy.deepcopy(data)
     for op, path, value in steps:
         parent = updated
@@ -218,16 +220,16 @@ class OwnerRecords:
     def __init__(self, owner_id: Any):
         self.owner_id = owner_id
 
-    def find(self, *, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list:
+    def find(self, *, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list[dict[str, Any]]:
         return record_find(owner_id=self.owner_id, collection=collection, filter=filter, sort=sort, limit=limit)
 
-    def find_one(self, *, collection: str, filter: Any, sort: Any = None) -> dict | None:
+    def find_one(self, *, collection: str, filter: Any, sort: Any = None) -> dict[str, Any] | None:
         return record_find_one(owner_id=self.owner_id, collection=collection, filter=filter, sort=sort)
 
     def count(self, *, collection: str, filter: Any) -> int:
         return record_count(owner_id=self.owner_id, collection=collection, filter=filter)
 
-    def insert(self, *, collection: str, document: dict) -> int:
+    def insert(self, *, collection: str, document: dict[str, Any]) -> int:
         return record_insert(owner_id=self.owner_id, collection=collection, document=document)
 
     def update(self, *, collection: str, filter: Any, update: Any) -> tuple[int, int]:
@@ -236,7 +238,7 @@ class OwnerRecords:
     def delete(self, *, collection: str, filter: Any) -> int:
         return record_delete(owner_id=self.owner_id, collection=collection, filter=filter)
 
-    def check_document(self, document: Any) -> dict:
+    def check_document(self, document: Any) -> dict[str, Any]:
         return check_document(document)
 
     def check_filter(self, filter: Any) -> None:

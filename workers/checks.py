@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-from executions_app.engine.retry import longest_backoff_s
+from executions_app.engine.backoff import longest_backoff_s
 
 
 def longest_unacked_s() -> float:
@@ -42,8 +42,9 @@ def check_heartbeat_timing(app_configs: Any = None, **kwargs: Any) -> list[Check
 @register()
 def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """With ack emulation on, the broker redelivers a message still unacknowledged after
-    visibility_timeout: a running or waiting node would then run twice (DESIGN §6). With it
-    off (the default) the broker redelivers nothing, and the sweeper recovers lost work."""
+    visibility_timeout: a running or waiting node would then run twice (docs/architecture.md,
+    Execution semantics). With it off (the default) the broker redelivers nothing, and the
+    sweeper recovers lost work."""
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
     if not options.get("ack_emulation", True):  # kombu's default is on
         return []

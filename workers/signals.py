@@ -60,7 +60,8 @@ def recycle_database_connections(**kwargs: Any) -> None:
     if time.monotonic() - _last_task_end < HEALTH_CHECK_IDLE_S:
         for conn in connections.all(initialized_only=True):
             if conn.connection is not None and not conn.errors_occurred:
-                conn.health_check_done = True
+                # Django's own flag (BaseDatabaseWrapper.__init__), missing from django-stubs.
+                conn.health_check_done = True  # type: ignore[attr-defined]
 
 
 @task_postrun.connect

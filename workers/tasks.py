@@ -1,4 +1,4 @@
-"""Celery entry points. Thin: ids in, one service call, nothing else (STYLE.md).
+"""Celery entry points. Thin: ids in, one service call, nothing else (docs/architecture.md, Layers).
 
 Task names are part of the wire format: a rename strands messages already queued, so
 tests pin every name."""

@@ -18,6 +18,10 @@ from workflows_app.definition import DefinitionInvalid, parse_definition
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.services import workflow_archive, workflow_create, workflow_update
 
+# Tuples, so that each can be both `fields` and `readonly_fields` (typed apart in django-stubs).
+VERSION_INLINE_FIELDS = ("number", "created_at", "created_by")
+VERSION_FIELDS = ("id", "workflow", "number", "created_at", "created_by", "definition_json")
+
 STARTER_DEFINITION = {
     "nodes": [
         {"id": "start", "type": "INPUT", "config": {"fields": {"text": {"type": "string", "required": True}}}},
@@ -65,7 +69,8 @@ class WorkflowAdminForm(forms.ModelForm):
     editor: Any = None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean returns
         self._check_definition_is_the_owners_to_write(cleaned)
         based_on = cleaned.get("based_on_version")
         if self.instance.pk and based_on is not None:
@@ -115,8 +120,8 @@ class WorkflowAdminForm(forms.ModelForm):
 class VersionInline(admin.TabularInline):
     model = WorkflowVersion
     fk_name = "workflow"
-    fields = ["number", "created_at", "created_by"]
-    readonly_fields = fields
+    fields = VERSION_INLINE_FIELDS
+    readonly_fields = VERSION_INLINE_FIELDS
     ordering = ["-number"]
     extra = 0
     can_delete = False
@@ -146,7 +151,8 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        form.editor = request.user  # a class made for this request by modelform_factory
+        assert issubclass(form, WorkflowAdminForm)  # a subclass of self.form made by modelform_factory
+        form.editor = request.user  # a class made for this request
         return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -193,8 +199,8 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
     list_display = ["workflow", "number", "created_at", "created_by"]
     list_select_related = ["workflow", "created_by"]
     search_fields = ["workflow__name"]
-    fields = ["id", "workflow", "number", "created_at", "created_by", "definition_json"]
-    readonly_fields = fields
+    fields = VERSION_FIELDS
+    readonly_fields = VERSION_FIELDS
 
     @admin.display(description="definition")
     def definition_json(self, obj: WorkflowVersion) -> str:

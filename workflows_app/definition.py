@@ -1,4 +1,4 @@
-"""Validation of a workflow definition into the frozen Graph the engine runs (DESIGN §5).
+"""Validation of a workflow definition into the frozen Graph the engine runs (docs/concepts/workflows.md).
 
 Every problem is reported at once, each as `{node_id, path, code, message}` with a JSON
 path such as `nodes[2].config.prompt`.
@@ -140,7 +140,7 @@ class _Parser:
         except ValidationError as exc:
             problems.add_pydantic(node_id, loc, exc)
             return
-        if node_id and node is not None:
+        if node_id and node is not None and isinstance(type_name, str):  # a node implies a known type
             retry = options.retry or RetryOptions(max_attempts=node.default_max_attempts)
             self.specs[node_id] = NodeSpec(
                 id=node_id,
@@ -229,7 +229,8 @@ class _Parser:
         parent_of = {
             edge.target: edge.source for _, edge in self.edges if edge.source in stuck and edge.target in stuck
         }
-        path, seen = [], {}
+        path: list[str] = []
+        seen: dict[str, int] = {}
         node_id = min(stuck, key=self.index.__getitem__)
         while node_id not in seen:
             seen[node_id] = len(path)
@@ -267,10 +268,11 @@ class _Parser:
         for node_id, spec in self.specs.items():
             loc = ("nodes", self.index[node_id], "config")
             for at, compiled in compiled_parts(spec.node.config, loc):
-                for ref in sorted(compiled.input_refs - fields if fields is not None else ()):
-                    known = ", ".join(sorted(fields)) or "none"
-                    message = f"inputs.{ref} is not a field of the INPUT node (its fields: {known})"
-                    self.problems.add(node_id, at, "unknown_input", message)
+                if fields is not None:
+                    for ref in sorted(compiled.input_refs - fields):
+                        known = ", ".join(sorted(fields)) or "none"
+                        message = f"inputs.{ref} is not a field of the INPUT node (its fields: {known})"
+                        self.problems.add(node_id, at, "unknown_input", message)
                 for ref in sorted(compiled.node_refs):
                     if ref not in self.index:
                         message = f"nodes.{ref} is not a node of this workflow"

@@ -1,4 +1,4 @@
-"""The Jinja2 sandbox that templates and expressions run in (DESIGN §5).
+"""The Jinja2 sandbox that templates and expressions run in (docs/concepts/workflows.md).
 
 Only JSON data is reachable: attribute access reads dict keys and nothing else, so
 `output.json.items` is the key `items` and no method of a data object can be reached,

@@ -166,7 +166,7 @@ def compact_json(value: Any, indent: int | None = None) -> str:
     try:
         if indent is None:
             # The size is known to be within the cap: built in one go by the C encoder.
-            options = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
+            options: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False, "allow_nan": False}
             text = json.dumps(value, default=_json_default, **options)
         else:
             # Indentation grows with depth, not with the data: counted piece by piece.

@@ -1,4 +1,4 @@
-"""Templates and expressions, compiled and evaluated for validation and the engine (DESIGN §5).
+"""Templates and expressions, compiled and evaluated for validation and the engine (docs/concepts/workflows.md).
 
 - A *template* is a string that may hold `{{ expression }}` parts. A string that is exactly
   one `{{ expr }}` keeps the value's own type; any other string renders to text, with null

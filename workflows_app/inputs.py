@@ -1,4 +1,4 @@
-"""Inputs of an execution, checked against the workflow's INPUT fields (DESIGN §6)."""
+"""Inputs of an execution, checked against the workflow's INPUT fields (docs/architecture.md, Execution semantics)."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ MAX_BACKOFF_S = 3600.0
 class _Retry(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    max_attempts: int = Field(1, ge=1, le=10)
-    backoff_s: float = Field(1.0, ge=0, le=MAX_BACKOFF_S)
-    max_backoff_s: float = Field(60.0, ge=0, le=MAX_BACKOFF_S)
+    max_attempts: int = Field(default=1, ge=1, le=10)
+    backoff_s: float = Field(default=1.0, ge=0, le=MAX_BACKOFF_S)
+    max_backoff_s: float = Field(default=60.0, ge=0, le=MAX_BACKOFF_S)
 
     @model_validator(mode="after")
     def _ordered(self) -> _Retry:
@@ -29,7 +29,7 @@ class _NodeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     retry: _Retry | None = None
-    timeout_s: float | None = Field(None, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)
     on_error: Literal["fail", "continue"] = "fail"
 
     @field_validator("timeout_s")

@@ -1,4 +1,4 @@
-"""Request and response shapes of the workflows API (DESIGN §4)."""
+"""Request and response shapes of the workflows API (docs/api/index.md)."""
 
 from __future__ import annotations
 

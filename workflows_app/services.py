@@ -104,7 +104,7 @@ def _import_fields(document: Any) -> dict:
             problems[key] = ["Unknown field."]
     if document.get("format", EXPORT_FORMAT) != EXPORT_FORMAT:
         problems["format"] = [f"Only {EXPORT_FORMAT} documents can be imported."]
-    name = document.get("name")
+    name: Any = document.get("name")  # text, or the document is refused below
     if not isinstance(name, str) or not name.strip():
         problems["name"] = ["This field is required."]
     elif problem := _text_problem("name", name.strip()):
@@ -134,5 +134,6 @@ def _text_problem(field: str, text: str) -> str | None:
     try:
         WorkflowInput().fields[field].run_validation(text)
     except serializers.ValidationError as exc:
-        return str(exc.detail[0])
+        detail: Any = exc.detail  # a field's errors: a list
+        return str(detail[0])
     return None

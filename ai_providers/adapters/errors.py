@@ -1,4 +1,4 @@
-"""Turning what an SDK raised into our error classes (DESIGN §7). Each adapter catches its
+"""Turning what an SDK raised into our error classes (docs/concepts/ai-providers.md). Each adapter catches its
 own SDK's exception types and hands status, headers and message to `from_status`."""
 
 from __future__ import annotations

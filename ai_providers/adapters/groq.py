@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import groq
 
 from ai_providers.adapters.openai_style import OpenAIStyleProvider
 from ai_providers.registry import register
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 
 @register
 class Groq(OpenAIStyleProvider):
     name = "groq"
-    sdk = groq
+    sdk: ClassVar[ModuleType] = groq
 
     def build_client(self) -> groq.Groq:
         return groq.Groq(

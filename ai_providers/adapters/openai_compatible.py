@@ -3,16 +3,21 @@ the openai SDK. OPENAI_COMPATIBLE_BASE_URL is trusted because an operator set it
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import openai
 
 from ai_providers.adapters.openai_style import OpenAIStyleProvider
 from ai_providers.registry import register
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 
 @register
 class OpenAICompatible(OpenAIStyleProvider):
     name = "openai_compatible"
-    sdk = openai
+    sdk: ClassVar[ModuleType] = openai
 
     def build_client(self) -> openai.OpenAI:
         return openai.OpenAI(

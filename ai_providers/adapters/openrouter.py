@@ -3,16 +3,21 @@ other model it routes)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import openai
 
 from ai_providers.adapters.openai_style import OpenAIStyleProvider
 from ai_providers.registry import register
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 
 @register
 class OpenRouter(OpenAIStyleProvider):
     name = "openrouter"
-    sdk = openai
+    sdk: ClassVar[ModuleType] = openai
 
     def build_client(self) -> openai.OpenAI:
         # The key and base URL are passed explicitly so OPENAI_* variables never leak in;

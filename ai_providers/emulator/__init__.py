@@ -1,5 +1,5 @@
 """The provider emulator: a real HTTP server speaking the wire formats of the AI SDKs
-(DESIGN §7), deterministic, with faults on request. Start it with
+(docs/concepts/ai-providers.md), deterministic, with faults on request. Start it with
 `manage.py provider_emulator --port N` or, in-process, `start_emulator()`."""
 
 from __future__ import annotations

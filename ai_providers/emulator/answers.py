@@ -1,5 +1,5 @@
 """Deterministic answers of the emulator: the same request always gets the same answer,
-and every answer says it is emulated (DESIGN §7)."""
+and every answer says it is emulated (docs/concepts/ai-providers.md)."""
 
 from __future__ import annotations
 

@@ -135,7 +135,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             )
             self._send_json(status, body_out, headers)
             return
-        if fault and fault.bad_json and provider == "groq" and getattr(request, "json_mode", False):
+        if (
+            fault
+            and fault.bad_json
+            and provider == "groq"
+            and isinstance(request, wire.ChatRequest)
+            and request.json_mode
+        ):
             # Groq checks a JSON-mode answer itself and answers 400 instead of sending it.
             self._send_json(400, wire.groq_json_failure(wire.reply_text(request, bad_json=True)))
             return
@@ -203,6 +209,7 @@ class EmulatorServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 or IPv6 address: text
         return f"http://{host}:{port}"
 
     def start_in_thread(self) -> EmulatorServer:

@@ -8,9 +8,10 @@ from typing import Any
 
 from credentials_app.services import secrets_for
 from executions_app import events
-from executions_app.engine import sql
 from executions_app.engine.ports import node_ports
+from executions_app.engine.storage import ClaimedRun, storage
 from workflows_app.definition import compiled_parts
+from workflows_app.graph import Graph
 from workflows_app.nodes.base import NodeContext
 
 # Versions are immutable, so what a node's config reads is worked out once per process.
@@ -19,7 +20,7 @@ _MENTIONS_WORKFLOW: dict[tuple[Any, str], bool] = {}
 _WORKFLOW_WORD = re.compile(r"\bworkflow\b")
 
 
-def upstream_reads(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]:
+def upstream_reads(graph: Graph, version_id: Any, node_id: str) -> tuple[str, ...]:
     """The `nodes.<id>` this node's templates and expressions name. Validation allows a
     node to be named only literally and only when it is upstream, so this is all the
     context a run needs: a node that reads no other node costs no query."""
@@ -34,7 +35,7 @@ def upstream_reads(graph: Any, version_id: Any, node_id: str) -> tuple[str, ...]
     return found
 
 
-def mentions_workflow(graph: Any, version_id: Any, node_id: str) -> bool:
+def mentions_workflow(graph: Graph, version_id: Any, node_id: str) -> bool:
     """Whether one of the node's templates or expressions names `workflow` (it can then
     read its name and version). A plain word match: a false positive costs one query,
     never a wrong value."""
@@ -53,7 +54,7 @@ class HeldEvents:
     """A node run's events held back, to go out in a Redis round trip that is made anyway:
     the node's own (add_to, NodeContext.announce_start) or the engine's with the result."""
 
-    def __init__(self, execution_id: Any, held: list[dict]):
+    def __init__(self, execution_id: Any, held: list[dict[str, Any]]):
         self.execution_id, self.held, self.sent = execution_id, held, False
 
     def add_to(self, pipe: Any) -> None:
@@ -62,27 +63,27 @@ class HeldEvents:
         events.queue_events(pipe, self.execution_id, self.held)
         self.sent = True
 
-    def unsent(self) -> list[dict]:
+    def unsent(self) -> list[dict[str, Any]]:
         return [] if self.sent else self.held
 
 
 def build_context(
-    row: dict, graph: Any, *, deadline: float, announce_start: Callable[[Any], None] | None = None
+    run: ClaimedRun, graph: Graph, *, deadline: float, announce_start: Callable[[Any], None] | None = None
 ) -> NodeContext:
-    version_id = row["execution__version_id"]
-    secret_refs = graph.nodes[row["node_id"]].secret_refs
+    version_id = run.version_id
+    secret_refs = graph.nodes[run.node_id].secret_refs
     # Only what the node references, decrypted for this run; a missing one is reported by the node.
-    secrets = secrets_for(owner_id=row["execution__owner_id"], names=secret_refs) if secret_refs else {}
-    workflow = {"id": str(row["execution__workflow_id"]), "name": None, "version": None}
-    if mentions_workflow(graph, version_id, row["node_id"]):
-        workflow["name"], workflow["version"] = sql.workflow_identity(row["execution__workflow_id"], version_id)
+    secrets = secrets_for(owner_id=run.owner_id, names=secret_refs) if secret_refs else {}
+    workflow: dict[str, Any] = {"id": str(run.workflow_id), "name": None, "version": None}
+    if mentions_workflow(graph, version_id, run.node_id):
+        workflow["name"], workflow["version"] = storage().workflow_identity(run.workflow_id, version_id)
     return NodeContext(
-        inputs=row["execution__inputs"],
-        nodes=sql.upstream_outputs(row["execution_id"], upstream_reads(graph, version_id, row["node_id"])),
-        execution_id=str(row["execution_id"]),
+        inputs=run.inputs,
+        nodes=storage().upstream_outputs(run.execution_id, upstream_reads(graph, version_id, run.node_id)),
+        execution_id=str(run.execution_id),
         workflow=workflow,
         deadline=deadline,
-        owner_id=row["execution__owner_id"],
+        owner_id=run.owner_id,
         secrets=secrets,
         announce_start=announce_start,
         ports=node_ports(),

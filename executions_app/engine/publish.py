@@ -46,7 +46,7 @@ def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) 
             if item.time_limit:
                 limits = {"time_limit": item.time_limit, "soft_time_limit": item.time_limit - 5}
             # The lease (the hard limit) travels with the task so a worker can claim and read
-            # the node in one statement (engine/run.py).
+            # the node in one statement (engine/node_run.py).
             kwargs = {"lease_s": item.time_limit} if item.time_limit else None
             app.send_task(
                 NODE_TASK,
@@ -62,7 +62,7 @@ def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) 
             )
 
 
-def publish_on_commit(items: list[Publish], execution_events: tuple[Any, list[dict]] | None = None) -> None:
+def publish_on_commit(items: list[Publish], execution_events: tuple[Any, list[dict[str, Any]]] | None = None) -> None:
     """After commit: `execution_events` (an execution id and its events) are appended
     first, then the node tasks are published."""
     if execution_events and execution_events[1]:
@@ -72,7 +72,7 @@ def publish_on_commit(items: list[Publish], execution_events: tuple[Any, list[di
         transaction.on_commit(lambda: publish_now(items))
 
 
-def publish_after_events(items: list[Publish], execution_id: Any, node_events: list[dict]) -> None:
+def publish_after_events(items: list[Publish], execution_id: Any, node_events: list[dict[str, Any]]) -> None:
     """The events, then the node tasks they lead to, in one Redis round trip when the
     broker and the event streams share a Redis (the default): a node's completion costs
     one round trip less. Otherwise, or if that round trip fails, one after the other."""

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from core import heartbeat
-from executions_app.engine.complete import fail_execution
+from executions_app.engine.execution_end import end_failed
 from executions_app.engine.publish import Publish, publish_for, publish_now
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun, NodeRunStatus
 from workflows_app.nodes.base import get_node_class
@@ -130,7 +130,7 @@ def republish_lost_leases(now: Any, dead: set[str] | None = None) -> int:
         execution__status__in=ACTIVE_EXECUTION_STATUSES,
     ).order_by("id")
     batch = limits()["SWEEP_BATCH"]
-    due: list[tuple] = []
+    due: list[tuple[Any, ...]] = []
     after = 0
     for _ in range(LOST_LEASE_MAX_PAGES):
         page = list(
@@ -161,9 +161,9 @@ class LostLeaseBackoff:
         return f"{settings.REDIS_KEY_PREFIX}:sweep:lost:{node_run_id}:{attempts}"
 
     def interval_s(self, times: int) -> float:
-        return min(LOST_LEASE_MAX_BACKOFF_S, limits()["SWEEP_STALE_READY_S"] * 2 ** (times - 1))
+        return min(LOST_LEASE_MAX_BACKOFF_S, float(limits()["SWEEP_STALE_READY_S"]) * 2.0 ** (times - 1))
 
-    def due(self, rows: list[tuple]) -> list[tuple]:
+    def due(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The rows (id, attempts, ...) not re-published within their backoff."""
         try:
             states = get_redis_connection("default").mget([self.key(row[0], row[1]) for row in rows])
@@ -173,7 +173,7 @@ class LostLeaseBackoff:
         wall = self.clock()
         return [row for row, state in zip(rows, states, strict=True) if state is None or self._next_at(state) <= wall]
 
-    def record(self, rows: Iterable[tuple]) -> None:
+    def record(self, rows: Iterable[tuple[Any, ...]]) -> None:
         try:
             redis = get_redis_connection("default")
             keys = [self.key(row[0], row[1]) for row in rows]
@@ -211,7 +211,7 @@ def fail_overdue_executions(now: Any) -> int:
             )
             if status not in ACTIVE_EXECUTION_STATUSES:
                 continue
-            fail_execution(
+            end_failed(
                 execution_id,
                 node_id=None,
                 error={"code": "execution_timeout", "message": "The execution ran past its time limit."},

@@ -47,7 +47,7 @@ class AiProcessorConfig(NodeConfig):
 
 @node_type("AI_PROCESSOR")
 class AiProcessor(Node[AiProcessorConfig]):
-    """Asks the provider that the router picks for the task type (DESIGN §7)."""
+    """Asks the provider that the router picks for the task type (docs/concepts/ai-providers.md)."""
 
     queue = "ai"
     announces_start = True  # with the first admission (ai_providers.guards.admit)

@@ -47,7 +47,7 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 # --- config field types ----------------------------------------------------------------
 
 
-def expression_problem(exc: ExpressionError, at: tuple = ()) -> PydanticCustomError:
+def expression_problem(exc: ExpressionError, at: tuple[Any, ...] = ()) -> PydanticCustomError:
     # "at" lets a problem deep inside a value point at its own path (definition.py reads it).
     return PydanticCustomError("invalid_expression", "{message}", {"message": exc.message, "at": at})
 
@@ -133,16 +133,16 @@ TemplateObjectOrWhole = Annotated[
 class NodeContext:
     """What a node runs with; built by the engine for one run of one node."""
 
-    inputs: dict
+    inputs: dict[str, Any]
     nodes: dict[str, Any]  # upstream node id -> output (None if skipped)
     execution_id: str
-    workflow: dict  # {id, name, version}
+    workflow: dict[str, Any]  # {id, name, version}
     secrets: Mapping[str, str] = field(default_factory=dict)
     deadline: float | None = None  # a time.monotonic() value
     owner_id: Any = None  # the workflow owner's user id (record collections, quotas)
     # Nodes that call out several times per attempt (AI fallback) list each call here as
     # {provider?, model?, error_code?, latency_ms}; the engine numbers them and keeps them.
-    attempt_calls: list[dict] = field(default_factory=list)
+    attempt_calls: list[dict[str, Any]] = field(default_factory=list)
     # For a type that announces its own start (Node.announces_start): adds this run's
     # `running` event to a Redis pipeline the node is about to send anyway.
     announce_start: Callable[[Any], None] | None = None
@@ -206,7 +206,7 @@ class Node(Generic[ConfigT]):
     # Attempts when the node names no `retry`: types that call out to flaky services
     # (AI providers) retry by default; the rest run once.
     default_max_attempts: ClassVar[int] = 1
-    # Top-level config fields where `secrets.<name>` may appear (DESIGN §5, §10).
+    # Top-level config fields where `secrets.<name>` may appear (docs/architecture.md, Security).
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     # A type that only computes in-process (no I/O, no waiting) finishes within a
     # millisecond: its `running` event goes out with its result, in one Redis round trip.
@@ -215,8 +215,8 @@ class Node(Generic[ConfigT]):
     # sends its `running` event in it (NodeContext.announce_start); the engine sends the
     # event with the result when the node never did.
     announces_start: ClassVar[bool] = False
-    # A JSON Schema of what run() returns (DESIGN §5); {} means any JSON value.
-    output_schema: ClassVar[dict] = {}
+    # A JSON Schema of what run() returns (docs/concepts/workflows.md); {} means any JSON value.
+    output_schema: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def prepare_worker(cls, ports: NodePorts) -> None:
@@ -235,11 +235,12 @@ class Node(Generic[ConfigT]):
                 cls.config_model = get_args(base)[0]
 
     @classmethod
-    def from_config(cls, node_id: str, config: Mapping[str, Any], *, stored: bool = False) -> Node:
+    def from_config(cls, node_id: str, config: Mapping[str, Any], *, stored: bool = False) -> Node[Any]:
         """Validates the raw config; raises pydantic's ValidationError. `stored`: a saved
         version's, to run it: checks added since it was saved do not apply (see
         `saved_only`), so it runs as it did and fails, if it must, at run time."""
-        return cls(node_id, cls.config_model.model_validate(config, context={"stored": stored}))
+        validated: Any = cls.config_model.model_validate(config, context={"stored": stored})  # a ConfigT
+        return cls(node_id, validated)
 
     def run(self, ctx: NodeContext) -> Any:
         raise NotImplementedError(f"{self.type_name} has no run()")
@@ -248,15 +249,18 @@ class Node(Generic[ConfigT]):
         return f"<{type(self).__name__} {self.id}>"
 
 
-_REGISTRY: dict[str, type[Node]] = {}
+_REGISTRY: dict[str, type[Node[Any]]] = {}
 _LOADED = threading.Event()
 _LOAD_LOCK = threading.Lock()
 
 
-def node_type(name: str):
+NodeClass = TypeVar("NodeClass", bound="type[Node[Any]]")
+
+
+def node_type(name: str) -> Callable[[NodeClass], NodeClass]:
     """Registers a node class under its type name (e.g. "CONDITION")."""
 
-    def register(cls: type[Node]) -> type[Node]:
+    def register(cls: NodeClass) -> NodeClass:
         existing = _REGISTRY.get(name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             raise RuntimeError(f"node type {name} is registered twice ({existing.__module__}, {cls.__module__})")
@@ -279,13 +283,13 @@ def _load_node_modules() -> None:
         _LOADED.set()
 
 
-def node_types() -> dict[str, type[Node]]:
+def node_types() -> dict[str, type[Node[Any]]]:
     """Every registered node type, by name."""
     _load_node_modules()
     return dict(_REGISTRY)
 
 
-def get_node_class(type_name: str) -> type[Node]:
+def get_node_class(type_name: str) -> type[Node[Any]]:
     """The class of a node type; KeyError for an unknown name."""
     _load_node_modules()
     try:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from workflows_app.nodes.base import ExpressionText, Node, NodeConfig, NodeContext, node_type
 
 
@@ -14,5 +16,5 @@ class Condition(Node[ConditionConfig]):
     in_process = True
     output_schema = {"type": "object", "properties": {"result": {"type": "boolean"}}, "required": ["result"]}
 
-    def run(self, ctx: NodeContext) -> dict:
+    def run(self, ctx: NodeContext) -> dict[str, Any]:
         return {"result": bool(ctx.evaluate(self.config.expression))}

@@ -125,7 +125,7 @@ class Database(Node[DatabaseConfig]):
             changes = ctx.render(config.update)
             records.check_update(changes)
 
-            def apply_update() -> dict:
+            def apply_update() -> dict[str, Any]:
                 matched, modified = records.update(**scope, filter=rendered_filter, update=changes)
                 return {"matched": matched, "modified": modified}
 

@@ -1,4 +1,4 @@
-"""HTTP_REQUEST: one call through the guarded client (DESIGN §10), at least once, with
+"""HTTP_REQUEST: one call through the guarded client (docs/architecture.md, Security), at least once, with
 `Idempotency-Key: <execution id>:<node id>` so a server can tell a retry from a new call."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class HttpRequestConfig(NodeConfig):
 
     @field_validator("headers")
     @classmethod
-    def _header_names(cls, headers: dict | None) -> dict | None:
+    def _header_names(cls, headers: dict[str, Any] | None) -> dict[str, Any] | None:
         for name in headers or {}:
             if not HEADER_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid header name")
@@ -85,7 +85,7 @@ class HttpRequestConfig(NodeConfig):
 
 @node_type("HTTP_REQUEST")
 class HttpRequest(Node[HttpRequestConfig]):
-    """Calls a URL through the guarded client (DESIGN §10)."""
+    """Calls a URL through the guarded client (docs/architecture.md, Security)."""
 
     secret_fields = frozenset({"headers", "query", "json", "body"})
     # `json` when the response is JSON and parses, `text` otherwise; secrets are redacted.
@@ -123,7 +123,7 @@ class HttpRequest(Node[HttpRequestConfig]):
             logger.error("HTTP_REQUEST %s failed unexpectedly: %s", self.id, message)
             raise HttpCallError("http_request_failed", message, retryable=True) from None
 
-    def call(self, ctx: NodeContext, redactor: Any) -> dict:
+    def call(self, ctx: NodeContext, redactor: Any) -> dict[str, Any]:
         config = self.config
         headers = {name: ctx.render_text(value) for name, value in (config.headers or {}).items()}
         lower_names = {name.lower() for name in headers}
@@ -221,7 +221,7 @@ def made_of_secrets(compiled: Any, rendered: Any) -> list[str]:
             return []
         text = rendered if isinstance(rendered, str) else json.dumps(rendered)
         return [text] if len(text) >= MIN_DERIVED_CHARS else []
-    pairs: Iterable = ()
+    pairs: Iterable[tuple[Any, Any]] = ()
     if isinstance(compiled, dict) and isinstance(rendered, dict):
         pairs = ((child, rendered.get(key)) for key, child in compiled.items())
     elif isinstance(compiled, list | tuple) and isinstance(rendered, list | tuple):
@@ -252,4 +252,4 @@ def retry_after_s(value: str | None) -> float | None:
             seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError, IndexError):
             return None
-    return max(0.0, min(seconds, settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"]))
+    return max(0.0, min(seconds, float(settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"])))

@@ -68,5 +68,5 @@ class Input(Node[InputConfig]):
         "description": "The validated inputs, keyed by field name, defaults filled in.",
     }
 
-    def run(self, ctx: NodeContext) -> dict:
+    def run(self, ctx: NodeContext) -> dict[str, Any]:
         return dict(ctx.inputs)

@@ -8,7 +8,7 @@ layers (an error class, a filter parser) are imported as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,15 +21,17 @@ class RecordStore(Protocol):
     """One owner's record collections (the DATABASE node's store). Reads answer now;
     writes are called by the engine inside the node run's completion transaction."""
 
-    def find(self, *, collection: str, filter: Any, sort: Any = None, limit: int | None = None) -> list[dict]: ...
-    def find_one(self, *, collection: str, filter: Any, sort: Any = None) -> dict | None: ...
+    def find(
+        self, *, collection: str, filter: Any, sort: Any = None, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+    def find_one(self, *, collection: str, filter: Any, sort: Any = None) -> dict[str, Any] | None: ...
     def count(self, *, collection: str, filter: Any) -> int: ...
-    def insert(self, *, collection: str, document: dict) -> int: ...
+    def insert(self, *, collection: str, document: dict[str, Any]) -> int: ...
     def update(self, *, collection: str, filter: Any, update: Any) -> tuple[int, int]: ...
     def delete(self, *, collection: str, filter: Any) -> int: ...
 
     # Checks of rendered values, before a write is deferred: raise RecordQueryError.
-    def check_document(self, document: Any) -> dict: ...
+    def check_document(self, document: Any) -> dict[str, Any]: ...
     def check_filter(self, filter: Any) -> None: ...
     def check_update(self, update: Any) -> None: ...
 
@@ -37,7 +39,22 @@ class RecordStore(Protocol):
 class HttpClient(Protocol):
     """The guarded outbound client: every user-supplied URL goes through it."""
 
-    def request(self, method: str, url: str, **options: Any) -> GuardedResponse: ...
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+        json: Any = None,
+        timeout_s: float | None = None,
+        deadline: float | None = None,
+        max_bytes: int | None = None,
+        origin_bound_headers: Iterable[str] = (),
+        origin_bound_params: Iterable[str] = (),
+        origin_bound_body: bool = False,
+    ) -> GuardedResponse: ...
 
 
 class AiCompleter(Protocol):
@@ -55,7 +72,7 @@ class AiCompleter(Protocol):
         request: Completion,
         chain_override: list[str] | None,
         user_id: Any,
-        attempt_log: list[dict],
+        attempt_log: list[dict[str, Any]],
         deadline: float | None,
         announce: Callable[[Any], None] | None,
         deferred: list[Callable[[], None]] | None,
@@ -86,11 +103,11 @@ class NodePorts:
 
 
 def _no_records(owner_id: Any) -> RecordStore:
-    return _Unavailable("record store")  # type: ignore[return-value]
+    return _Unavailable("record store")
 
 
 NO_PORTS = NodePorts(
     records_for=_no_records,
-    http=_Unavailable("HTTP client"),  # type: ignore[arg-type]
-    ai=_Unavailable("AI completer"),  # type: ignore[arg-type]
+    http=_Unavailable("HTTP client"),
+    ai=_Unavailable("AI completer"),
 )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pydantic import Field
 
@@ -24,7 +25,7 @@ class Wait(Node[WaitConfig]):
 
     output_schema = {"type": "object", "properties": {"waited_s": {"type": "number"}}, "required": ["waited_s"]}
 
-    def run(self, ctx: NodeContext) -> dict:
+    def run(self, ctx: NodeContext) -> dict[str, Any]:
         seconds = self.config.seconds
         left = ctx.time_left()
         if left is not None and left < seconds:

@@ -1,5 +1,5 @@
-"""What the engine tells the world after a commit: the status cache (DESIGN §8), the
-event stream (the events API) and the monitoring counters (DESIGN §9)."""
+"""What the engine tells the world after a commit: the status cache (docs/architecture.md, Caching), the
+event stream (the events API) and the monitoring counters (docs/operations/monitoring.md)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def execution_status_changed(
     execution_id: Any,
     status: str,
     now: Any,
-    node_events: list[dict] | None = None,
+    node_events: list[dict[str, Any]] | None = None,
     *,
-    finished_row: dict | None = None,
+    finished_row: dict[str, Any] | None = None,
     publish: list[Publish] | None = None,
 ) -> None:
     """After commit: cache the new status, append the events, count a finished run, and

@@ -1,8 +1,10 @@
 """A failed attempt that may be retried goes back to pending, due after its backoff; its
-message is published with that countdown after the change commits."""
+message is published with that countdown after the change commits. (An execution's
+retry, a new execution reusing outputs, is executions_app/retry.py.)"""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -14,7 +16,16 @@ from django.utils import timezone
 from executions_app import events
 from executions_app.engine.publish import Publish, publish_on_commit
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, NodeRun, NodeRunStatus
+from workflows_app.graph import RetryPolicy
 from workflows_app.node_options import MAX_BACKOFF_S
+
+
+def backoff_delay(retry: RetryPolicy, attempt: int, retry_after_s: float | None) -> float:
+    """Exponential backoff with jitter, capped; never sooner than a Retry-After, which is
+    itself capped so a waiting message stays inside the broker's visibility timeout."""
+    base = min(retry.max_backoff_s, retry.backoff_s * 2.0 ** (attempt - 1))
+    delay = base * random.uniform(0.5, 1.0)
+    return min(max(delay, retry_after_s or 0.0), longest_backoff_s())
 
 
 def longest_backoff_s() -> float:
@@ -29,9 +40,9 @@ def schedule_retry(
     node_id: str,
     node_run_id: int,
     attempt: int,
-    attempt_log: list,
-    entries: list[dict],
-    error: dict,
+    attempt_log: list[Any],
+    entries: list[dict[str, Any]],
+    error: dict[str, Any],
     delay_s: float,
     publish: Publish,
 ) -> bool:
