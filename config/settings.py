@@ -21,11 +21,15 @@ from config import run_env
 run_env.load()
 
 from config.env import env_bool, env_float, env_int, env_list, env_str  # noqa: E402
+from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
+from config.settings_logging import LOGGING  # noqa: E402, F401
 
 # Three groups of settings live in modules of their own; Django reads them from here.
-from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
-from config.settings_limits import SWEEP_INTERVAL_S, SWITCHBOARD  # noqa: E402, F401
-from config.settings_logging import LOGGING  # noqa: E402, F401
+from core.limits import Limits, limits_from_env  # noqa: E402
+
+# Switchboard's own limits and timings, one frozen object (core/limits.py): read as
+# settings.SWITCHBOARD.max_nodes; a test swaps it with dataclasses.replace().
+SWITCHBOARD: Limits = limits_from_env(os.environ)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -183,7 +187,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # The sweeper re-publishes lost work; `expires` keeps a backlog of sweeps from piling
     # up while no worker is consuming.
-    "sweep": {"task": "workers.sweep", "schedule": SWEEP_INTERVAL_S, "options": {"expires": SWEEP_INTERVAL_S * 2}},
+    "sweep": {
+        "task": "workers.sweep",
+        "schedule": SWITCHBOARD.sweep_interval_s,
+        "options": {"expires": SWITCHBOARD.sweep_interval_s * 2},
+    },
     "prune-executions": {"task": "workers.prune_executions", "schedule": 3600.0},
 }
 

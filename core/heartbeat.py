@@ -75,9 +75,7 @@ def beat_once(queues: list[str] | None = None) -> None:
     now = time.time()
     children, gone = observe_pool(now)
     payload = json.dumps({"at": now, "pid": _main_pid, "queues": queues or [], "children": children, "gone": gone})
-    get_redis_connection("default").set(
-        key_for(HOST, _main_pid), payload, ex=int(settings.SWITCHBOARD["HEARTBEAT_TTL_S"])
-    )
+    get_redis_connection("default").set(key_for(HOST, _main_pid), payload, ex=int(settings.SWITCHBOARD.heartbeat_ttl_s))
 
 
 def start(queues: list[str] | None = None) -> None:
@@ -87,7 +85,7 @@ def start(queues: list[str] | None = None) -> None:
                 beat_once(queues)
             except Exception:
                 logger.warning("worker heartbeat failed", exc_info=True)
-            _stop.wait(settings.SWITCHBOARD["HEARTBEAT_INTERVAL_S"])
+            _stop.wait(settings.SWITCHBOARD.heartbeat_interval_s)
 
     _stop.clear()
     threading.Thread(target=loop, name="switchboard-heartbeat", daemon=True).start()

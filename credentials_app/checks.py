@@ -15,5 +15,5 @@ from credentials_app.services import key_problem
 def check_credentials_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A malformed SWITCHBOARD_CREDENTIALS_KEY stops the start, instead of every
     credential write answering 500 and every secret failing to decrypt."""
-    problem = key_problem(settings.SWITCHBOARD["CREDENTIALS_KEYS"])
+    problem = key_problem(settings.SWITCHBOARD.credentials_keys)
     return [Error(problem, id="config.E002")] if problem else []

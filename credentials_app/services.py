@@ -78,7 +78,7 @@ def _cipher_for(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
 
 
 def cipher() -> MultiFernet:
-    return _cipher_for(tuple(settings.SWITCHBOARD["CREDENTIALS_KEYS"]), settings.SECRET_KEY)
+    return _cipher_for(tuple(settings.SWITCHBOARD.credentials_keys), settings.SECRET_KEY)
 
 
 def encrypt(value: str) -> str:

@@ -1,13 +1,13 @@
 """Server-sent events of an execution's status changes (GET /api/executions/{id}/events).
 
-The stream ends when the execution ends, or after settings.SWITCHBOARD["EVENTS_MAX_S"]
+The stream ends when the execution ends, or after settings.SWITCHBOARD.events_max_s
 (env SWITCHBOARD_EVENTS_MAX_S, 300 s by default); a client reconnecting with
 Last-Event-ID resumes after that event. EventSource reconnects even after a clean end: a
 reconnect to a finished execution with nothing newer than its Last-Event-ID is answered
 204, which makes EventSource stop. While nothing happens a comment line goes out every
 KEEPALIVE_S. Each open stream holds one gunicorn thread, so the gthread workers keep
 serving other requests beside it; a user may hold at most
-settings.SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"] streams at once (429 past that; stream_slots.py), so
+settings.SWITCHBOARD.events_max_streams_per_user streams at once (429 past that; stream_slots.py), so
 one client cannot take every thread. If Redis fails mid-stream the stream ends with a
 comment (or the final status from the database) instead of breaking off."""
 
@@ -161,10 +161,10 @@ def stream(
     execution: Execution, after: str | None, max_s: float | None = None, slot: StreamSlot | None = None
 ) -> Generator[str, None, None]:
     """Events after stream id `after` (validated by resume_point) until the execution's
-    final event, or max_s (default settings.SWITCHBOARD["EVENTS_MAX_S"]). `slot` is
+    final event, or max_s (default settings.SWITCHBOARD.events_max_s). `slot` is
     renewed while it runs."""
     if max_s is None:
-        max_s = settings.SWITCHBOARD["EVENTS_MAX_S"]
+        max_s = settings.SWITCHBOARD.events_max_s
     yield "retry: 2000\n\n"
     after = after or "0"
     deadline = time.monotonic() + max_s

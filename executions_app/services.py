@@ -46,7 +46,7 @@ def _idempotent_match(user: Any, key: str, fingerprint: str) -> Execution | None
     existing = Execution.objects.filter(owner=user, idempotency_key=key).first()
     if existing is None:
         return None
-    if existing.created_at < timezone.now() - timedelta(seconds=LIMITS["IDEMPOTENCY_TTL_S"]):
+    if existing.created_at < timezone.now() - timedelta(seconds=LIMITS.idempotency_ttl_s):
         Execution.objects.filter(id=existing.id).update(idempotency_key=None)  # expired: free the key
         return None
     if existing.request_fingerprint != fingerprint:
@@ -101,7 +101,7 @@ def _create_rows(
         remaining_nodes=len(graph.nodes),
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint,
-        deadline_at=now + timedelta(seconds=LIMITS["EXECUTION_TIMEOUT_S"]),
+        deadline_at=now + timedelta(seconds=LIMITS.execution_timeout_s),
     )
     run_ids = storage().create_execution(execution, graph, now)
     first = [publish_for(run_ids[node_id], spec) for node_id, spec in graph.nodes.items() if not graph.parents(node_id)]

@@ -1,4 +1,4 @@
-"""A user's open event streams, counted (SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"]):
+"""A user's open event streams, counted (SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER):
 each stream, and each `wait`, holds a gunicorn thread, so one client must not take them
 all. A slot is a member of a Redis sorted set scored by the end of its lease."""
 
@@ -68,7 +68,7 @@ class StreamSlot:
     def acquire(cls, user_id: Any, lease_s: float | None = None) -> StreamSlot:
         """TooManyStreams (429) when the user already holds EVENTS_MAX_STREAMS_PER_USER
         live slots (0: no cap). `lease_s`: for a holder that does not renew (a `wait`)."""
-        cap = settings.SWITCHBOARD["EVENTS_MAX_STREAMS_PER_USER"]
+        cap = settings.SWITCHBOARD.events_max_streams_per_user
         token = secrets.token_hex(8)
         if cap <= 0:
             return cls(None, token)

@@ -101,7 +101,7 @@ class GuardedHttpClient:
     def allow_list(self) -> AllowList:
         entries = self._allowed_hosts
         if entries is None:
-            entries = settings.SWITCHBOARD["HTTP_ALLOWED_HOSTS"]
+            entries = settings.SWITCHBOARD.http_allowed_hosts
         return AllowList.parse(entries)
 
     def request(
@@ -128,10 +128,10 @@ class GuardedHttpClient:
         only: such headers are dropped when a redirect leaves it, and a redirect that would
         take such a body (307/308) or query value to another origin is refused."""
         limits = settings.SWITCHBOARD
-        end = time.monotonic() + (timeout_s or limits["HTTP_TIMEOUT_S"])
+        end = time.monotonic() + (timeout_s or limits.http_timeout_s)
         if deadline is not None:
             end = min(end, deadline)
-        max_bytes = max_bytes or limits["HTTP_MAX_RESPONSE_BYTES"]
+        max_bytes = max_bytes or limits.http_max_response_bytes
         allowed = self.allow_list()
         try:
             current = httpx.URL(url)
@@ -158,7 +158,7 @@ class GuardedHttpClient:
         scope = CallScope(deadline=end)
         token = CURRENT_CALL.set(scope)
         try:
-            for _hop in range(limits["HTTP_MAX_REDIRECTS"] + 1):
+            for _hop in range(limits.http_max_redirects + 1):
                 port = current.port or DEFAULT_PORTS.get(current.scheme, 0)
                 addresses = checked_addresses(
                     current.scheme, current.host, port, resolver=self.resolver, allowed=allowed, deadline=end
@@ -197,7 +197,7 @@ class GuardedHttpClient:
                 current = following
         finally:
             CURRENT_CALL.reset(token)
-        raise HttpCallError("too_many_redirects", f"More than {limits['HTTP_MAX_REDIRECTS']} redirects.")
+        raise HttpCallError("too_many_redirects", f"More than {limits.http_max_redirects} redirects.")
 
     @staticmethod
     def _follow(current: httpx.URL, location: str) -> httpx.URL:

@@ -65,7 +65,7 @@ def check_document(document: Any) -> dict[str, Any]:
             message = f"{where}: a NUL character or a lone surrogate, which the database cannot store."
             raise RecordQueryError(message, "invalid_document")
     size = len(encoded)
-    limit = settings.SWITCHBOARD["RECORD_MAX_BYTES"]
+    limit = settings.SWITCHBOARD.record_max_bytes
     if size > limit:
         raise RecordQueryError(f"The document is {size} bytes; a record holds at most {limit}.", "record_too_large")
     return document
@@ -93,9 +93,9 @@ def record_find(
     """The matching records in order, at most `limit` (and RECORDS_MAX_FIND). The database
     stops sending once their text passes twice the node output limit: a thousand 256 KB
     records would otherwise be loaded into the worker only to fail the output check."""
-    cap = settings.SWITCHBOARD["RECORDS_MAX_FIND"]
+    cap = settings.SWITCHBOARD.records_max_find
     limit = min(limit or cap, cap)
-    budget = 2 * settings.SWITCHBOARD["MAX_NODE_OUTPUT_BYTES"]  # the output check is exact; this bounds memory
+    budget = 2 * settings.SWITCHBOARD.max_node_output_bytes  # the output check is exact; this bounds memory
     ranked = (
         _matching(owner_id, collection, filter)
         .order_by(*sort_order(parse_sort(sort)))
@@ -141,7 +141,7 @@ def record_delete(*, owner_id: Any, collection: str, filter: Any) -> int:
 def record_update(*, owner_id: Any, collection: str, filter: Any, update: Any) -> tuple[int, int]:
     """Applies `update` to every matching record; returns (matched, modified)."""
     changes = parse_update(update)
-    cap = settings.SWITCHBOARD["RECORDS_MAX_UPDATE"]
+    cap = settings.SWITCHBOARD.records_max_update
     records = list(_matching(owner_id, collection, filter).select_for_update().only("id", "data")[: cap + 1])
     if len(records) > cap:
         raise RecordQueryError(f"An update changes at most {cap} records; narrow the filter.", "too_many_records")

@@ -16,8 +16,8 @@ def longest_unacked_s() -> float:
     worker (max backoff), then runs up to its hard limit (a node's timeout_s, at most the
     execution's, plus the lease grace)."""
     limits = settings.SWITCHBOARD
-    longest_timeout = max(limits["EXECUTION_TIMEOUT_S"], limits["DEFAULT_NODE_TIMEOUT_S"])
-    return longest_timeout + limits["LEASE_GRACE_S"] + longest_backoff_s()
+    longest_timeout = max(limits.execution_timeout_s, limits.default_node_timeout_s)
+    return longest_timeout + limits.lease_grace_s + longest_backoff_s()
 
 
 @register()
@@ -26,7 +26,7 @@ def check_heartbeat_timing(app_configs: Any = None, **kwargs: Any) -> list[Check
     between beats is taken for dead, and its running nodes are taken over while it still
     runs them (run twice)."""
     limits = settings.SWITCHBOARD
-    interval, ttl = limits["HEARTBEAT_INTERVAL_S"], int(limits["HEARTBEAT_TTL_S"])  # the key's TTL is whole seconds
+    interval, ttl = limits.heartbeat_interval_s, int(limits.heartbeat_ttl_s)  # the key's TTL is whole seconds
     if ttl >= 2 * interval and ttl >= 1:
         return []
     return [

@@ -29,7 +29,7 @@ def engine_commit_mode(**kwargs: Any) -> None:
     SWITCHBOARD_ENGINE_SYNCHRONOUS_COMMIT is on. A PostgreSQL crash can then lose the last
     moments of node transitions, never corrupt them: the sweeper re-runs what was lost,
     and a DATABASE node's writes are lost (and re-done) together with its completion."""
-    if not settings.SWITCHBOARD["ENGINE_SYNCHRONOUS_COMMIT"]:
+    if not settings.SWITCHBOARD.engine_synchronous_commit:
         connection_created.connect(use_asynchronous_commit, weak=False, dispatch_uid="switchboard-async-commit")
 
 

@@ -48,9 +48,9 @@ def check_definition_limits(definition: Any, *, count_templates: bool = True) ->
         raise DefinitionInvalid(
             [single_problem("", "invalid_type", "the definition must be an object with nodes and edges")]
         )
-    if json_depth(definition) > limits["MAX_JSON_DEPTH"]:
+    if json_depth(definition) > limits.max_json_depth:
         raise DefinitionInvalid(
-            [single_problem("", "too_deep", f"the definition nests deeper than {limits['MAX_JSON_DEPTH']}")]
+            [single_problem("", "too_deep", f"the definition nests deeper than {limits.max_json_depth}")]
         )
     try:
         size = len(json.dumps(definition, ensure_ascii=False, allow_nan=False).encode())
@@ -62,18 +62,21 @@ def check_definition_limits(definition: Any, *, count_templates: bool = True) ->
         raise DefinitionInvalid(problems) from None
     except (TypeError, ValueError):
         raise DefinitionInvalid([single_problem("", "invalid_type", "the definition must be plain JSON")]) from None
-    if size > limits["MAX_DEFINITION_BYTES"]:
+    if size > limits.max_definition_bytes:
         raise DefinitionInvalid(
-            [single_problem("", "too_large", f"the definition is over {limits['MAX_DEFINITION_BYTES']} bytes")]
+            [single_problem("", "too_large", f"the definition is over {limits.max_definition_bytes} bytes")]
         )
     templates, characters = template_count(definition) if count_templates else (0, 0)
-    if templates > limits["MAX_TEMPLATES"] or characters > limits["MAX_TEMPLATE_CHARS"]:
+    if templates > limits.max_templates or characters > limits.max_template_chars:
         message = (
             f"the definition holds {templates} templates ({characters} characters); a workflow has at most "
-            f"{limits['MAX_TEMPLATES']} templates and {limits['MAX_TEMPLATE_CHARS']} characters of them"
+            f"{limits.max_templates} templates and {limits.max_template_chars} characters of them"
         )
         raise DefinitionInvalid([single_problem("", "too_many_templates", message)])
-    for key, limit, code in (("nodes", "MAX_NODES", "too_many_nodes"), ("edges", "MAX_EDGES", "too_many_edges")):
+    for key, limit, code in (
+        ("nodes", limits.max_nodes, "too_many_nodes"),
+        ("edges", limits.max_edges, "too_many_edges"),
+    ):
         items = definition.get(key)
-        if isinstance(items, list) and len(items) > limits[limit]:
-            raise DefinitionInvalid([single_problem(key, code, f"a workflow has at most {limits[limit]} {key}")])
+        if isinstance(items, list) and len(items) > limit:
+            raise DefinitionInvalid([single_problem(key, code, f"a workflow has at most {limit} {key}")])

@@ -34,7 +34,9 @@ ENVIRONMENT = build_environment()
 
 
 def switchboard_limit(name: str) -> int:
-    return settings.SWITCHBOARD[name]
+    """One of the expression limits, by its field name (max_expression_chars)."""
+    value: int = getattr(settings.SWITCHBOARD, name)
+    return value
 
 
 def has_template(text: str) -> bool:
@@ -51,7 +53,7 @@ class _TrackedTokens:
         self.cursor, self.line, self.column = 0, 1, 1
 
     def __iter__(self) -> Iterator[tuple[int, str, str]]:
-        max_chars, max_depth = switchboard_limit("MAX_EXPRESSION_CHARS"), switchboard_limit("MAX_EXPRESSION_DEPTH")
+        max_chars, max_depth = switchboard_limit("max_expression_chars"), switchboard_limit("max_expression_depth")
         inside, chars, depth = self.state == "variable", 0, 0
         for lineno, kind, value in self._lexed():
             self._locate(lineno, value)
@@ -125,7 +127,7 @@ class References(NamedTuple):
 def check_tree(tree: ast.Template) -> References:
     """Refuses what the sandbox must never see and lists the referenced nodes, secrets and
     inputs. Walks iteratively: a deep tree is refused before anything recurses over it."""
-    max_nodes, max_depth = switchboard_limit("MAX_EXPRESSION_NODES"), switchboard_limit("MAX_EXPRESSION_DEPTH")
+    max_nodes, max_depth = switchboard_limit("max_expression_nodes"), switchboard_limit("max_expression_depth")
     node_refs: set[str] = set()
     secret_refs: set[str] = set()
     input_refs: set[str] = set()

@@ -38,7 +38,7 @@ class ExpressionError(AppError):
 
 
 def max_result_size() -> int:
-    return settings.SWITCHBOARD["MAX_RESULT_BYTES"]
+    return settings.SWITCHBOARD.max_result_bytes
 
 
 def too_large(what: str) -> ExpressionError:

@@ -126,7 +126,7 @@ def compile_expression(source: str) -> Expression:
     """Parses and checks a bare expression once; raises ExpressionError with its position."""
     if not isinstance(source, str) or not source.strip():
         raise ExpressionError("the expression is empty")
-    max_chars = switchboard_limit("MAX_EXPRESSION_CHARS")
+    max_chars = switchboard_limit("max_expression_chars")
     if len(source) > max_chars:
         raise ExpressionError(f"the expression is longer than the limit of {max_chars} characters")
     stripped = source.strip()

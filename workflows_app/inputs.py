@@ -27,7 +27,7 @@ def validate_inputs(graph: Graph, inputs: Any) -> dict:
     problems = [
         {"field": format_path(loc), "message": message}
         for loc, message in text_problems(
-            inputs, unstorable_problem, (), finite=True, max_depth=settings.SWITCHBOARD["MAX_JSON_DEPTH"]
+            inputs, unstorable_problem, (), finite=True, max_depth=settings.SWITCHBOARD.max_json_depth
         )
     ]
     for name in inputs:

@@ -35,7 +35,7 @@ class _NodeOptions(BaseModel):
     @field_validator("timeout_s")
     @classmethod
     def _within_execution(cls, value: float | None) -> float | None:
-        limit = settings.SWITCHBOARD["EXECUTION_TIMEOUT_S"]
+        limit = settings.SWITCHBOARD.execution_timeout_s
         if value is not None and value > limit:
             raise ValueError(f"timeout_s may be at most {limit:g} (the execution's own limit)")
         return value

@@ -31,7 +31,7 @@ def backoff_delay(retry: RetryPolicy, attempt: int, retry_after_s: float | None)
 def longest_backoff_s() -> float:
     """The longest a retry waits: the largest `retry.max_backoff_s` a definition may set,
     or a Retry-After honoured beyond it, whichever is longer."""
-    return max(MAX_BACKOFF_S, float(settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"]))
+    return max(MAX_BACKOFF_S, settings.SWITCHBOARD.http_max_retry_after_s)
 
 
 def schedule_retry(

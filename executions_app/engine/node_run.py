@@ -75,7 +75,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
     if claim is None:
         return
     run, spec = claim.run, claim.spec
-    timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
+    timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
     node_running = events.node_event(run.node_id, NodeRunStatus.RUNNING, attempt=claim.attempt, at=time.time())
     # The `running` event goes out now, or with the result (Node.in_process), or in the
     # node's own first Redis round trip (Node.announces_start) if it makes one.
@@ -133,17 +133,17 @@ def read_and_claim(node_run_id: int) -> Claim | None:
         dead_holder = lease_lost_by(run)
         if dead_holder is None:
             return None  # a live worker holds the lease
-        if run.attempts >= max(spec.retry.max_attempts, LIMITS["WORKER_LOST_MAX_ATTEMPTS"]):
+        if run.attempts >= max(spec.retry.max_attempts, LIMITS.worker_lost_max_attempts):
             fail_worker_lost(node_run_id, run, graph)
             return None
-    timeout_s = spec.timeout_s or LIMITS["DEFAULT_NODE_TIMEOUT_S"]
+    timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
     now = timezone.now()
     won = storage().claim(
         node_run_id,
         run.attempts,
         now=now,
         ready_by=now + READY_TOLERANCE,
-        lease_until=now + timedelta(seconds=timeout_s + LIMITS["LEASE_GRACE_S"]),
+        lease_until=now + timedelta(seconds=timeout_s + LIMITS.lease_grace_s),
         holder=heartbeat.holder_identity(),
         dead_holder=dead_holder,
     )

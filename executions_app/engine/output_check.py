@@ -33,9 +33,9 @@ def check_output_size(output: Any) -> None:
     if "\\ud" in encoded and LONE_SURROGATE_ESCAPE.search(encoded) and _holds_lone_surrogate(output):
         raise NodeFailure("output_invalid", "The node's output contains a lone surrogate (\\ud800 to \\udfff).")
     size = len(encoded)
-    if size > LIMITS["MAX_NODE_OUTPUT_BYTES"]:
+    if size > LIMITS.max_node_output_bytes:
         raise NodeFailure(
-            "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS['MAX_NODE_OUTPUT_BYTES']}."
+            "output_too_large", f"The node's output is {size} bytes; the limit is {LIMITS.max_node_output_bytes}."
         )
 
 

@@ -31,8 +31,8 @@ class Publish:
 
 
 def publish_for(node_run_id: int, spec: Any) -> Publish:
-    timeout_s = spec.timeout_s or settings.SWITCHBOARD["DEFAULT_NODE_TIMEOUT_S"]
-    return Publish(node_run_id, spec.node.queue, time_limit=timeout_s + settings.SWITCHBOARD["LEASE_GRACE_S"])
+    timeout_s = spec.timeout_s or settings.SWITCHBOARD.default_node_timeout_s
+    return Publish(node_run_id, spec.node.queue, time_limit=timeout_s + settings.SWITCHBOARD.lease_grace_s)
 
 
 def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""The sweeper (beat, every SWEEP_INTERVAL_S): the database is the truth, so lost work is
+"""The sweeper (beat, every SWITCHBOARD_SWEEP_INTERVAL_S): the database is the truth, so lost work is
 found there and re-published. Re-publishing is always safe: the claim decides."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 
 from core import heartbeat
+from core.limits import Limits
 from executions_app.engine.execution_end import end_failed
 from executions_app.engine.publish import Publish, publish_for, publish_now
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun, NodeRunStatus
@@ -33,7 +34,7 @@ LOST_LEASE_MAX_BACKOFF_S = 300
 LOST_LEASE_MAX_PAGES = 10
 
 
-def limits() -> dict[str, Any]:
+def limits() -> Limits:
     # Read per call, not at import: a changed setting (a test's override) takes effect.
     return settings.SWITCHBOARD
 
@@ -79,11 +80,11 @@ def republish_stale_ready(now: Any) -> int:
     stale = list(
         NodeRun.objects.filter(
             status=NodeRunStatus.PENDING,
-            ready_at__lt=now - timedelta(seconds=limits()["SWEEP_STALE_READY_S"]),
+            ready_at__lt=now - timedelta(seconds=limits().sweep_stale_ready_s),
             execution__status__in=ACTIVE_EXECUTION_STATUSES,
         )
         .order_by("ready_at")
-        .values_list("id", "type", "node_id", "execution__version_id")[: limits()["SWEEP_BATCH"]]
+        .values_list("id", "type", "node_id", "execution__version_id")[: limits().sweep_batch]
     )
     if not stale:
         return 0
@@ -129,7 +130,7 @@ def republish_lost_leases(now: Any, dead: set[str] | None = None) -> int:
         status=NodeRunStatus.RUNNING,
         execution__status__in=ACTIVE_EXECUTION_STATUSES,
     ).order_by("id")
-    batch = limits()["SWEEP_BATCH"]
+    batch = limits().sweep_batch
     due: list[tuple[Any, ...]] = []
     after = 0
     for _ in range(LOST_LEASE_MAX_PAGES):
@@ -161,7 +162,7 @@ class LostLeaseBackoff:
         return f"{settings.REDIS_KEY_PREFIX}:sweep:lost:{node_run_id}:{attempts}"
 
     def interval_s(self, times: int) -> float:
-        return min(LOST_LEASE_MAX_BACKOFF_S, float(limits()["SWEEP_STALE_READY_S"]) * 2.0 ** (times - 1))
+        return min(LOST_LEASE_MAX_BACKOFF_S, limits().sweep_stale_ready_s * 2.0 ** (times - 1))
 
     def due(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The rows (id, attempts, ...) not re-published within their backoff."""
@@ -202,7 +203,7 @@ def fail_overdue_executions(now: Any) -> int:
     overdue = list(
         Execution.objects.filter(status__in=ACTIVE_EXECUTION_STATUSES, deadline_at__lt=now).values_list(
             "id", flat=True
-        )[: limits()["SWEEP_BATCH"]]
+        )[: limits().sweep_batch]
     )
     for execution_id in overdue:
         with transaction.atomic():
@@ -226,7 +227,7 @@ def fail_overdue_executions(now: Any) -> int:
 def prune_old_executions(batch: int = 500) -> int:
     """Retention: executions older than SWITCHBOARD_EXECUTION_RETENTION_DAYS, with their
     node runs and logs, deleted in batches."""
-    cutoff = timezone.now() - timedelta(days=limits()["EXECUTION_RETENTION_DAYS"])
+    cutoff = timezone.now() - timedelta(days=limits().execution_retention_days)
     deleted = 0
     while True:
         ids = list(Execution.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch])

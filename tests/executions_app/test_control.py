@@ -146,7 +146,7 @@ def test_retention_prunes_old_executions_with_their_runs_and_logs(celery_worker,
     old_id = run(workflow_id).json()["id"]
     new_id = run(workflow_id).json()["id"]
     ExecutionLog.objects.create(execution_id=old_id, message="old")
-    days = settings.SWITCHBOARD["EXECUTION_RETENTION_DAYS"]
+    days = settings.SWITCHBOARD.execution_retention_days
     Execution.objects.filter(id=old_id).update(created_at=timezone.now() - timedelta(days=days, minutes=1))
     assert prune_old_executions() == 1
     assert not Execution.objects.filter(id=old_id).exists()

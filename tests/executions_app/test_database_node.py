@@ -3,6 +3,7 @@ DATABASE node through real workers is in test_database_node_workflows.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -98,7 +99,7 @@ def test_sort_orders_the_same_on_every_database(owner, sort, expected) -> None:
 
 
 def test_a_find_too_large_for_a_node_output_stops_early_with_a_clear_error(db, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODE_OUTPUT_BYTES": 1000}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_node_output_bytes=1000)
     user = UserFactory()
     for n in range(40):
         store.record_insert(owner_id=user.id, collection="notes", document={"n": n, "text": "x" * 400})
@@ -113,7 +114,7 @@ def test_a_find_too_large_for_a_node_output_stops_early_with_a_clear_error(db, s
 
 
 def test_find_limit_is_capped_by_the_setting(owner, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "RECORDS_MAX_FIND": 2}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, records_max_find=2)
     assert len(store.record_find(owner_id=owner.id, collection="people", filter={}, limit=100)) == 2
     found = store.record_find(owner_id=owner.id, collection="people", filter={}, limit=1, sort={"age": 1})
     assert [r["name"] for r in found] == ["Bob"]

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from dataclasses import replace
 
 import psutil
 import pytest
@@ -125,7 +126,7 @@ def test_sigkill_of_a_pool_child_is_recovered(slow_chain, run, user) -> None:
 
 
 def test_a_lost_message_is_republished_by_the_sweeper(slow_chain, run, user, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "SWEEP_STALE_READY_S": 1}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, sweep_stale_ready_s=1)
     redis = get_redis_connection("default")
     execution_id = run(slow_chain, wait=None).json()["id"]
     # No worker yet: the root's message sits in the queue. Drop it, as a broker would.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import redis
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def one_stream_each(settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 1}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, events_max_streams_per_user=1)
 
 
 def dead_redis() -> redis.Redis:
@@ -51,7 +52,7 @@ def test_a_stream_closed_before_its_first_frame_gives_its_slot_back(browser, use
 def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
     browser, user, settings, monkeypatch
 ) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_STREAMS_PER_USER": 2}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, events_max_streams_per_user=2)
     monkeypatch.setattr(stream_slots, "SLOT_LEASE_S", 1.0)
     execution_id = queued_execution(user)
     opened_at = time.monotonic()
@@ -72,7 +73,7 @@ def test_a_slot_left_by_a_killed_web_process_frees_itself_when_its_lease_ends(
 def test_a_stream_open_longer_than_its_lease_keeps_its_slot_until_it_ends(
     browser, user, one_stream_each, settings, monkeypatch
 ) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, events_max_s=2.5)
     monkeypatch.setattr(stream_slots, "SLOT_LEASE_S", 1.0)
     execution_id = queued_execution(user)
     response = browser.get(events_url(execution_id))

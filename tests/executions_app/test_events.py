@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from django.test import Client
@@ -112,7 +113,7 @@ def test_a_client_whose_final_event_was_lost_is_told_the_end_then_stops(browser,
 def test_an_idle_stream_sends_keep_alives_and_ends_at_the_configured_cap(
     browser, execution_id, settings, monkeypatch
 ) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "EVENTS_MAX_S": 2.5}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, events_max_s=2.5)
     monkeypatch.setattr(event_stream, "KEEPALIVE_S", 0.5)
     started = time.monotonic()
 

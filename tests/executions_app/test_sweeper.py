@@ -3,6 +3,7 @@ backs off a lost lease nobody claims (no worker runs here: what it publishes is 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -64,7 +65,7 @@ def branch_ids(execution_id: str) -> list[int]:
 
 
 def test_a_lost_lease_behind_a_full_batch_of_healthy_running_nodes_is_found(fan_out, published, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "SWEEP_BATCH": 2}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, sweep_batch=2)
     heartbeat.beat_once()  # this process is a live holder
     healthy = [f"b{i}" for i in range(5)]
     running(fan_out, healthy, holder=heartbeat.holder_identity(), lease_s=600)
@@ -79,7 +80,7 @@ def test_a_dead_holders_node_is_republished_with_the_engine_time_limits(fan_out,
 
     sweeper.republish_lost_leases(timezone.now())
 
-    grace = settings.SWITCHBOARD["LEASE_GRACE_S"]
+    grace = settings.SWITCHBOARD.lease_grace_s
     assert published == [Publish(lost, "nodes", time_limit=42 + grace)]
 
 
@@ -88,11 +89,11 @@ def test_a_stale_ready_node_is_republished_with_the_engine_time_limits(fan_out, 
     NodeRun.objects.filter(id__in=stale).update(ready_at=timezone.now() - timedelta(hours=1))
 
     assert sweeper.republish_stale_ready(timezone.now()) == 1
-    assert published == [Publish(stale[0], "nodes", time_limit=42 + settings.SWITCHBOARD["LEASE_GRACE_S"])]
+    assert published == [Publish(stale[0], "nodes", time_limit=42 + settings.SWITCHBOARD.lease_grace_s)]
 
 
 def test_a_lost_lease_nobody_claims_is_republished_with_growing_intervals(fan_out, published, clock, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "SWEEP_STALE_READY_S": 10}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, sweep_stale_ready_s=10)
     [lost] = running(fan_out, ["b0"], holder=DEAD_HOLDER, lease_s=600)
 
     def sweep_after(seconds: float) -> int:
@@ -113,7 +114,7 @@ def test_a_lost_lease_nobody_claims_is_republished_with_growing_intervals(fan_ou
 
 
 def test_lost_leases_in_backoff_do_not_hide_the_others(fan_out, published, clock, settings) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "SWEEP_BATCH": 2}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, sweep_batch=2)
     lost = running(fan_out, [f"b{i}" for i in range(5)], holder=DEAD_HOLDER, lease_s=600)
 
     sweeper.republish_lost_leases(timezone.now())

@@ -21,6 +21,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -175,11 +176,13 @@ def running_test_server(tls: ssl.SSLContext | None = None) -> Iterator[LocalHttp
 
 def allow(settings: Any, *entries: str) -> None:
     """Opens host:port entries through SWITCHBOARD_HTTP_ALLOWED_HOSTS for this test."""
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HTTP_ALLOWED_HOSTS": list(entries)}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, http_allowed_hosts=list(entries))
 
 
 def limit(settings: Any, **values: Any) -> None:
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, **values}
+    """Sets limits for this test by their variables' names (HTTP_MAX_REDIRECTS=3)."""
+    fields = {name.lower(): tuple(value) if isinstance(value, list) else value for name, value in values.items()}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, **fields)
 
 
 def tls_contexts(tmp_path: Any, host_name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 from django_redis import get_redis_connection
@@ -48,9 +49,9 @@ def test_a_heartbeat_that_expires_between_beats_stops_the_start(settings) -> Non
     from workers.checks import check_heartbeat_timing
 
     assert check_heartbeat_timing() == []  # the defaults: a beat every 2 s, kept 6 s
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 10, "HEARTBEAT_TTL_S": 6}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, heartbeat_interval_s=10, heartbeat_ttl_s=6)
     [error] = check_heartbeat_timing()
     assert error.id == "config.E003" and "SWITCHBOARD_HEARTBEAT_TTL_S" in error.msg
     # The key's TTL is whole seconds: 5.2 s is 5 s, under twice 2.6 s.
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "HEARTBEAT_INTERVAL_S": 2.6, "HEARTBEAT_TTL_S": 5.2}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, heartbeat_interval_s=2.6, heartbeat_ttl_s=5.2)
     assert [e.id for e in check_heartbeat_timing()] == ["config.E003"]

@@ -32,7 +32,7 @@ def test_the_default_visibility_timeout_outlasts_the_longest_node_and_backoff() 
 def test_a_visibility_timeout_below_the_longest_node_and_backoff_fails_the_checks(settings) -> None:
     limits = settings.SWITCHBOARD
     # The schema lets a node run as long as the execution and back off up to 3600 s.
-    needed = limits["EXECUTION_TIMEOUT_S"] + limits["LEASE_GRACE_S"] + 3600
+    needed = limits.execution_timeout_s + limits.lease_grace_s + 3600
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": True, "visibility_timeout": needed}
 
     [error] = check_visibility_timeout()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -19,13 +20,13 @@ def chain(count: int) -> dict:
 
 
 def test_node_count_limit(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_NODES": 10}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_nodes=10)
     assert parse_definition(chain(8))
     assert_problem(chain(9), node_id=None, path="nodes", code="too_many_nodes")
 
 
 def test_edge_count_limit(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_EDGES": 5}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_edges=5)
     assert_problem(chain(5), node_id=None, path="edges", code="too_many_edges")
 
 
@@ -52,14 +53,14 @@ def test_templates_are_counted_before_any_is_compiled(settings):
     assert_problem(definition, node_id=None, path="", code="too_many_templates")
     assert parse_definition(definition, stored=True)  # a version saved before the limit still runs
 
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_TEMPLATES": 10_000, "MAX_TEMPLATE_CHARS": 100}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_templates=10_000, max_template_chars=100)
     definition["nodes"][1]["config"]["value"] = ["{{ inputs.message }}" * 3, "{{ 'x' ~ inputs.message }}" * 2]
     assert_problem(definition, node_id=None, path="", code="too_many_templates")
 
 
 def test_default_limits_are_the_designs(settings):
     limits = settings.SWITCHBOARD
-    assert (limits["MAX_NODES"], limits["MAX_EDGES"], limits["MAX_DEFINITION_BYTES"]) == (500, 2000, 1024 * 1024)
+    assert (limits.max_nodes, limits.max_edges, limits.max_definition_bytes) == (500, 2000, 1024 * 1024)
 
 
 def test_nul_characters_are_refused_with_their_paths():

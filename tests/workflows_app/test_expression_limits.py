@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from dataclasses import replace
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_a_one_megabyte_expression_is_refused_quickly(context):
 
 
 def test_result_size_is_capped(context, settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 100}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_result_bytes=100)
     with pytest.raises(ExpressionError, match="larger than the limit"):
         evaluate("inputs.message * 20", context)
     with pytest.raises(ExpressionError, match="larger than the limit"):
@@ -98,14 +99,14 @@ def test_repetition_within_the_cap_still_works(context):
 
 
 def test_sizes_are_counted_in_bytes(context, settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 100}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_result_bytes=100)
     assert evaluate("'a' * 100", context) == "a" * 100
     with pytest.raises(ExpressionError, match="larger than the limit of 100 bytes"):
         evaluate("'\u00df' * 60", context)  # 60 characters, 120 bytes in UTF-8
 
 
 def test_many_references_to_one_large_value_are_refused(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_result_bytes=1000)
     big = expression_context(nodes={"x": {"text": "b" * 600}})
     many = "[" + ", ".join(["nodes.x.output"] * 50) + "]"
     for source in (many, many + " | join", many + " | json", many + " + [1]", "nodes.x.output ~ nodes.x.output"):
@@ -115,7 +116,7 @@ def test_many_references_to_one_large_value_are_refused(settings):
 
 
 def test_text_template_parts_share_the_cap(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_result_bytes=1000)
     big = expression_context(inputs={"text": "c" * 600})
     assert render("{{ inputs.text }}-", big) == "c" * 600 + "-"
     with pytest.raises(ExpressionError, match="the text would be larger than the limit"):
@@ -123,7 +124,7 @@ def test_text_template_parts_share_the_cap(settings):
 
 
 def test_a_rendered_value_has_one_total_cap(settings):
-    settings.SWITCHBOARD = {**settings.SWITCHBOARD, "MAX_RESULT_BYTES": 1000}
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_result_bytes=1000)
     big = expression_context(inputs={"text": "d" * 300})
     compiled, problems = compile_value({f"k{i}": "{{ inputs.text }}" for i in range(50)})
     assert not problems

@@ -252,4 +252,4 @@ def retry_after_s(value: str | None) -> float | None:
             seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError, IndexError):
             return None
-    return max(0.0, min(seconds, float(settings.SWITCHBOARD["HTTP_MAX_RETRY_AFTER_S"])))
+    return max(0.0, min(seconds, settings.SWITCHBOARD.http_max_retry_after_s))

@@ -106,7 +106,7 @@ class PostgresStorage(PortableStorage):
         connection.ensure_connection()
         raw_connection = connection.connection
         previous = raw_connection.prepare_threshold
-        if settings.SWITCHBOARD["ENGINE_PREPARED_STATEMENTS"]:
+        if settings.SWITCHBOARD.engine_prepared_statements:
             raw_connection.prepare_threshold = _ONLY_WHEN_ASKED  # else prepare=True does nothing
         try:
             with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as raw:
