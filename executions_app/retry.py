@@ -11,7 +11,8 @@ from django.utils import timezone
 from core.api import Conflict
 from executions_app.engine import notify
 from executions_app.engine.execution_end import end_completed
-from executions_app.engine.node_run import Outcome, resolve_children
+from executions_app.engine.joins import resolve_children
+from executions_app.engine.outcome import Outcome
 from executions_app.engine.publish import Publish, publish_for
 from executions_app.engine.storage.portable import insert_node_runs
 from executions_app.models import (

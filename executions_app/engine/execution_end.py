@@ -15,7 +15,7 @@ from workflows_app.graph import Graph
 
 def end_completed(execution_id: Any, graph: Graph, now: Any, node_events: list[dict[str, Any]]) -> None:
     """The last node is done: the execution completes with its OUTPUT nodes' results."""
-    row = storage().complete_execution(execution_id, graph.output_node_ids, now)
+    row = storage().end_completed(execution_id, graph.output_node_ids, now)
     notify.execution_status_changed(execution_id, ExecutionStatus.COMPLETED, now, node_events, finished_row=row)
 
 

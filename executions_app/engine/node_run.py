@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,11 +27,13 @@ from executions_app.engine.backoff import backoff_delay, schedule_retry
 from executions_app.engine.context import HeldEvents, build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.execution_end import end_completed, end_failed
+from executions_app.engine.joins import resolve_children
+from executions_app.engine.outcome import Outcome
 from executions_app.engine.output_check import check_output_size
-from executions_app.engine.publish import Publish, publish_for, publish_on_commit
+from executions_app.engine.publish import publish_for, publish_on_commit
 from executions_app.engine.storage import ClaimedRun, Recorded, storage
-from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRun, NodeRunStatus
-from workflows_app.graph import EdgeSpec, Graph, NodeSpec
+from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionStatus, NodeRunStatus
+from workflows_app.graph import Graph, NodeSpec
 from workflows_app.nodes.base import DeferredWrite, NodeContext
 from workflows_app.selectors import graph_for_version
 
@@ -55,17 +56,6 @@ class Claim:
     @property
     def spec(self) -> NodeSpec:
         return self.graph.nodes[self.run.node_id]
-
-
-@dataclass
-class Outcome:
-    """What one attempt of a node produced."""
-
-    status: str  # NodeRunStatus.COMPLETED or NodeRunStatus.FAILED
-    output: Any = None
-    error: dict[str, Any] | None = None
-    continue_on_error: bool = False
-    attempt_entries: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_node(node_run_id: int, lease_s: float | None = None) -> None:
@@ -286,16 +276,6 @@ def apply_deferred_write(outcome: Outcome, on_error: Callable[[Exception], Outco
     return replace(outcome, output=output)
 
 
-def edge_taken(edge: EdgeSpec, outcome: Outcome) -> bool:
-    if outcome.status == NodeRunStatus.COMPLETED:
-        if edge.branch is None:
-            return True
-        result = outcome.output.get("result") if isinstance(outcome.output, dict) else None
-        return ("true" if result else "false") == edge.branch
-    # Failed with on_error "continue": only unbranched edges are taken.
-    return edge.branch is None
-
-
 def complete_node(
     *,
     node_run_id: int,
@@ -408,50 +388,3 @@ def _count_down_and_record(
         return status, remaining, written, outcome
     found = store.count_down_and_record(execution_id, node_run_id, attempt, recorded(attempt_log, outcome), now)
     return (*found, outcome)
-
-
-def resolve_children(
-    execution_id: Any, graph: Graph, node_id: str, outcome: Outcome, now: Any
-) -> tuple[list[Publish], list[str]]:
-    """Decrements the children's counters; the transaction that brings a child to zero
-    unresolved parents decides: ready (≥ 1 taken) or skipped, whose skip propagates."""
-    ready: list[Publish] = []
-    skipped: list[str] = []
-    decided: set[str] = set()
-    # Work list of (source node, outcome or None for a skipped source).
-    work: list[tuple[str, Outcome | None]] = [(node_id, outcome)]
-    while work:
-        source, source_outcome = work.pop()
-        resolved: Counter[str] = Counter()
-        taken: Counter[str] = Counter()
-        for edge in graph.children(source):
-            resolved[edge.target] += 1
-            if source_outcome is not None and edge_taken(edge, source_outcome):
-                taken[edge.target] += 1
-        if not resolved:
-            continue
-        # One conditional update per distinct (resolved, taken) pair: usually one or two.
-        groups: dict[tuple[int, int], list[str]] = {}
-        for target, count in resolved.items():
-            groups.setdefault((count, taken[target]), []).append(target)
-        decided_now = [
-            child
-            for (count, taken_count), targets in groups.items()
-            for child in storage().resolve_edges(execution_id, targets, count, taken_count, now)
-        ]
-        to_skip: dict[int, str] = {}
-        for run_id, child_id, is_ready in decided_now:
-            if child_id in decided:
-                continue
-            decided.add(child_id)
-            if is_ready:
-                ready.append(publish_for(run_id, graph.nodes[child_id]))
-            else:
-                to_skip[run_id] = child_id
-                work.append((child_id, None))
-        if to_skip:
-            NodeRun.objects.filter(id__in=list(to_skip), status=NodeRunStatus.PENDING).update(
-                status=NodeRunStatus.SKIPPED, finished_at=now, ready_at=now
-            )
-            skipped += to_skip.values()
-    return ready, skipped

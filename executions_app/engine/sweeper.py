@@ -61,7 +61,7 @@ def sweep() -> dict[str, int]:
     dead = dead_holders()
     lost_workers = republish_lost_leases(now, dead)
     abandoned = close_abandoned_runs(now, dead)
-    timed_out = fail_overdue_executions(now)
+    timed_out = end_overdue_executions(now)
     if lost_publishes or lost_workers or abandoned or timed_out:
         logger.info(
             "sweep: %s ready re-published, %s lost leases, %s abandoned runs closed, %s executions timed out",
@@ -199,7 +199,7 @@ class LostLeaseBackoff:
 lost_lease_backoff = LostLeaseBackoff()
 
 
-def fail_overdue_executions(now: Any) -> int:
+def end_overdue_executions(now: Any) -> int:
     overdue = list(
         Execution.objects.filter(status__in=ACTIVE_EXECUTION_STATUSES, deadline_at__lt=now).values_list(
             "id", flat=True

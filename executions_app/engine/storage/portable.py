@@ -217,7 +217,7 @@ class PortableStorage:
             if pending == 0 and status == "pending"
         ]
 
-    def complete_execution(
+    def end_completed(
         self, execution_id: Any, output_node_ids: tuple[str, ...], now: datetime
     ) -> dict[str, Any] | None:
         """Gathers the OUTPUT nodes' results into the execution's outputs and marks it

@@ -230,7 +230,7 @@ class PostgresStorage(PortableStorage):
         ready = [(run_id, node_id) for *_, run_id, node_id, pending in rows if run_id and pending == 0]
         return execution_status, remaining, True, ready
 
-    def complete_execution(
+    def end_completed(
         self, execution_id: Any, output_node_ids: tuple[str, ...], now: datetime
     ) -> dict[str, Any] | None:
         """One statement; returns what the monitoring counters need."""
