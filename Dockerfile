@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
-# The hashed lock of the whole runtime tree (`make lock` writes it from requirements.in).
+# The hashed lock of the whole tree (`make lock` writes it from requirements.in): the one
+# lock every install uses, so the image runs exactly what CI tested.
 RUN pip install --require-hashes -r requirements.txt
 
 COPY . .

@@ -3,18 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# requirements.in / requirements-dev.in are the direct dependencies; `make lock` compiles them
-# into requirements.txt / requirements-dev.txt, hashed locks of the whole tree. The locks are
-# what gets installed. `make lock LOCK_ARGS=--upgrade` moves the unpinned transitive ones on.
+# requirements.in lists the direct dependencies; `make lock` compiles it into
+# requirements.txt, the hashed lock of the whole tree. The lock is what gets installed.
+# `make lock LOCK_ARGS=--upgrade` moves the unpinned transitive ones on.
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
 .PHONY: run test test-fast lint docs docs-build lock migrations-check bench venv clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the locked dependencies into $(VENV) (about a minute on first run)..."
-	$(PY) -m pip install --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check --require-hashes -r requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -43,7 +43,6 @@ docs-build: $(STAMP)
 
 lock: $(STAMP)
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
-	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 migrations-check: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
