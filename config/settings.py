@@ -77,6 +77,10 @@ MIDDLEWARE = [
     # Serves the admin's and Swagger UI's static files under gunicorn, no internet needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # A too-long query string is a JSON 414 before anything reads the request; inside
+    # SecurityMiddleware and CorsMiddleware, so it carries their headers (a browser's
+    # script can read it).
+    "core.query_string.QueryStringLimit",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

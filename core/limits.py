@@ -49,6 +49,9 @@ class Limits:
     # (engine/storage/postgres.py); off behind a transaction-mode pooler that cannot keep
     # prepared statements.
     engine_prepared_statements: bool = True
+    # Requests: a longer query string is a JSON 414 (core/query_string.py); kept below
+    # gunicorn's request line (4,094 bytes), which it refuses with an HTML 414 of its own.
+    max_query_string_bytes: int = 2048
     # Longest life of one GET /api/executions/{id}/events stream; the client resumes after.
     events_max_s: float = 300
     # Event streams one user may hold open at once (each holds a web thread); 0: no cap.

@@ -49,6 +49,8 @@ _GENERIC_ERRORS = {
     "401": "No credentials, or ones that are not valid (`not_authenticated`, `authentication_failed`).",
     "404": "Not found, not the caller's, or a page past the last (`not_found`).",
     "413": "The body is over SWITCHBOARD_MAX_BODY_BYTES (`payload_too_large`, the limit in details).",
+    "414": "The query string is over SWITCHBOARD_MAX_QUERY_STRING_BYTES, 2,048 bytes by default "
+    "(`uri_too_long`, the limit in details).",
     "415": "The body is not `application/json` (`unsupported_media_type`).",
     "429": "Over a rate limit (`throttled`; `Retry-After` header and `details.retry_after_s`).",
 }
@@ -83,6 +85,7 @@ def _errors_of(method: str, operation: dict[str, Any]) -> list[str]:
         statuses.append("401")
     if any(place == "path" for place, _ in located) or ("query", "page") in located:
         statuses.append("404")
+    statuses.append("414")  # every request's query string is measured (core/query_string.py)
     statuses.append("429")  # every route is throttled (per user, key or address)
     return statuses
 

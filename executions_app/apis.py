@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from core.api import ValidationFailed
 from core.renderers import JSONRenderer
 from core.schema import conflict
-from executions_app import event_stream
+from executions_app import event_stream, events
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
@@ -98,7 +98,19 @@ class ExecutionEventsApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
-        responses={(200, "text/event-stream"): str, 204: None},
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                response=events.EVENT_SCHEMA, description=event_stream.STREAM_DESCRIPTION
+            ),
+            204: OpenApiResponse(
+                description="A reconnect (`Last-Event-ID`) to an execution that ended, whose final event the "
+                "client saw or whose stream expired: nothing more will come, and EventSource stops."
+            ),
+            429: OpenApiResponse(
+                description="Over a rate limit (`throttled`), or the user already holds "
+                "SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER streams (`too_many_streams`)."
+            ),
+        },
     )
     def get(self, request: Request, pk: str) -> HttpResponseBase:
         execution = execution_get(user=request.user, execution_id=pk)

@@ -42,6 +42,30 @@ FINAL_EVENT_GRACE_S = 2.0
 REDIS_LOST_RETRY_MS = 10_000
 
 
+# The 200's description in the OpenAPI, whose schema (events.EVENT_SCHEMA) can describe
+# only one event's data: what the stream is made of, and how it ends.
+STREAM_DESCRIPTION = f"""Server-sent events, one per status change, in the order the changes committed.
+Each event is three lines and a blank line:
+
+    id: 1764088000123-0
+    event: node
+    data: {{"at":1764088000.123,"kind":"node","node_id":"fetch","status":"running","attempt":1}}
+
+`event` is the data's `kind` (`node` or `execution`); `data` is one JSON object, described by
+this response's schema. Reconnect with `Last-Event-ID` set to the last `id` seen to resume
+after it. Other lines: `retry: <ms>` (how long a client waits before reconnecting; the stream
+opens with `retry: 2000`), and comments, which start with `:` and carry no event (`: keep-alive`
+every {KEEPALIVE_S} s while nothing happens).
+
+The server closes the stream after the execution's end, the `execution` event with status
+`completed`, `failed` or `canceled`; or after SWITCHBOARD_EVENTS_MAX_S (300 s by default),
+and the client reconnects to resume. An ended execution whose stream expired (an hour after
+its last event) is told from the database instead, and the stream ends: one `node` event per
+node run, then the `execution` event, each with `id: 0-0`. If Redis fails mid-stream the
+stream ends with `retry: {REDIS_LOST_RETRY_MS}` and either the final `execution` event without
+an `id` (the execution had ended) or a comment."""
+
+
 class HeldStream:
     """A stream's frames holding its slot. The slot goes back when the frames run out or
     when the server closes the response: gunicorn does so when a write to a departed

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django_redis import get_redis_connection
 
-from executions_app.models import FINISHED_EXECUTION_STATUSES
+from executions_app.models import FINISHED_EXECUTION_STATUSES, ExecutionStatus, NodeRunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,63 @@ def end_key(execution_id: Any) -> str:
 
 
 def node_event(node_id: str, status: str, **extra: Any) -> dict:
+    """A node run's status change; `extra` is one of NODE_EVENT_SCHEMA's optional fields."""
     return {"kind": "node", "node_id": node_id, "status": status, **extra}
 
 
 def execution_event(status: str, **extra: Any) -> dict:
     return {"kind": "execution", "status": status, **extra}
+
+
+# An event's data as the OpenAPI publishes it (executions_app/apis.py): a change to the
+# builders above changes these too. OpenAPI 3.0 and JSON Schema alike (no `nullable`).
+_AT = {
+    "type": "number",
+    "description": "When the change committed, in Unix seconds with a fraction. In a snapshot told "
+    "from the database: when the run finished or started (the execution: when it finished), "
+    "else when the snapshot was read.",
+}
+NODE_EVENT_SCHEMA: dict[str, Any] = {
+    "title": "NodeEvent",
+    "type": "object",
+    "description": "A node run changed status (`event: node`).",
+    "properties": {
+        "kind": {"type": "string", "enum": ["node"]},
+        "node_id": {"type": "string", "description": "The node's id in the workflow's definition."},
+        "status": {"type": "string", "enum": [s.value for s in NodeRunStatus]},
+        "at": _AT,
+        "attempt": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "On `running` from the worker that claimed the node: which attempt this is (1 the "
+            "first). Absent from a snapshot.",
+        },
+        "retry_in_s": {
+            "type": "number",
+            "minimum": 0,
+            "description": "On `pending` after a failed attempt: the backoff, in seconds, before the next attempt.",
+        },
+    },
+    "required": ["kind", "node_id", "status", "at"],
+}
+EXECUTION_EVENT_SCHEMA: dict[str, Any] = {
+    "title": "ExecutionEvent",
+    "type": "object",
+    "description": "The execution changed status (`event: execution`). `completed`, `failed` and "
+    "`canceled` are its end: the last event of the stream.",
+    "properties": {
+        "kind": {"type": "string", "enum": ["execution"]},
+        "status": {"type": "string", "enum": [s.value for s in ExecutionStatus]},
+        "at": _AT,
+    },
+    "required": ["kind", "status", "at"],
+}
+EVENT_SCHEMA: dict[str, Any] = {
+    "description": "The `data` of one event: a JSON object, of the kind its `event:` line names. "
+    "Events carry no error: a failed node's or execution's `error` is in GET /api/executions/{id}. "
+    "Ignore fields not listed here: later versions may add some.",
+    "oneOf": [NODE_EVENT_SCHEMA, EXECUTION_EVENT_SCHEMA],
+}
 
 
 def queue_events(pipe: Any, execution_id: Any, events: list[dict]) -> None:

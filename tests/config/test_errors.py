@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 import pytest
 from django.test import Client
@@ -89,6 +90,37 @@ def test_a_body_over_the_size_limit_is_a_json_413_naming_the_limit(auth_client, 
     response = auth_client.post("/api/workflows", body, content_type="application/json")
     assert_error(response, 413, "payload_too_large")
     assert response.json()["error"]["details"] == {"limit_bytes": 1000}
+
+
+QUERY_LIMIT = 2048  # SWITCHBOARD_MAX_QUERY_STRING_BYTES by default
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/auth/api-keys", "/api/workflows/00000000-0000-4000-8000-000000000000/versions", "/api/executions"]
+)
+def test_a_query_string_over_the_limit_is_a_json_414_naming_it(auth_client, path) -> None:
+    at_limit = "q=" + "x" * (QUERY_LIMIT - 2)
+    assert auth_client.get(f"{path}?{at_limit}").status_code in (200, 404)  # the route's own answer
+
+    response = auth_client.get(f"{path}?{at_limit}x")
+    assert_error(response, 414, "uri_too_long")
+    assert response.json()["error"]["details"] == {"limit_bytes": QUERY_LIMIT}
+    assert "SWITCHBOARD_MAX_QUERY_STRING_BYTES" in response.json()["error"]["message"]
+
+
+def test_a_query_string_is_measured_in_bytes_for_any_method_and_client(settings) -> None:
+    settings.SWITCHBOARD = replace(settings.SWITCHBOARD, max_query_string_bytes=100)
+    encoded = {"q": "é" * 17}  # %C3%A9: 6 bytes each, 104 with "q="
+    assert_error(APIClient().get("/api/auth/api-keys", encoded), 414, "uri_too_long")
+    assert_error(browser().post("/api/auth/login?" + "x" * 101, {}), 414, "uri_too_long")
+    assert APIClient().get("/api/auth/api-keys", {"q": "é" * 16}).status_code == 401  # 98 bytes: through
+
+
+def test_the_414_carries_the_cors_headers_a_browser_needs_to_read_it(settings) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    response = APIClient().get("/api/auth/api-keys?" + "x" * 3000, HTTP_ORIGIN="https://app.example")
+    assert_error(response, 414, "uri_too_long")
+    assert response["Access-Control-Allow-Origin"] == "https://app.example"
 
 
 def test_a_trailing_slash_is_a_404_that_says_so(auth_client) -> None:

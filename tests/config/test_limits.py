@@ -23,8 +23,10 @@ def test_variables_are_read_by_their_documented_names_and_types() -> None:
             "SWITCHBOARD_DB_PREPARED_STATEMENTS": "off",
             "SWITCHBOARD_CREDENTIALS_KEY": "new-key, old-key",
             "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "127.0.0.1:8080,,localhost:9000",
+            "SWITCHBOARD_MAX_QUERY_STRING_BYTES": "1024",
         }
     )
+    assert limits.max_query_string_bytes == 1024
     assert limits.max_nodes == 10
     assert limits.default_node_timeout_s == 12.5
     assert limits.engine_prepared_statements is False

@@ -57,3 +57,16 @@ def test_the_schema_documents_the_errors_a_client_meets_in_the_shape_they_come_i
     body = api.get(f"/api/workflows/{uuid.uuid4()}").json()
     assert set(body) == set(error["required"])
     assert set(body["error"]) == set(error["properties"]["error"]["required"])
+
+
+@pytest.mark.django_db
+def test_the_schema_lists_the_414_of_a_long_query_string_on_every_operation() -> None:
+    schema = Client().get("/api/schema", {"format": "json"}).json()
+    operations = [(method, path, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+    assert ("get", "/api/auth/api-keys") in {(method, path) for method, path, _ in operations}
+    for method, path, operation in operations:
+        too_long = operation["responses"].get("414")
+        assert too_long is not None, (method, path)
+        assert "`uri_too_long`" in too_long["description"]
+        assert "SWITCHBOARD_MAX_QUERY_STRING_BYTES" in too_long["description"]
+        assert too_long["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

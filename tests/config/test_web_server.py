@@ -42,3 +42,20 @@ def test_a_chunked_json_body_is_read_and_one_over_the_limit_is_a_413() -> None:
         assert refused.status_code == 413, refused.text
         assert refused.json()["error"]["code"] == "payload_too_large"
         assert refused.json()["error"]["details"]["limit_bytes"] == LIMIT
+
+
+@pytest.mark.timeout(60)
+def test_a_long_query_string_is_the_apps_json_414_up_to_gunicorns_own_limit() -> None:
+    with running_web() as web:
+        # Over the app's 2,048 bytes, under gunicorn's request line of 4,094: Django answers.
+        refused = httpx.get(f"{web}/api/auth/api-keys?q={'x' * 3000}")
+        assert refused.status_code == 414, refused.text
+        assert refused.headers["Content-Type"] == "application/json"
+        assert refused.json()["error"]["code"] == "uri_too_long"
+        assert refused.json()["error"]["details"] == {"limit_bytes": 2048}
+
+        # Over gunicorn's own limit the request never reaches Django: gunicorn's own HTML
+        # 414, as docs/operations/security.md says.
+        beyond = httpx.get(f"{web}/api/auth/api-keys?q={'x' * 5000}")
+        assert beyond.status_code == 414
+        assert beyond.headers["Content-Type"] == "text/html"  # gunicorn's own page, not the JSON shape
