@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from config.env import env_bool, env_str
 
+# Requests refused for their size (a body over SWITCHBOARD_MAX_BODY_BYTES, too many form
+# fields or files): Django logs each at ERROR with a traceback, so any anonymous client
+# could fill the error log at will. Each is a WARNING without the traceback, one per
+# minute per process at most, the next saying how many were held back (the 413 answer
+# is unchanged).
+REFUSED_REQUEST_LOGGERS = tuple(
+    f"django.security.{name}" for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+)
+REFUSED_REQUEST_LOG_INTERVAL_S = 60.0
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "refused_requests": {
+            "()": "core.log_filters.RateLimitedWarning",
+            "interval_s": REFUSED_REQUEST_LOG_INTERVAL_S,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        **{name: {"filters": ["refused_requests"]} for name in REFUSED_REQUEST_LOGGERS},
         # HTTP clients log each request's URL at INFO (a query string may hold a secret, and
         # it costs the hot path); attempt logs and usage counters already record each call.
         **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "httpcore2")},

@@ -111,6 +111,8 @@ def _unhandled_under_debug(exc: Exception, request: HttpRequest) -> JsonResponse
     traceback), answered with the JSON error shape instead of the debug page."""
     if isinstance(exc, SuspiciousOperation):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE, say
         response = json_400(request, exc)
+        # As Django logs it without DEBUG; a refusal for size passes its logger's filter,
+        # which makes it a rate-limited warning without the traceback (settings_logging.py).
         security_logger = logging.getLogger(f"django.security.{type(exc).__name__}")
         log_response(str(exc), exception=exc, request=request, response=response, level="error", logger=security_logger)
         return response

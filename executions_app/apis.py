@@ -19,7 +19,7 @@ from executions_app.filters import ExecutionFilter
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution
 from executions_app.retry import execution_retry
 from executions_app.selectors import execution_get, execution_list, execution_logs, execution_wait_held
-from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionOutput
+from executions_app.serializers import ExecutionCreateInput, ExecutionLogOutput, ExecutionLogQuery, ExecutionOutput
 from executions_app.services import IDEMPOTENCY_KEY_MAX_CHARS, execution_cancel, execution_create
 
 
@@ -76,12 +76,26 @@ class ExecutionDetailApi(APIView):
         return Response(ExecutionOutput(execution_get(user=request.user, execution_id=pk)).data)
 
 
+@extend_schema(parameters=[ExecutionLogQuery])
 class ExecutionLogsApi(generics.ListAPIView):
+    """The execution's log, oldest first: its start, each node's start, failed attempts and
+    end (with attempt and duration), its end, and the stored lines (a cancel, the sweeper)."""
+
     serializer_class = ExecutionLogOutput
     filter_backends: list = []
 
     def get_queryset(self):
-        return execution_logs(execution=execution_get(user=self.request.user, execution_id=self.kwargs["pk"]))
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no execution to read
+            return []
+        execution = execution_get(user=self.request.user, execution_id=self.kwargs["pk"])
+        query = ExecutionLogQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return execution_logs(
+            execution=execution,
+            levels=query.validated_data.get("level", ()),
+            node_id=query.validated_data.get("node_id", ""),
+            search=query.validated_data.get("search", ""),
+        )
 
 
 class ExecutionEventsApi(APIView):

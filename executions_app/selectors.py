@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -10,6 +11,7 @@ from redis.exceptions import RedisError
 
 from core.api import NotFound
 from executions_app import events, status_cache
+from executions_app.log_lines import LogLine, log_lines, matching
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun
 from executions_app.stream_slots import StreamSlot, TooManyStreams
 
@@ -33,8 +35,17 @@ def execution_get(*, user: Any, execution_id: Any) -> Execution:
     return execution
 
 
-def execution_logs(*, execution: Execution) -> QuerySet[ExecutionLog]:
-    return ExecutionLog.objects.filter(execution=execution).order_by("id")
+def execution_logs(
+    *, execution: Execution, levels: Iterable[str] = (), node_id: str = "", search: str = ""
+) -> list[LogLine]:
+    """The execution's log, oldest first: its start, each node's start, failed attempts and
+    end, and its end, read from the rows (log_lines.py), with the stored lines among them;
+    narrowed to `levels`, one node, and lines whose message holds `search`. An execution
+    has a few lines per node, so the whole log is built and then filtered."""
+    runs = execution.node_runs.all()  # prefetched by execution_get, in id order
+    stored = ExecutionLog.objects.filter(execution_id=execution.id).order_by("id")
+    lines = log_lines(execution, runs, stored)
+    return matching(lines, levels=levels, node_id=node_id, search=search)
 
 
 def execution_status(execution_id: Any) -> str | None:

@@ -59,7 +59,34 @@ class ExecutionOutput(serializers.ModelSerializer):
         ]
 
 
-class ExecutionLogOutput(serializers.ModelSerializer):
-    class Meta:
-        model = ExecutionLog
-        fields = ["id", "node_id", "level", "message", "created_at"]
+class ExecutionLogQuery(serializers.Serializer):
+    """The filters of an execution's log (query parameters)."""
+
+    level = serializers.MultipleChoiceField(
+        choices=ExecutionLog.Level.choices,
+        required=False,
+        help_text="Only lines at this level; repeat it for several (`?level=warning&level=error`).",
+    )
+    node_id = serializers.CharField(required=False, max_length=64, help_text="Only the lines of this node.")
+    search = serializers.CharField(
+        required=False, max_length=200, help_text="Only lines whose message holds this text (case-insensitive)."
+    )
+
+
+class ExecutionLogOutput(serializers.Serializer):
+    """One line of an execution's log: derived from the execution and its node runs when
+    the log is read (`id` null), or stored (a cancel, the sweeper, a retry)."""
+
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The stored line's id; null for a line read from the execution and its node runs."
+    )
+    created_at = serializers.DateTimeField(help_text="When it happened.")
+    level = serializers.ChoiceField(choices=ExecutionLog.Level.choices)
+    node_id = serializers.CharField(help_text="The node the line is about; empty for the execution's own lines.")
+    message = serializers.CharField()
+    attempt = serializers.IntegerField(allow_null=True, help_text="The node's attempt the line is about.")
+    duration_ms = serializers.IntegerField(
+        allow_null=True,
+        help_text="A node's end: since its first start; a failed attempt: its own time; the execution's end: its run.",
+    )
+    error_code = serializers.CharField(allow_null=True, help_text="The code of a failure.")

@@ -11,6 +11,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from config.settings_logging import REFUSED_REQUEST_LOG_INTERVAL_S, REFUSED_REQUEST_LOGGERS
+from core.log_filters import RateLimitedWarning
 from tests.support.failing_urls import INTERNAL_DETAIL
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +123,59 @@ def test_the_414_carries_the_cors_headers_a_browser_needs_to_read_it(settings) -
     response = APIClient().get("/api/auth/api-keys?" + "x" * 3000, HTTP_ORIGIN="https://app.example")
     assert_error(response, 414, "uri_too_long")
     assert response["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+@pytest.fixture
+def refused_log_clock(monkeypatch) -> list[float]:
+    """The rate limit of the refused-request log lines, on a clock the test moves:
+    [now], in seconds."""
+    limiters = {
+        id(f): f
+        for name in REFUSED_REQUEST_LOGGERS
+        for f in logging.getLogger(name).filters
+        if isinstance(f, RateLimitedWarning)
+    }
+    assert len(limiters) == 1  # one limit for every refusal for size
+    (limiter,) = limiters.values()
+    now = [1000.0]
+    monkeypatch.setattr(limiter, "clock", lambda: now[0])
+    limiter.reset()
+    yield now
+    limiter.reset()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_oversized_bodies_from_anyone_log_a_rate_limited_warning_without_a_traceback(
+    settings, caplog, refused_log_clock, debug
+) -> None:
+    settings.DEBUG = debug
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    anonymous = APIClient()
+    body = '{"refresh": "' + "x" * 2000 + '"}'
+
+    def send() -> None:
+        response = anonymous.post("/api/auth/refresh", body, content_type="application/json")
+        assert_error(response, 413, "payload_too_large")
+
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            send()
+        refused_log_clock[0] += REFUSED_REQUEST_LOG_INTERVAL_S - 1
+        send()  # still within the interval
+        refused_log_clock[0] += 1
+        send()
+
+    logged = [r for r in caplog.records if r.name.startswith("django.security.")]
+    assert [(r.name, r.levelname) for r in logged] == [("django.security.RequestDataTooBig", "WARNING")] * 2
+    assert all(r.exc_info is None and r.exc_text is None for r in logged)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+    assert "more like it" not in logged[0].getMessage()
+    assert (
+        logged[1]
+        .getMessage()
+        .endswith(f"(3 more like it in the last {REFUSED_REQUEST_LOG_INTERVAL_S:.0f} s, not logged)")
+    )
 
 
 def test_a_trailing_slash_is_a_404_that_says_so(auth_client) -> None:

@@ -1,5 +1,6 @@
 """`manage.py run_workflow <id or file.json> --input key=value ...`: one execution through
-the workers, printing each node's progress and the result."""
+the workers, printing each node's progress and the result. A superuser who names another
+user's workflow by id runs it as its owner (executions belong to their workflow's owner)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,70 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.api import AppError
 from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, NodeRun
 from executions_app.services import execution_create
+from workflows_app.selectors import workflow_owner
 from workflows_app.services import workflow_import
 
 
-def parse_input(pair: str) -> tuple[str, Any]:
+def split_pair(option: str, pair: str) -> tuple[str, str]:
     key, sep, raw = pair.partition("=")
     if not sep or not key:
-        raise CommandError(f"--input takes key=value, got {pair!r}")
+        raise CommandError(f"{option} takes key=value, got {pair!r}")
+    return key, raw
+
+
+def parse_input(pair: str) -> tuple[str, Any]:
+    """--input key=value: the value read as JSON when it parses (numbers, booleans,
+    objects), as text otherwise."""
+    key, raw = split_pair("--input", pair)
     try:
-        return key, json.loads(raw)  # numbers, booleans, objects
-    except json.JSONDecodeError:
+        return key, json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
         return key, raw
+
+
+def parse_input_json(pair: str) -> tuple[str, Any]:
+    """--input-json key=<json>: the value must be JSON."""
+    key, raw = split_pair("--input-json", pair)
+    try:
+        return key, json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise CommandError(f"--input-json {key}=...: the value is not JSON ({exc})") from None
+
+
+def gather_inputs(pairs: list[str], json_pairs: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The inputs, and the raw text of those given with --input (for the hint on a type
+    mismatch); a key given twice is refused rather than one value silently winning."""
+    inputs: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    given = [(*parse_input(pair), pair) for pair in pairs] + [(*parse_input_json(pair), None) for pair in json_pairs]
+    for key, value, pair in given:
+        if key in inputs:
+            raise CommandError(f"input {key!r} is given twice")
+        inputs[key] = value
+        if pair is not None:
+            texts[key] = split_pair("--input", pair)[1]
+    return inputs, texts
+
+
+def type_hints(details: Any, inputs: dict[str, Any], texts: dict[str, str]) -> str:
+    """For each --input value of the wrong type: how to pass it as meant."""
+    hints = []
+    for problem in details if isinstance(details, list) else []:
+        field = problem.get("field") if isinstance(problem, dict) else None
+        if field not in texts or not str(problem.get("message", "")).startswith("must be of type"):
+            continue
+        raw = texts[field]
+        if isinstance(inputs[field], str):
+            hints.append(
+                f"--input {field}={raw} is not JSON, so it was read as text; "
+                f"--input-json {field}=<json> takes a JSON value and says why one does not parse"
+            )
+        else:
+            hints.append(
+                f"--input {field}={raw} was read as JSON; for the text, quote it as JSON: "
+                f"--input '{field}=\"{raw}\"', or --input-json '{field}=\"{raw}\"'"
+            )
+    return "".join(f" (hint: {hint})" for hint in hints)
 
 
 def seconds(text: str) -> float:
@@ -44,20 +98,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("workflow", help="a workflow id, or a JSON file as exported by the API")
-        parser.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
-        parser.add_argument("--user", help="owner username (default: the first superuser)")
+        parser.add_argument(
+            "--input", action="append", default=[], metavar="KEY=VALUE", help="read as JSON if it parses, else text"
+        )
+        parser.add_argument(
+            "--input-json", action="append", default=[], metavar="KEY=JSON", help="a JSON value (an error if not JSON)"
+        )
+        parser.add_argument(
+            "--user",
+            help="the user to run as (default: the first superuser); a superuser naming a workflow id runs it "
+            "as the workflow's owner",
+        )
         parser.add_argument("--timeout", type=seconds, default=120.0, help="seconds to follow it (default 120)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        inputs, texts = gather_inputs(options["input"], options["input_json"])
         user = self.owner(options["user"])
         workflow_id = self.workflow_id(options["workflow"], user)
-        inputs = dict(parse_input(pair) for pair in options["input"])
+        if user.is_superuser:  # a workflow imported from a file is the user's own: unchanged
+            user = self.as_its_owner(user, workflow_id)
         try:
             execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs=inputs)
         except AppError as exc:
             details = f" {json.dumps(exc.details, default=str)}" if exc.details else ""
             if exc.code == "not_found":  # whose workflows were searched is the likely mistake
                 details += f" (among the workflows of {user.get_username()!r}; --user names another owner)"
+            elif exc.code == "validation_error":
+                details += type_hints(exc.details, inputs, texts)
             raise CommandError(f"{exc.code}: {exc.message}{details}") from None
         self.stdout.write(f"execution {execution.id} queued")
         self.follow(execution.id, options["timeout"])
@@ -68,6 +135,15 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError("No such user (pass --user, or create an admin first).")
         return user
+
+    def as_its_owner(self, user: Any, workflow_id: Any) -> Any:
+        """A superuser runs another user's workflow as its owner: an execution belongs to
+        its workflow's owner, and the workflow is only found among the owner's."""
+        owner = workflow_owner(workflow_id)
+        if owner is None or owner.pk == user.pk:
+            return user
+        self.stdout.write(f"running as {owner.get_username()}, the workflow's owner")
+        return owner
 
     def workflow_id(self, ref: str, user: Any) -> Any:
         try:
