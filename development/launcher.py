@@ -8,11 +8,13 @@ fresh clone, with nothing else running.
    honcho stops every entry when one exits, so they can never be Procfile entries.
 3. The Procfile's entries run through honcho's Manager, given programmatically (no
    generated Procfile): the embedded redis-server is added as one more entry, and every
-   other entry waits for Redis first (`development.wait_for_redis`), since honcho starts all
-   entries at the same moment.
+   other entry waits for Redis first (`development.wait_for_redis`, which then becomes the
+   entry's command), since honcho starts all entries at the same moment.
 4. A banner names every URL, the database and Redis in use (passwords redacted) and the
-   credentials made for this run. Ctrl-C or SIGTERM stops every process: honcho sends
-   SIGTERM to each entry's process group, then SIGKILL to what is left after 5 s.
+   credentials made for this run. Ctrl-C or SIGTERM stops every process, in order
+   (development/launcher_stop.py): web, beat and Flower; then the workers, which finish
+   the nodes they run (killed after SWITCHBOARD_WORKER_STOP_S); then Redis and the
+   provider emulator.
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ from pathlib import Path
 
 from honcho.environ import parse as parse_dotenv
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 
 from config import run_env
 from development import embedded_redis
 from development.launch import Launch
 from development.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
 from development.launcher_banner import PROVIDER_KEYS, banner, redact_url, url_host
+from development.launcher_stop import OrderedManager, Stage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROCFILE = BASE_DIR / "Procfile"
@@ -218,10 +220,35 @@ def process_entries(launch: Launch, env: MutableMapping[str, str]) -> dict[str, 
         command = embedded_redis.server_command(launch.redis_port, launch.var_dir / "redis", persist=True)
         entries["redis"] = "exec " + shlex.join(command)
     entries.update(provider_emulator_entries(env))
-    wait = f"{shlex.quote(sys.executable)} -m development.wait_for_redis"
+    # The wait becomes the Procfile line's shell, which execs the program: one process per
+    # entry, so the stop signal reaches the program itself (launcher_stop.py).
+    wait = f"exec {shlex.quote(sys.executable)} -m development.wait_for_redis sh -c"
     for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
-        entries[name] = f"{wait} && {command}"
+        entries[name] = f"{wait} {shlex.quote(command)}"
     return entries
+
+
+def stop_order(env: MutableMapping[str, str]) -> list[Stage]:
+    """Who stops when on Ctrl-C: what makes work first (the web takes requests, beat sends
+    sweeps, Flower asks the workers), then the workers (a warm shutdown: they take no new
+    task, finish the ones they run and hand back what they hold, which needs Redis), then
+    what they need until their last moment: Redis, the provider emulator."""
+    value = env.get("SWITCHBOARD_WORKER_STOP_S") or "30"
+    try:
+        worker_stop_s = float(value)
+    except ValueError:
+        worker_stop_s = -1.0
+    if not worker_stop_s >= 0:
+        raise LaunchError(f"SWITCHBOARD_WORKER_STOP_S={value!r} is not a number of seconds")
+    return [
+        Stage(("web", "beat", "flower"), limit_s=10),
+        Stage(("worker", "ai-worker"), limit_s=worker_stop_s),
+        Stage(("emulator", "redis"), limit_s=10),
+    ]
+
+
+# The provider emulator stops cleanly on SIGINT (KeyboardInterrupt); SIGTERM would kill it.
+STOP_SIGNALS = {"emulator": signal.SIGINT}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -241,11 +268,12 @@ def main() -> int:
         demo = allow_demo_endpoint(launch.web_port, os.environ)
         steps = {**run_one_shot_steps(launch), "demo": demo}
         entries = process_entries(launch, os.environ)
+        stages = stop_order(os.environ)
         lock = run_env.hold_lock(launch.var_dir)
         if lock is not None:  # else another launcher on this var/ keeps its own file
             run_env.write(launch.var_dir, before, os.environ)
         print(banner(launch, os.environ, steps, entries), flush=True)
-        manager = Manager()
+        manager = OrderedManager(stages, STOP_SIGNALS)
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"

@@ -30,8 +30,11 @@ from tests.support.launcher import (
     check_account_tour,
     execution_status,
     launcher_env,
+    login,
     metric_sample,
+    node_run_status,
     ping_through_broker,
+    start_execution,
 )
 from tests.support.workers import wait_for
 
@@ -44,6 +47,18 @@ HELLO_DEFINITION = {
         node("result", "OUTPUT", {"value": "{{ inputs.text }}"}),
     ],
     "edges": [edge("start", "result")],
+}
+
+# Long enough that the node still runs when the workers' turn to stop comes (after the
+# web's), and longer than the 5 s after which honcho alone killed everything.
+PAUSE_S = 7
+PAUSE_DEFINITION = {
+    "nodes": [
+        input_node(),
+        node("pause", "WAIT", {"seconds": PAUSE_S}),
+        node("result", "OUTPUT", {"value": "started"}),
+    ],
+    "edges": [edge("start", "pause"), edge("start", "result")],  # the pause is the last node to end
 }
 
 
@@ -187,15 +202,43 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         programs = ("redis-server", "provider_emulator", "gunicorn", "config worker", "config beat", "config flower")
         for program in programs:
             assert program in running, f"{program} is not running under the launcher"
+
+        # Ctrl-C while a node runs: the web, beat and Flower stop first, then the workers,
+        # which finish the node, then Redis (the completion still publishes to it).
+        pausing = start_execution(web, login(web, "admin", admin_password), "pause", PAUSE_DEFINITION)
+        wait_for(lambda: node_run_status(var_dir, pausing, "pause") == "running", timeout=60)
+        tree.record()
+        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        returncode = launcher.wait(timeout=90)
     finally:
         admin_session.close()
         tree.record()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        try:
-            launcher.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
+        if launcher.poll() is None:  # the test failed before its Ctrl-C
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(launcher.pid, signal.SIGINT)
+            try:
+                launcher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+
+    output = log_path.read_text()
+    stop = output[output.index("SIGINT received") :]
+    assert returncode == 0, stop
+    assert "Traceback" not in output and "Connection refused" not in output, stop
+    assert len(stop.splitlines()) <= 40, stop  # a few lines: what stopped, in which order
+    order = [
+        "| web stopped",
+        "| stopping worker, ai-worker",
+        "| worker stopped (rc=0)",
+        "| stopping emulator, redis",
+        "| redis stopped (rc=0)",
+    ]
+    assert [stop.index(step) for step in order] == sorted(stop.index(step) for step in order), stop
+    assert stop.index("| ai-worker stopped (rc=0)") < stop.index("| stopping emulator, redis"), stop
+    assert "killing" not in stop
+    # The node that ran when Ctrl-C came finished, and so did its execution.
+    assert node_run_status(var_dir, pausing, "pause") == "completed"
+    assert execution_status(var_dir, pausing) == "completed"
 
     assert not (var_dir / "run.env").exists()  # a stopped launcher leaves no settings behind
     survivors = tree.command_lines()

@@ -143,3 +143,29 @@ def execution_status(var_dir: Path, execution_id: str) -> str | None:
             "SELECT status FROM executions_app_execution WHERE id = ?", (execution_id.replace("-", ""),)
         ).fetchone()
     return found[0] if found else None
+
+
+def node_run_status(var_dir: Path, execution_id: str, node_id: str) -> str | None:
+    with sqlite3.connect(var_dir / "switchboard.sqlite3") as db:
+        found = db.execute(
+            "SELECT status FROM executions_app_noderun WHERE execution_id = ? AND node_id = ?",
+            (execution_id.replace("-", ""), node_id),
+        ).fetchone()
+    return found[0] if found else None
+
+
+def login(web: str, username: str, password: str) -> dict[str, str]:
+    """The Authorization header of a JWT for this user."""
+    answer = httpx.post(f"{web}/api/auth/login", json={"username": username, "password": password}, timeout=20)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access']}"}
+
+
+def start_execution(web: str, headers: dict[str, str], name: str, definition: dict) -> str:
+    """A new workflow with this definition and one execution of it; the execution's id."""
+    with httpx.Client(base_url=web, headers=headers, timeout=20) as api:
+        workflow = api.post("/api/workflows", json={"name": name, "definition": definition})
+        assert workflow.status_code == 201, workflow.text
+        execution = api.post("/api/executions", json={"workflow_id": workflow.json()["id"], "inputs": {}})
+    assert execution.status_code in (200, 201, 202), execution.text
+    return execution.json()["id"]
