@@ -77,13 +77,18 @@ def run_demo_when_ready(base: str, started: float, timeout_s: float = 300) -> No
                 time.sleep(0.5)
         command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
         done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
-        if done.returncode == -signal.SIGINT:
-            # Ctrl-C reaches the whole terminal's process group, this command too: its
-            # KeyboardInterrupt traceback would look like a crash.
-            print("  demo: stopped by Ctrl-C before it was done", flush=True)
-            return
-        print(("\n" + done.stdout + done.stderr).replace("\n", "\n  demo: ").rstrip(), flush=True)
-        if done.returncode == 0:
-            print(f"  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/", flush=True)
+        print(demo_report(done, base), flush=True)
 
     threading.Thread(target=run, name="demo", daemon=True).start()
+
+
+def demo_report(done: subprocess.CompletedProcess[str], base: str) -> str:
+    """What the demo command printed, under `demo:`."""
+    if done.returncode == -signal.SIGINT:
+        # Ctrl-C reaches the terminal's whole process group, this command too: its
+        # KeyboardInterrupt traceback would look like a crash.
+        return "  demo: stopped by Ctrl-C before it was done"
+    report = ("\n" + (done.stdout + done.stderr).rstrip()).replace("\n", "\n  demo: ")
+    if done.returncode == 0:
+        report += f"\n  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/"
+    return report
