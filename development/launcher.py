@@ -11,7 +11,9 @@ fresh clone, with nothing else running.
    other entry waits for Redis first (`development.wait_for_redis`, which then becomes the
    entry's command), since honcho starts all entries at the same moment.
 4. A banner names every URL, the database and Redis in use (passwords redacted) and the
-   credentials made for this run. Ctrl-C or SIGTERM stops every process, in order
+   credentials made for this run (a generated admin password is kept in
+   var/admin_credentials too); it comes again once everything answers, workers included
+   (launcher_after_start.py). Ctrl-C or SIGTERM stops every process, in order
    (development/launcher_stop.py): web, beat and Flower; then the workers, which finish
    the nodes they run (killed after SWITCHBOARD_WORKER_STOP_S); then Redis and the
    provider emulator.
@@ -37,7 +39,7 @@ from honcho.environ import parse_procfile
 from config import run_env
 from development import embedded_redis
 from development.launch import Launch
-from development.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
+from development.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled
 from development.launcher_banner import PROVIDER_KEYS, banner, redact_url, url_host
 from development.launcher_stop import OrderedManager, Stage
 
@@ -144,16 +146,25 @@ def redis_for_one_shot_steps(launch: Launch) -> Iterator[None]:
             process.wait()
 
 
-def ensure_admin() -> str:
-    """Creates the first superuser if there is none; says what happened, and the password
-    only when it was generated (this is the one time it is shown)."""
+RESET_COMMAND = ".venv/bin/python manage.py changepassword {username}"
+
+
+def ensure_admin(var_dir: Path) -> str:
+    """Creates the first superuser if there is none; says what happened for the banner. A
+    generated password is shown, and kept in var/admin_credentials (mode 0600), since the
+    start-up logs soon push the banner off the screen; later starts say how to reset it."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
     user_model = get_user_model()
-    if user_model.objects.filter(is_superuser=True).exists():
-        return "an administrator exists already"
+    kept = var_dir / "admin_credentials"
+    admin = user_model.objects.filter(is_superuser=True).order_by("pk").first()
+    if admin is not None:
+        reset = RESET_COMMAND.format(username=admin.get_username())
+        if kept.exists():
+            return f"user {admin.get_username()!r} exists; password: see {kept}, or reset it with {reset}"
+        return f"user {admin.get_username()!r} exists; reset its password with {reset}"
     username = os.environ.get("SWITCHBOARD_ADMIN_USERNAME") or "admin"
     if user_model.objects.filter(username=username).exists():
         return f"user {username!r} exists but is not a superuser; none created (set SWITCHBOARD_ADMIN_USERNAME)"
@@ -167,8 +178,21 @@ def ensure_admin() -> str:
     email = f"{username}@localhost"  # unique per user; the admin can change it
     user_model.objects.create_superuser(username=username, email=email, password=password or generated)
     if password:
+        kept.unlink(missing_ok=True)  # a password of an admin that is gone (a new database)
         return f"user {username!r} created with the password from SWITCHBOARD_ADMIN_PASSWORD"
-    return f"user {username!r} created, password {generated}  (shown this once: keep it)"
+    keep_credentials(kept, username, generated)
+    return f"user {username!r} created, password {generated}  (kept in {kept}, mode 0600)"
+
+
+def keep_credentials(path: Path, username: str, password: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # O_CREAT's mode applies to a new file only
+    with os.fdopen(descriptor, "w") as file:
+        file.write(
+            "# The administrator make run created; change its password with\n"
+            f"#   {RESET_COMMAND.format(username=username)}\n"
+            f"username: {username}\npassword: {password}\n"
+        )
 
 
 def run_one_shot_steps(launch: Launch) -> dict[str, str]:
@@ -186,7 +210,7 @@ def run_one_shot_steps(launch: Launch) -> dict[str, str]:
         except OperationalError as exc:
             where = redact_url(os.environ.get("DATABASE_URL") or str(settings.DATABASES["default"]["NAME"]))
             raise LaunchError(f"cannot use the database {where}: {exc}") from None
-        admin = ensure_admin()
+        admin = ensure_admin(launch.var_dir)
         # The demo workflows and their first run come after start-up (run_demo_when_ready).
         connections.close_all()  # honcho forks this process; no connection may be shared
     database = settings.DATABASES["default"]
@@ -251,6 +275,17 @@ def stop_order(env: MutableMapping[str, str]) -> list[Stage]:
 STOP_SIGNALS = {"emulator": signal.SIGINT}
 
 
+def workers_answer(timeout_s: float) -> bool:
+    """True once a worker answered a ping on every queue (through the broker, as a node
+    task goes)."""
+    from workers.liveness import ping_workers
+
+    try:
+        return ping_workers(("default", "nodes", "ai"), timeout=timeout_s)
+    except Exception:  # Redis went away (the launcher is stopping): not ready, and no traceback
+        return False
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -272,15 +307,22 @@ def main() -> int:
         lock = run_env.hold_lock(launch.var_dir)
         if lock is not None:  # else another launcher on this var/ keeps its own file
             run_env.write(launch.var_dir, before, os.environ)
-        print(banner(launch, os.environ, steps, entries), flush=True)
+        shown = banner(launch, os.environ, steps, entries)
+        print(shown, flush=True)
         manager = OrderedManager(stages, STOP_SIGNALS)
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"
         emulator = os.environ.get("SWITCHBOARD_EMULATOR_URL") if "emulator" in entries else None
-        announce_when_ready(f"{web}/api/docs", started, also=(f"{emulator}/_emulator/health",) if emulator else ())
-        if demo_enabled(os.environ):
-            run_demo_when_ready(web, started)
+        announce_when_ready(
+            f"{web}/api/docs",
+            started,
+            banner=shown,  # again once ready: by then the processes' start-up logs pushed it away
+            workers_answer=workers_answer,
+            demo_base=web if demo_enabled(os.environ) else None,
+            also=(f"{emulator}/_emulator/health",) if emulator else (),
+            stopping=lambda: manager.stopping,
+        )
         manager.loop()
     except LaunchError as exc:
         print(f"make run: {exc}", file=sys.stderr)

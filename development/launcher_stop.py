@@ -51,6 +51,10 @@ class OrderedManager(Manager):
         self._signalled: set[str] = set()
         self._killed: set[str] = set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def loop(self) -> None:
         def received(signum: int, frame: Any) -> None:
             # Only noted here: printing from a handler could interrupt a print of the loop.

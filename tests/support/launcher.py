@@ -8,6 +8,8 @@ import os
 import re
 import secrets
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +47,26 @@ def banner_value(output: str, pattern: str) -> re.Match[str]:
     match = re.search(pattern, output)
     assert match, f"banner line {pattern!r} missing from:\n{output[-3000:]}"
     return match
+
+
+def start_launcher(var_dir: Path, log_path: Path, web_port: int, flower_port: int) -> subprocess.Popen[bytes]:
+    """`make run`'s launcher, its output (stdout and stderr) in log_path."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "development.launcher"],
+            cwd=ROOT,
+            env=launcher_env(var_dir, web_port, flower_port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives `make run`
+        )
+
+
+def final_banner(output: str) -> str | None:
+    """The banner printed again once everything is ready, from the line saying so to the
+    blank line after it; None while it is not printed."""
+    match = re.search(r"^Switchboard is ready after .*\n\nSwitchboard \(make run\).*?\n\n", output, re.M | re.S)
+    return match[0] if match else None
 
 
 def banner_urls(output: str) -> set[str]:
