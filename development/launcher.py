@@ -271,10 +271,6 @@ def stop_order(env: MutableMapping[str, str]) -> list[Stage]:
     ]
 
 
-# The provider emulator stops cleanly on SIGINT (KeyboardInterrupt); SIGTERM would kill it.
-STOP_SIGNALS = {"emulator": signal.SIGINT}
-
-
 def workers_answer(timeout_s: float) -> bool:
     """True once a worker answered a ping on every queue (through the broker, as a node
     task goes)."""
@@ -309,7 +305,7 @@ def main() -> int:
             run_env.write(launch.var_dir, before, os.environ)
         shown = banner(launch, os.environ, steps, entries)
         print(shown, flush=True)
-        manager = OrderedManager(stages, STOP_SIGNALS)
+        manager = OrderedManager(stages)
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"

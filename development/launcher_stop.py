@@ -21,7 +21,7 @@ import os
 import queue
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +36,12 @@ class Stage:
 
 class OrderedManager(Manager):
     """Runs its entries as honcho does; stops them by `stages` (an entry no stage names
-    stops in the first). `stop_signals` names the signal an entry stops on, SIGTERM if
-    none. `returncode` is 0 after a stop asked for by SIGINT or SIGTERM, else the return
-    code of the entry whose exit stopped the others."""
+    stops in the first), each with SIGTERM. `returncode` is 0 after a stop asked for by
+    SIGINT or SIGTERM, else the return code of the entry whose exit stopped the others."""
 
-    def __init__(self, stages: Sequence[Stage], stop_signals: Mapping[str, signal.Signals] | None = None) -> None:
+    def __init__(self, stages: Sequence[Stage]) -> None:
         super().__init__()
         self.stages = list(stages)
-        self.stop_signals = dict(stop_signals or {})
         self._received: list[signal.Signals] = []  # set by the signal handler, read by the loop
         self._stopping = False
         self._stage = 0
@@ -127,7 +125,7 @@ class OrderedManager(Manager):
                     continue  # signalled once its start is known
                 if name not in self._signalled:
                     self._signalled.add(name)
-                    self._send(pid, self.stop_signals.get(name, signal.SIGTERM))
+                    self._send(pid, signal.SIGTERM)
                 if now >= self._stage_deadline and name not in self._killed:
                     self._killed.add(name)
                     self._system_print(f"killing {name}: still running\n")
