@@ -32,9 +32,12 @@ def entry(name: str, on_term: str) -> str:
     return f"trap '{on_term}' TERM; echo {name} up; while :; do sleep 0.05; done"
 
 
-def run_manager(stages: list, entries: dict[str, str], *, stop_by: signal.Signals | None = signal.SIGINT) -> tuple:
+def run_manager(
+    stages: list, entries: dict[str, str], *, stop_by: signal.Signals | None = signal.SIGINT, again_after: str = ""
+) -> tuple:
     """Starts the manager, waits until every entry said it is up, sends `stop_by` (as
-    Ctrl-C does), and returns (its return code, the lines it printed, without prefixes)."""
+    Ctrl-C does), and again once it printed `again_after` if given; returns (its return
+    code, the lines it printed, without prefixes)."""
     manager = subprocess.Popen(
         [sys.executable, "-c", MANAGER, json.dumps(stages), json.dumps(entries)],
         cwd=ROOT,
@@ -53,6 +56,13 @@ def run_manager(stages: list, entries: dict[str, str], *, stop_by: signal.Signal
             up |= {name for name in entries if line.rstrip().endswith(f"| {name} up")}
         if stop_by is not None:
             manager.send_signal(stop_by)
+        while again_after:
+            line = manager.stdout.readline()
+            assert line, "the manager exited early:\n" + "".join(lines)
+            lines.append(line)
+            if again_after in line:
+                manager.send_signal(signal.SIGINT)
+                break
         lines += manager.stdout.readlines()
         returncode = manager.wait(timeout=60)
     finally:
@@ -94,6 +104,19 @@ def test_a_stage_still_running_at_its_limit_is_killed_and_the_next_one_still_sto
     assert returncode == 0
     assert position(lines, "killing stuck: still running") < position(lines, "stuck stopped (rc=-9)")
     assert position(lines, "stuck stopped") < position(lines, "redis got TERM")
+    assert position(lines, "redis got TERM") < position(lines, "redis stopped (rc=0)")
+
+
+@pytest.mark.slow
+def test_ctrl_c_again_kills_what_the_stage_waits_for_and_the_next_stages_still_stop_in_order() -> None:
+    returncode, lines = run_manager(
+        [[["worker"], 600], [["redis"], 10]],
+        {"worker": entry("worker", "echo worker busy"), "redis": entry("redis", "echo redis got TERM; exit 0")},
+        again_after="worker busy",
+    )
+    assert returncode == 0
+    assert position(lines, "SIGINT received again") < position(lines, "killing worker: still running")
+    assert position(lines, "worker stopped (rc=-9)") < position(lines, "redis got TERM")
     assert position(lines, "redis got TERM") < position(lines, "redis stopped (rc=0)")
 
 
