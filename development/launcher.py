@@ -8,11 +8,15 @@ fresh clone, with nothing else running.
    honcho stops every entry when one exits, so they can never be Procfile entries.
 3. The Procfile's entries run through honcho's Manager, given programmatically (no
    generated Procfile): the embedded redis-server is added as one more entry, and every
-   other entry waits for Redis first (`development.wait_for_redis`), since honcho starts all
-   entries at the same moment.
+   other entry waits for Redis first (`development.wait_for_redis`, which then becomes the
+   entry's command), since honcho starts all entries at the same moment.
 4. A banner names every URL, the database and Redis in use (passwords redacted) and the
-   credentials made for this run. Ctrl-C or SIGTERM stops every process: honcho sends
-   SIGTERM to each entry's process group, then SIGKILL to what is left after 5 s.
+   credentials made for this run (a generated admin password is kept in
+   var/admin_credentials too); it comes again once everything answers, workers included
+   (launcher_after_start.py). Ctrl-C or SIGTERM stops every process, in order
+   (development/launcher_stop.py): web, beat and Flower; then the workers, which finish
+   the nodes they run (killed after SWITCHBOARD_WORKER_STOP_S); then Redis and the
+   provider emulator.
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ from pathlib import Path
 
 from honcho.environ import parse as parse_dotenv
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 
 from config import run_env
 from development import embedded_redis
 from development.launch import Launch
-from development.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled, run_demo_when_ready
+from development.launcher_after_start import allow_demo_endpoint, announce_when_ready, demo_enabled
 from development.launcher_banner import PROVIDER_KEYS, banner, redact_url, url_host
+from development.launcher_stop import OrderedManager, Stage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PROCFILE = BASE_DIR / "Procfile"
@@ -142,16 +146,25 @@ def redis_for_one_shot_steps(launch: Launch) -> Iterator[None]:
             process.wait()
 
 
-def ensure_admin() -> str:
-    """Creates the first superuser if there is none; says what happened, and the password
-    only when it was generated (this is the one time it is shown)."""
+RESET_COMMAND = ".venv/bin/python manage.py changepassword {username}"
+
+
+def ensure_admin(var_dir: Path) -> str:
+    """Creates the first superuser if there is none; says what happened for the banner. A
+    generated password is shown, and kept in var/admin_credentials (mode 0600), since the
+    start-up logs soon push the banner off the screen; later starts say how to reset it."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
     user_model = get_user_model()
-    if user_model.objects.filter(is_superuser=True).exists():
-        return "an administrator exists already"
+    kept = var_dir / "admin_credentials"
+    admin = user_model.objects.filter(is_superuser=True).order_by("pk").first()
+    if admin is not None:
+        reset = RESET_COMMAND.format(username=admin.get_username())
+        if kept.exists():
+            return f"user {admin.get_username()!r} exists; password: see {kept}, or reset it with {reset}"
+        return f"user {admin.get_username()!r} exists; reset its password with {reset}"
     username = os.environ.get("SWITCHBOARD_ADMIN_USERNAME") or "admin"
     if user_model.objects.filter(username=username).exists():
         return f"user {username!r} exists but is not a superuser; none created (set SWITCHBOARD_ADMIN_USERNAME)"
@@ -165,8 +178,21 @@ def ensure_admin() -> str:
     email = f"{username}@localhost"  # unique per user; the admin can change it
     user_model.objects.create_superuser(username=username, email=email, password=password or generated)
     if password:
+        kept.unlink(missing_ok=True)  # a password of an admin that is gone (a new database)
         return f"user {username!r} created with the password from SWITCHBOARD_ADMIN_PASSWORD"
-    return f"user {username!r} created, password {generated}  (shown this once: keep it)"
+    keep_credentials(kept, username, generated)
+    return f"user {username!r} created, password {generated}  (kept in {kept}, mode 0600)"
+
+
+def keep_credentials(path: Path, username: str, password: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # O_CREAT's mode applies to a new file only
+    with os.fdopen(descriptor, "w") as file:
+        file.write(
+            "# The administrator make run created; change its password with\n"
+            f"#   {RESET_COMMAND.format(username=username)}\n"
+            f"username: {username}\npassword: {password}\n"
+        )
 
 
 def run_one_shot_steps(launch: Launch) -> dict[str, str]:
@@ -184,7 +210,7 @@ def run_one_shot_steps(launch: Launch) -> dict[str, str]:
         except OperationalError as exc:
             where = redact_url(os.environ.get("DATABASE_URL") or str(settings.DATABASES["default"]["NAME"]))
             raise LaunchError(f"cannot use the database {where}: {exc}") from None
-        admin = ensure_admin()
+        admin = ensure_admin(launch.var_dir)
         # The demo workflows and their first run come after start-up (run_demo_when_ready).
         connections.close_all()  # honcho forks this process; no connection may be shared
     database = settings.DATABASES["default"]
@@ -218,10 +244,42 @@ def process_entries(launch: Launch, env: MutableMapping[str, str]) -> dict[str, 
         command = embedded_redis.server_command(launch.redis_port, launch.var_dir / "redis", persist=True)
         entries["redis"] = "exec " + shlex.join(command)
     entries.update(provider_emulator_entries(env))
-    wait = f"{shlex.quote(sys.executable)} -m development.wait_for_redis"
+    # The wait becomes the Procfile line's shell, which execs the program: one process per
+    # entry, so the stop signal reaches the program itself (launcher_stop.py).
+    wait = f"exec {shlex.quote(sys.executable)} -m development.wait_for_redis sh -c"
     for name, command in parse_procfile(PROCFILE.read_text()).processes.items():
-        entries[name] = f"{wait} && {command}"
+        entries[name] = f"{wait} {shlex.quote(command)}"
     return entries
+
+
+def stop_order(env: MutableMapping[str, str]) -> list[Stage]:
+    """Who stops when on Ctrl-C: what makes work first (the web takes requests, beat sends
+    sweeps, Flower asks the workers), then the workers (a warm shutdown: they take no new
+    task, finish the ones they run and hand back what they hold, which needs Redis), then
+    what they need until their last moment: Redis, the provider emulator."""
+    value = env.get("SWITCHBOARD_WORKER_STOP_S") or "30"
+    try:
+        worker_stop_s = float(value)
+    except ValueError:
+        worker_stop_s = -1.0
+    if not worker_stop_s >= 0:
+        raise LaunchError(f"SWITCHBOARD_WORKER_STOP_S={value!r} is not a number of seconds")
+    return [
+        Stage(("web", "beat", "flower"), limit_s=10),
+        Stage(("worker", "ai-worker"), limit_s=worker_stop_s),
+        Stage(("emulator", "redis"), limit_s=10),
+    ]
+
+
+def workers_answer(timeout_s: float) -> bool:
+    """True once a worker answered a ping on every queue (through the broker, as a node
+    task goes)."""
+    from workers.liveness import ping_workers
+
+    try:
+        return ping_workers(("default", "nodes", "ai"), timeout=timeout_s)
+    except Exception:  # Redis went away (the launcher is stopping): not ready, and no traceback
+        return False
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -241,18 +299,26 @@ def main() -> int:
         demo = allow_demo_endpoint(launch.web_port, os.environ)
         steps = {**run_one_shot_steps(launch), "demo": demo}
         entries = process_entries(launch, os.environ)
+        stages = stop_order(os.environ)
         lock = run_env.hold_lock(launch.var_dir)
         if lock is not None:  # else another launcher on this var/ keeps its own file
             run_env.write(launch.var_dir, before, os.environ)
-        print(banner(launch, os.environ, steps, entries), flush=True)
-        manager = Manager()
+        shown = banner(launch, os.environ, steps, entries)
+        print(shown, flush=True)
+        manager = OrderedManager(stages)
         for name, command in entries.items():
             manager.add_process(name, command, cwd=str(BASE_DIR))
         web = f"http://{url_host(launch.bind)}:{launch.web_port}"
         emulator = os.environ.get("SWITCHBOARD_EMULATOR_URL") if "emulator" in entries else None
-        announce_when_ready(f"{web}/api/docs", started, also=(f"{emulator}/_emulator/health",) if emulator else ())
-        if demo_enabled(os.environ):
-            run_demo_when_ready(web, started)
+        announce_when_ready(
+            f"{web}/api/docs",
+            started,
+            banner=shown,  # again once ready: by then the processes' start-up logs pushed it away
+            workers_answer=workers_answer,
+            demo_base=web if demo_enabled(os.environ) else None,
+            also=(f"{emulator}/_emulator/health",) if emulator else (),
+            stopping=lambda: manager.stopping,
+        )
         manager.loop()
     except LaunchError as exc:
         print(f"make run: {exc}", file=sys.stderr)

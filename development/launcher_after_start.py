@@ -1,42 +1,74 @@
-"""What `make run` does once every process is started: say when the web answers, and run
-the demo (one-shot steps after start-up, so not Procfile entries: honcho stops
-everything when an entry exits)."""
+"""What `make run` does once every process is started: wait until everything answers (the
+web, the provider emulator, a worker on every queue), run the demo (one-shot steps after
+start-up, so not Procfile entries: honcho stops everything when an entry exits), then say
+it is ready and print the banner again, so its links and the admin's password are the
+last thing on the screen rather than lost above the processes' start-up logs."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def announce_when_ready(url: str, started: float, timeout_s: float = 300, also: tuple[str, ...] = ()) -> None:
-    """Prints one line when the web answers, and every URL in `also` too (the provider
-    emulator's health, when it runs), so the user knows when the banner's links work."""
+def answers(address: str) -> bool:
+    try:
+        with urllib.request.urlopen(address, timeout=10) as response:  # noqa: S310 - our own http URLs
+            return response.status == 200
+    except OSError:
+        return False
 
-    def answers(address: str) -> bool:
-        try:
-            with urllib.request.urlopen(address, timeout=10) as response:  # noqa: S310 - our own http URLs
-                return response.status == 200
-        except OSError:
-            return False
 
-    def poll() -> None:
+def announce_when_ready(
+    url: str,
+    started: float,
+    *,
+    banner: str,
+    workers_answer: Callable[[float], bool],
+    demo_base: str | None = None,
+    also: tuple[str, ...] = (),
+    stopping: Callable[[], bool] = lambda: False,
+    timeout_s: float = 300,
+) -> None:
+    """Once `url` and every URL in `also` answer (the provider emulator's health, when it
+    runs) and `workers_answer(seconds left)` says a worker answered on every queue, and
+    the demo ran on `demo_base` (when given): prints one line saying so, then `banner`.
+    Prints nothing once the launcher is `stopping`."""
+
+    def run() -> None:
         time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
         waiting = [url, *also]
-        while time.monotonic() - started < timeout_s:
+        while waiting and time.monotonic() - started < timeout_s:
             waiting = [address for address in waiting if not answers(address)]
-            if not waiting:
-                print(f"Switchboard is ready after {time.monotonic() - started:.1f}s: {url}", flush=True)
-                return
-            time.sleep(0.5)
+            if waiting:
+                time.sleep(0.5)
+        demo = None
+        if demo_base is not None and not waiting:
+            # Beside the ping: its command needs a few seconds of start-up of its own.
+            demo = threading.Thread(target=run_demo, args=(demo_base,), name="demo", daemon=True)
+            demo.start()
+        left = timeout_s - (time.monotonic() - started)
+        if not waiting and not workers_answer(max(left, 1)):
+            waiting.append("a worker on each queue (default, nodes, ai)")
+        if demo is not None:
+            demo.join()
+        if stopping():
+            return
+        elapsed = time.monotonic() - started
+        if waiting:
+            said = f"Switchboard is not ready after {elapsed:.1f}s: no answer from {', '.join(waiting)}"
+        else:
+            said = f"Switchboard is ready after {elapsed:.1f}s: {url}, workers answering"
+        print(said + "\n" + banner, flush=True)  # one write: nothing comes between them
 
-    threading.Thread(target=poll, name="announce-ready", daemon=True).start()
+    threading.Thread(target=run, name="announce-ready", daemon=True).start()
 
 
 def demo_enabled(env: Mapping[str, str]) -> bool:
@@ -62,22 +94,21 @@ def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> str:
     )
 
 
-def run_demo_when_ready(base: str, started: float, timeout_s: float = 300) -> None:
-    """After the web answers: the demo user and workflows, then one demo execution once
-    the workers answer a ping (a one-shot step, so not a Procfile entry)."""
+def run_demo(base: str) -> None:
+    """The demo user and workflows, then one demo execution once the workers answer a
+    ping (`seed_demo --run --wait-workers`), its output printed under `demo:`."""
+    command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
+    done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
+    print(demo_report(done, base), flush=True)
 
-    def run() -> None:
-        time.sleep(1)  # honcho forks its entries first; no thread of ours runs during that
-        while time.monotonic() - started < timeout_s:
-            try:
-                with urllib.request.urlopen(base + "/api/docs", timeout=10):  # noqa: S310 - our own http URL
-                    break
-            except OSError:
-                time.sleep(0.5)
-        command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
-        done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
-        print(("\n" + done.stdout + done.stderr).replace("\n", "\n  demo: ").rstrip(), flush=True)
-        if done.returncode == 0:
-            print(f"  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/", flush=True)
 
-    threading.Thread(target=run, name="demo", daemon=True).start()
+def demo_report(done: subprocess.CompletedProcess[str], base: str) -> str:
+    """What the demo command printed, under `demo:`."""
+    if done.returncode == -signal.SIGINT:
+        # Ctrl-C reaches the terminal's whole process group, this command too: its
+        # KeyboardInterrupt traceback would look like a crash.
+        return "  demo: stopped by Ctrl-C before it was done"
+    report = ("\n" + (done.stdout + done.stderr).rstrip()).replace("\n", "\n  demo: ")
+    if done.returncode == 0:
+        report += f"\n  demo: see it on {base}/dashboard/ and {base}/admin/executions_app/execution/"
+    return report

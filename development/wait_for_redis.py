@@ -1,8 +1,11 @@
-"""`python -m development.wait_for_redis && <command>`: waits until every Redis the settings
-name (REDIS_URL, CELERY_BROKER_URL, CACHE_REDIS_URL) answers PING, then exits 0.
+"""`python -m development.wait_for_redis [command ...]`: waits until every Redis the settings
+name (REDIS_URL, CELERY_BROKER_URL, CACHE_REDIS_URL) answers PING, then exits 0, or
+becomes `command` (exec, same process) when one is given.
 
 honcho starts all Procfile entries at the same moment, the embedded redis-server among
 them; the launcher puts this in front of the other entries so none of them races it.
+Becoming the command keeps each entry one process from start to end, so the launcher's
+stop signal reaches the program itself (development/launcher_stop.py).
 Exits 1 with a message naming the (password-redacted) URL when one does not answer in
 time, or refuses the password: honcho then stops everything instead of leaving workers
 retrying forever.
@@ -43,12 +46,15 @@ def wait_for(url: str, timeout_s: float) -> None:
         time.sleep(0.1)
 
 
-def main() -> int:
+def main(command: list[str]) -> int:
     timeout_s = float(os.environ.get("SWITCHBOARD_REDIS_WAIT_S") or 30)
     for url in redis_urls(dict(os.environ)):
         wait_for(url, timeout_s)
+    if command:
+        sys.stdout.flush()
+        os.execvp(command[0], command)  # noqa: S606 - the launcher's own entry, as the Procfile has it
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -56,9 +56,14 @@ def test_the_management_command_serves_every_provider_on_one_port(tmp_path):
         assert reply.choices[0].message.content == "[emulated z-ai/glm-4.5-air] The answer is 5."
         assert reply.usage.prompt_tokens == 3
         assert httpx.get(f"{base}/_emulator/calls", trust_env=False).json()["providers"] == {"openrouter": 1}
-    finally:
+        # SIGTERM, as `make run` stops it: a clean exit, not a death by signal.
         process.terminate()
-        process.wait(timeout=10)
+        assert process.wait(timeout=30) == 0
+        assert "Traceback" not in (tmp_path / "emulator.log").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def test_faults_are_validated(emulator):

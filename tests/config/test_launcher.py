@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from development.embedded_redis import free_port
-from development.launcher_after_start import allow_demo_endpoint
+from development.launcher import ensure_admin
+from development.launcher_after_start import allow_demo_endpoint, demo_report
 from tests.support.definitions import edge, input_node, node
 from tests.support.launcher import (
     ROOT,
@@ -29,9 +30,14 @@ from tests.support.launcher import (
     banner_value,
     check_account_tour,
     execution_status,
+    final_banner,
     launcher_env,
+    login,
     metric_sample,
+    node_run_status,
     ping_through_broker,
+    start_execution,
+    start_launcher,
 )
 from tests.support.workers import wait_for
 
@@ -46,6 +52,18 @@ HELLO_DEFINITION = {
     "edges": [edge("start", "result")],
 }
 
+# Long enough that the node still runs when the workers' turn to stop comes (after the
+# web's), and longer than the 5 s after which honcho alone killed everything.
+PAUSE_S = 7
+PAUSE_DEFINITION = {
+    "nodes": [
+        input_node(),
+        node("pause", "WAIT", {"seconds": PAUSE_S}),
+        node("result", "OUTPUT", {"value": "started"}),
+    ],
+    "edges": [edge("start", "pause"), edge("start", "result")],  # the pause is the last node to end
+}
+
 
 @pytest.mark.server
 @pytest.mark.worker_process
@@ -54,15 +72,7 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
     web_port, flower_port = free_port(), free_port()
     var_dir, log_path = tmp_path / "var", tmp_path / "launcher.log"
     web = f"http://127.0.0.1:{web_port}"
-    with log_path.open("wb") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "development.launcher"],
-            cwd=ROOT,
-            env=launcher_env(var_dir, web_port, flower_port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, as a terminal gives `make run`
-        )
+    launcher = start_launcher(var_dir, log_path, web_port, flower_port)
     tree = ProcessTree(launcher.pid)
     admin_session = httpx.Client(base_url=web, timeout=10)  # a browser logged in to the admin
     try:
@@ -100,8 +110,15 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         # Swagger UI comes from this server (drf-spectacular-sidecar), not from a CDN.
         bundle = banner_value(docs.text, r'src="(/static/[^"]*swagger-ui-bundle\.js)"')[1]
         assert httpx.get(web + bundle, timeout=10).status_code == 200
-        # "ready" waits for the emulator too: from then on every banner link but Flower works.
-        wait_for(lambda: "Switchboard is ready after" in log_path.read_text(), timeout=60)
+        # "ready" waits for the emulator and the workers too: from then on every banner link
+        # but Flower works. The banner comes again, with the admin's password, which is kept
+        # in var/ as well, for its owner only.
+        final = wait_for(lambda: final_banner(log_path.read_text()), timeout=120)
+        kept = var_dir / "admin_credentials"
+        assert banner_value(final, r"Admin .*user 'admin' created, password (\S+)")[1] == admin_password
+        assert f"(kept in {kept}, mode 0600)" in final
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert f"username: admin\npassword: {admin_password}\n" in kept.read_text()
         assert httpx.get(f"{emulator}/_emulator/health", timeout=10).status_code == 200
         for page, login_page in (
             ("/admin/", "/admin/login/?next=/admin/"),
@@ -187,17 +204,72 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
         programs = ("redis-server", "provider_emulator", "gunicorn", "config worker", "config beat", "config flower")
         for program in programs:
             assert program in running, f"{program} is not running under the launcher"
+
+        # Ctrl-C while a node runs: the web, beat and Flower stop first, then the workers,
+        # which finish the node, then Redis (the completion still publishes to it).
+        pausing = start_execution(web, login(web, "admin", admin_password), "pause", PAUSE_DEFINITION)
+        wait_for(lambda: node_run_status(var_dir, pausing, "pause") == "running", timeout=60)
+        tree.record()
+        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        returncode = launcher.wait(timeout=90)
     finally:
         admin_session.close()
         tree.record()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        try:
-            launcher.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
+        if launcher.poll() is None:  # the test failed before its Ctrl-C
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(launcher.pid, signal.SIGINT)
+            try:
+                launcher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+
+    output = log_path.read_text()
+    stop = output[output.index("SIGINT received") :]
+    assert returncode == 0, stop
+    assert "Traceback" not in output and "Connection refused" not in output, stop
+    assert len(stop.splitlines()) <= 40, stop  # a few lines: what stopped, in which order
+    order = [
+        "| web stopped",
+        "| stopping worker, ai-worker",
+        "| worker stopped (rc=0)",
+        "| stopping emulator, redis",
+        "| redis stopped (rc=0)",
+    ]
+    assert [stop.index(step) for step in order] == sorted(stop.index(step) for step in order), stop
+    assert stop.index("| ai-worker stopped (rc=0)") < stop.index("| stopping emulator, redis"), stop
+    assert "killing" not in stop
+    # The node that ran when Ctrl-C came finished, and so did its execution.
+    assert node_run_status(var_dir, pausing, "pause") == "completed"
+    assert execution_status(var_dir, pausing) == "completed"
 
     assert not (var_dir / "run.env").exists()  # a stopped launcher leaves no settings behind
+    assert_none_left(tree)
+
+    # A second start on the same var/: the admin exists, and the banner says how to reset
+    # its password instead of showing one.
+    second_log = tmp_path / "second.log"
+    second = start_launcher(var_dir, second_log, web_port, flower_port)
+    second_tree = ProcessTree(second.pid)
+    returncode = None
+    try:
+        final = wait_for(lambda: second.poll() is None and final_banner(second_log.read_text()), timeout=120)
+        reset = ".venv/bin/python manage.py changepassword admin"
+        assert f"user 'admin' exists; password: see {kept}, or reset it with {reset}" in final
+        assert admin_password not in second_log.read_text()
+        second_tree.record()
+    finally:
+        second_tree.record()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(second.pid, signal.SIGINT)
+        try:
+            returncode = second.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    assert returncode == 0 and "Traceback" not in second_log.read_text(), second_log.read_text()[-3000:]
+    assert_none_left(second_tree)
+
+
+def assert_none_left(tree: ProcessTree) -> None:
     survivors = tree.command_lines()
     for process in tree.survivors():  # never leave them behind, even when the test fails
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -216,3 +288,60 @@ def test_the_demo_opens_this_server_to_http_nodes_only_when_it_is_on() -> None:
         line = allow_demo_endpoint(8123, off)
         assert off == {"SWITCHBOARD_DEMO": value, "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
         assert line.startswith("off")
+
+
+@pytest.mark.slow
+def test_a_demo_command_stopped_by_ctrl_c_is_reported_without_its_traceback() -> None:
+    # Ctrl-C reaches every process of the terminal's group, the demo command too.
+    command = [sys.executable, "-c", "import time; print('seeding', flush=True); time.sleep(60)"]
+    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert demo.stdout is not None and demo.stdout.readline() == "seeding\n"
+    demo.send_signal(signal.SIGINT)
+    stdout, stderr = demo.communicate(timeout=30)
+    assert "KeyboardInterrupt" in stderr  # what the launcher's output showed
+    report = demo_report(
+        subprocess.CompletedProcess(command, demo.returncode, "seeding\n" + stdout, stderr), "http://h"
+    )
+    assert report == "  demo: stopped by Ctrl-C before it was done"
+
+
+def test_a_demo_command_that_ran_is_reported_with_where_to_see_it() -> None:
+    done = subprocess.CompletedProcess(["seed_demo"], 0, "Queued execution 42\n", "")
+    assert demo_report(done, "http://h").splitlines() == [
+        "",
+        "  demo: Queued execution 42",
+        "  demo: see it on http://h/dashboard/ and http://h/admin/executions_app/execution/",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_generated_admin_password_is_kept_for_its_owner_only_and_later_starts_say_how_to_reset_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, django_user_model
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_ADMIN_USERNAME", raising=False)
+    monkeypatch.delenv("SWITCHBOARD_ADMIN_PASSWORD", raising=False)
+    kept = tmp_path / "admin_credentials"
+    kept.write_text("left by an admin of an earlier database")
+    kept.chmod(0o644)
+
+    created = ensure_admin(tmp_path)
+    password = re.fullmatch(rf"user 'admin' created, password (\S+)  \(kept in {kept}, mode 0600\)", created)[1]
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text().endswith(f"username: admin\npassword: {password}\n")
+    assert django_user_model.objects.get(username="admin").check_password(password)
+
+    reset = ".venv/bin/python manage.py changepassword admin"
+    assert ensure_admin(tmp_path) == f"user 'admin' exists; password: see {kept}, or reset it with {reset}"
+    kept.unlink()
+    assert ensure_admin(tmp_path) == f"user 'admin' exists; reset its password with {reset}"
+
+
+@pytest.mark.django_db
+def test_an_admin_made_with_the_given_password_leaves_no_credentials_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_ADMIN_USERNAME", raising=False)
+    monkeypatch.setenv("SWITCHBOARD_ADMIN_PASSWORD", "a-long-pass-phrase-of-mine")
+    (tmp_path / "admin_credentials").write_text("password: of an admin of an earlier database\n")
+    assert ensure_admin(tmp_path) == "user 'admin' created with the password from SWITCHBOARD_ADMIN_PASSWORD"
+    assert not (tmp_path / "admin_credentials").exists()

@@ -8,6 +8,8 @@ import os
 import re
 import secrets
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -45,6 +47,26 @@ def banner_value(output: str, pattern: str) -> re.Match[str]:
     match = re.search(pattern, output)
     assert match, f"banner line {pattern!r} missing from:\n{output[-3000:]}"
     return match
+
+
+def start_launcher(var_dir: Path, log_path: Path, web_port: int, flower_port: int) -> subprocess.Popen[bytes]:
+    """`make run`'s launcher, its output (stdout and stderr) in log_path."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "development.launcher"],
+            cwd=ROOT,
+            env=launcher_env(var_dir, web_port, flower_port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives `make run`
+        )
+
+
+def final_banner(output: str) -> str | None:
+    """The banner printed again once everything is ready, from the line saying so to the
+    blank line after it; None while it is not printed."""
+    match = re.search(r"^Switchboard is ready after .*\n\nSwitchboard \(make run\).*?\n\n", output, re.M | re.S)
+    return match[0] if match else None
 
 
 def banner_urls(output: str) -> set[str]:
@@ -143,3 +165,29 @@ def execution_status(var_dir: Path, execution_id: str) -> str | None:
             "SELECT status FROM executions_app_execution WHERE id = ?", (execution_id.replace("-", ""),)
         ).fetchone()
     return found[0] if found else None
+
+
+def node_run_status(var_dir: Path, execution_id: str, node_id: str) -> str | None:
+    with sqlite3.connect(var_dir / "switchboard.sqlite3") as db:
+        found = db.execute(
+            "SELECT status FROM executions_app_noderun WHERE execution_id = ? AND node_id = ?",
+            (execution_id.replace("-", ""), node_id),
+        ).fetchone()
+    return found[0] if found else None
+
+
+def login(web: str, username: str, password: str) -> dict[str, str]:
+    """The Authorization header of a JWT for this user."""
+    answer = httpx.post(f"{web}/api/auth/login", json={"username": username, "password": password}, timeout=20)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access']}"}
+
+
+def start_execution(web: str, headers: dict[str, str], name: str, definition: dict) -> str:
+    """A new workflow with this definition and one execution of it; the execution's id."""
+    with httpx.Client(base_url=web, headers=headers, timeout=20) as api:
+        workflow = api.post("/api/workflows", json={"name": name, "definition": definition})
+        assert workflow.status_code == 201, workflow.text
+        execution = api.post("/api/executions", json={"workflow_id": workflow.json()["id"], "inputs": {}})
+    assert execution.status_code in (200, 201, 202), execution.text
+    return execution.json()["id"]

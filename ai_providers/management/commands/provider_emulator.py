@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,9 +30,15 @@ class Command(BaseCommand):
         server = EmulatorServer(host, port)
         self.stdout.write(f"Provider emulator on {server.url} (every answer says it is emulated)", ending="\n")
         self.stdout.flush()
+        # SIGTERM (how process managers, `make run` among them, stop it) ends it as Ctrl-C does.
+        signal.signal(signal.SIGTERM, stop_serving)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.server_close()
+
+
+def stop_serving(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
