@@ -1,0 +1,55 @@
+"""What Flower shows, as Flower receives it: the task events of a real worker, collected
+by Celery's event receiver (docs/operations/monitoring.md#flower)."""
+
+from __future__ import annotations
+
+import pytest
+
+from executions_app.models import NodeRun
+from tests.support.definitions import edge, input_node, node
+from tests.support.task_events import TaskEvents, task_events
+from tests.support.workers import worker_process
+
+pytestmark = [pytest.mark.worker_process, pytest.mark.django_db(transaction=True)]
+
+EVENTS_ON = {"SWITCHBOARD_TASK_EVENTS": "1"}
+FINAL = {"task-succeeded", "task-failed"}
+
+
+def node_task_id(received: TaskEvents, node_run_id: int) -> str:
+    """The task id of the node task for node run `node_run_id`, from its task-received."""
+    event = received.wait_for(
+        lambda e: e["type"] == "task-received" and str(e.get("args", "")).startswith(f"[{node_run_id}]")
+    )
+    return str(event["uuid"])
+
+
+def final_events(received: TaskEvents, task_id: str) -> list[str]:
+    received.wait_for(lambda e: e.get("uuid") == task_id and e["type"] in FINAL)
+    return [kind for kind in received.types_of(task_id) if kind in FINAL]
+
+
+@pytest.mark.parametrize("pool", ["prefork", "threads"])  # the pools of the Procfile's two workers
+def test_a_node_that_failed_is_a_failed_task_and_a_completed_one_a_succeeded_task(make_workflow, run, pool) -> None:
+    workflow_id = make_workflow(
+        [
+            input_node(n={"type": "integer", "required": True}),
+            node("divide", "TRANSFORM", {"value": "{{ 10 / inputs.n }}"}),
+            node("result", "OUTPUT", {"value": "{{ nodes.divide.output }}"}),
+        ],
+        [edge("start", "divide"), edge("divide", "result")],
+    )
+    with task_events() as received, worker_process(concurrency=1, pool=pool, extra_env=EVENTS_ON):
+        execution = run(workflow_id, {"n": 0}).json()
+        assert execution["status"] == "failed", execution
+        runs = {r.node_id: r for r in NodeRun.objects.filter(execution_id=execution["id"])}
+        start_task = node_task_id(received, runs["start"].id)
+        divide_task = node_task_id(received, runs["divide"].id)
+
+        assert final_events(received, start_task) == ["task-succeeded"]
+        # Failed, once, and never reported as succeeded as well.
+        assert final_events(received, divide_task) == ["task-failed"]
+        [failed] = [e for e in received.of_task(divide_task) if e["type"] == "task-failed"]
+        code, message = runs["divide"].error["code"], runs["divide"].error["message"]
+        assert failed["exception"] == f"node failed: {code}: {message}"
+        assert failed["traceback"] == ""
