@@ -206,7 +206,7 @@ def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float
                 entries=entries,
                 error=error.as_dict(),
                 delay_s=backoff_delay(spec.retry, attempt, error.retry_after_s),
-                publish=publish_for(node_run_id, spec),
+                publish=publish_for(node_run_id, spec, run.execution_id),
             )
             return None
         outcome = failure_outcome(spec, error, entries)
@@ -366,7 +366,8 @@ def _complete_straight(
             end_completed(execution_id, graph, now, node_events)
         return outcome
     publish_on_commit(
-        [publish_for(run_id, graph.nodes[child_id]) for run_id, child_id in ready], (execution_id, node_events)
+        [publish_for(run_id, graph.nodes[child_id], execution_id) for run_id, child_id in ready],
+        (execution_id, node_events),
     )
     return outcome
 

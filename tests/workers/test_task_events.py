@@ -30,7 +30,7 @@ def final_events(received: TaskEvents, task_id: str) -> list[str]:
 
 
 @pytest.mark.parametrize("pool", ["prefork", "threads"])  # the pools of the Procfile's two workers
-def test_a_node_that_failed_is_a_failed_task_and_a_completed_one_a_succeeded_task(make_workflow, run, pool) -> None:
+def test_node_tasks_name_their_node_and_a_failed_node_is_a_failed_task(make_workflow, run, pool) -> None:
     workflow_id = make_workflow(
         [
             input_node(n={"type": "integer", "required": True}),
@@ -45,6 +45,11 @@ def test_a_node_that_failed_is_a_failed_task_and_a_completed_one_a_succeeded_tas
         runs = {r.node_id: r for r in NodeRun.objects.filter(execution_id=execution["id"])}
         start_task = node_task_id(received, runs["start"].id)
         divide_task = node_task_id(received, runs["divide"].id)
+
+        # Named by the node's type; the node and its execution beside the node run id.
+        [received_event] = [e for e in received.of_task(divide_task) if e["type"] == "task-received"]
+        assert received_event["name"] == "node TRANSFORM"
+        assert received_event["args"] == f"[{runs['divide'].id}] node divide, execution {execution['id']}"
 
         assert final_events(received, start_task) == ["task-succeeded"]
         # Failed, once, and never reported as succeeded as well.
