@@ -42,7 +42,9 @@ def node_run(node_run_id: int, lease_s: float | None = None) -> FailedNode | Non
     return None
 
 
-@shared_task(name="workers.sweep", ignore_result=True)
+# No task events: a sweep every 2 s would fill Flower's task list (beat sends no task-sent
+# for it either, workers.signals). What a sweep repairs shows in the nodes it re-publishes.
+@shared_task(name="workers.sweep", ignore_result=True, send_events=False)
 def sweep() -> None:
     """Re-publishes lost work and fails overdue executions (beat, every few seconds)."""
     sweep_service()

@@ -3,12 +3,17 @@ by Celery's event receiver (docs/operations/monitoring.md#flower)."""
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 import pytest
 
 from executions_app.models import NodeRun
 from tests.support.definitions import edge, input_node, node
 from tests.support.task_events import TaskEvents, task_events
-from tests.support.workers import worker_process
+from tests.support.workers import WorkerProcess, wait_for, worker_process
+from workers.tasks import ping
 
 pytestmark = [pytest.mark.worker_process, pytest.mark.django_db(transaction=True)]
 
@@ -58,3 +63,26 @@ def test_node_tasks_name_their_node_and_a_failed_node_is_a_failed_task(make_work
         code, message = runs["divide"].error["code"], runs["divide"].error["message"]
         assert failed["exception"] == f"node failed: {code}: {message}"
         assert failed["traceback"] == ""
+
+
+SWEEP_RAN = re.compile(r"Task workers\.sweep\[([0-9a-f-]{36})\] succeeded")
+
+
+def test_a_sweep_sends_no_task_events(tmp_path: Path) -> None:
+    """A sweep every 2 s made most of Flower's task list: beat sends none for it, nor
+    does the worker that runs it."""
+    env = {**EVENTS_ON, "SWITCHBOARD_LOG_TASKS": "1"}  # the worker logs the sweep's id
+    beat_command = [sys.executable, "-m", "celery", "-A", "config", "beat", "-s", str(tmp_path / "schedule")]
+    with task_events() as received, worker_process(queues="default", concurrency=1, extra_env=env) as worker:
+        beat = WorkerProcess("", 0, "", env, [*beat_command, "-l", "INFO"]).start()
+        try:
+            sweep_id = wait_for(lambda: SWEEP_RAN.search(worker.log()), timeout=30).group(1)
+        finally:
+            beat.stop()
+        # One task at a time, events sent in order: once a task queued after the sweep
+        # has its task-succeeded, every event of the sweep and of beat has arrived.
+        after = ping.apply_async(queue="default").id
+        received.wait_for(lambda e: e.get("uuid") == after and e["type"] == "task-succeeded")
+
+        assert received.of_task(sweep_id) == []
+        assert received.find(lambda e: e.get("name") == "workers.sweep") == []
