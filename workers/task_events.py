@@ -43,8 +43,9 @@ class NodeRunRequest(Request):
     with the node's error as its exception and no traceback (it is not a crash)."""
 
     def send_event(self, event_type: str, **fields: Any) -> None:
-        result = fields.get("result")
-        if event_type == "task-succeeded" and isinstance(result, str) and result.startswith(FAILED):
-            event_type = "task-failed"
-            fields = {"exception": result, "traceback": "", "runtime": fields.get("runtime")}
+        if event_type == "task-succeeded":
+            result = fields.get("result")
+            if isinstance(result, str) and result.startswith(FAILED):
+                event_type = "task-failed"
+                fields = {"exception": result, "traceback": "", "runtime": fields.get("runtime")}
         super().send_event(event_type, **fields)
