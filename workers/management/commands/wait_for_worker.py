@@ -36,7 +36,7 @@ def worker_answers() -> bool:
 
 class Command(BaseCommand):
     help = "Wait until a Celery worker answers a control ping (Flower's start-up inspection needs one)."
-    requires_system_checks: list[str] = []  # nothing here depends on them; Flower runs them next
+    requires_system_checks: list[str] = []  # a wait depends on none of them: start it sooner
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait at most")
