@@ -130,7 +130,7 @@ def replay_reused(
     while frontier:
         node_id = frontier.pop()
         if node_id not in reuse:
-            to_publish.append(publish_for(by_node[node_id].pk, graph.nodes[node_id]))
+            to_publish.append(publish_for(by_node[node_id].pk, graph.nodes[node_id], retry.id))
             continue
         original = original_runs[node_id]
         NodeRun.objects.filter(id=by_node[node_id].pk).update(

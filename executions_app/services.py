@@ -104,7 +104,11 @@ def _create_rows(
         deadline_at=now + timedelta(seconds=LIMITS.execution_timeout_s),
     )
     run_ids = storage().create_execution(execution, graph, now)
-    first = [publish_for(run_ids[node_id], spec) for node_id, spec in graph.nodes.items() if not graph.parents(node_id)]
+    first = [
+        publish_for(run_ids[node_id], spec, execution.id)
+        for node_id, spec in graph.nodes.items()
+        if not graph.parents(node_id)
+    ]
     notify.execution_status_changed(execution.id, ExecutionStatus.QUEUED, now, publish=first)
     return execution
 

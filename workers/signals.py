@@ -1,4 +1,5 @@
-"""Worker lifecycle: heartbeats from the main process; pool children learn its pid."""
+"""Worker lifecycle: heartbeats from the main process; pool children learn its pid. And
+beat's task events (none)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import os
 import time
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    beat_init,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
@@ -102,3 +111,12 @@ def freeze_startup_objects(**kwargs: Any) -> None:
 @worker_shutdown.connect
 def stop_heartbeat(**kwargs: Any) -> None:
     heartbeat.stop()
+
+
+@beat_init.connect
+def no_task_sent_events_from_beat(sender: Any = None, **kwargs: Any) -> None:
+    """Beat sends only the periodic tasks: the sweep every 2 s, which sends no task events
+    (workers.tasks), and the hourly pruning. Its task-sent events would list every sweep
+    in Flower as a task never received; the worker's own events for the pruning remain."""
+    if sender is not None:
+        sender.app.conf.task_send_sent_event = False

@@ -11,6 +11,8 @@ from django_redis import get_redis_connection
 from executions_app.engine import run_node
 from executions_app.engine.sweeper import prune_old_executions
 from executions_app.engine.sweeper import sweep as sweep_service
+from executions_app.models import NodeRunStatus
+from workers.task_events import FailedNode, NodeRunRequest
 
 
 @shared_task(name="workers.ping", ignore_result=True)
@@ -28,14 +30,21 @@ def ping(reply_key: str | None = None, wake_key: str | None = None) -> str:
     return "pong"
 
 
-@shared_task(name="workers.node_run", ignore_result=True, acks_late=True)
-def node_run(node_run_id: int, lease_s: float | None = None) -> None:
+@shared_task(name="workers.node_run", ignore_result=True, acks_late=True, Request=NodeRunRequest)
+def node_run(node_run_id: int, lease_s: float | None = None) -> FailedNode | None:
     """Claims, runs and completes one node run, then publishes what became ready.
-    `lease_s` (optional, so older messages still run) is the node's lease in seconds."""
-    run_node(node_run_id, lease_s)
+    `lease_s` (optional, so older messages still run) is the node's lease in seconds.
+    A node that failed is returned as a `FailedNode`, for the task events to report the
+    task as failed (workers/task_events.py); the message is acknowledged all the same."""
+    outcome = run_node(node_run_id, lease_s)
+    if outcome is not None and outcome.status == NodeRunStatus.FAILED:
+        return FailedNode(outcome.error)
+    return None
 
 
-@shared_task(name="workers.sweep", ignore_result=True)
+# No task events: a sweep every 2 s would fill Flower's task list (beat sends no task-sent
+# for it either, workers.signals). What a sweep repairs shows in the nodes it re-publishes.
+@shared_task(name="workers.sweep", ignore_result=True, send_events=False)
 def sweep() -> None:
     """Re-publishes lost work and fails overdue executions (beat, every few seconds)."""
     sweep_service()

@@ -60,7 +60,7 @@ def resolve_children(
                 continue
             decided.add(child_id)
             if is_ready:
-                ready.append(publish_for(run_id, graph.nodes[child_id]))
+                ready.append(publish_for(run_id, graph.nodes[child_id], execution_id))
             else:
                 to_skip[run_id] = child_id
                 work.append((child_id, None))

@@ -58,12 +58,16 @@ class Claim:
         return self.graph.nodes[self.run.node_id]
 
 
-def run_node(node_run_id: int, lease_s: float | None = None) -> None:
+def run_node(node_run_id: int, lease_s: float | None = None) -> Outcome | None:
     """The node task's one call. `lease_s`, sent with the task by the engine, lets the
-    storage claim a ready node and read what running it needs in one statement."""
+    storage claim a ready node and read what running it needs in one statement.
+
+    Returns the outcome this call recorded for the node, or None when it recorded none
+    (nothing to run, the claim lost, a retry scheduled): the node task reports a node
+    that failed as a failed task (workers/task_events.py)."""
     claim = claim_node(node_run_id, lease_s)
-    if claim is None:
-        return
+    if not isinstance(claim, Claim):
+        return claim
     run, spec = claim.run, claim.spec
     timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
     node_running = events.node_event(run.node_id, NodeRunStatus.RUNNING, attempt=claim.attempt, at=time.time())
@@ -81,7 +85,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
     deadline = started + node_time_budget(run, timeout_s)
     ctx = build_context(run, claim.graph, deadline=deadline, announce_start=announce_start)
     try:
-        run_claimed(node_run_id, claim, ctx, started, held)
+        return run_claimed(node_run_id, claim, ctx, started, held)
     finally:
         for callback in ctx.after_record:  # the node's bookkeeping, once its result is recorded
             try:
@@ -93,9 +97,10 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> None:
 # --- claim ------------------------------------------------------------------------------
 
 
-def claim_node(node_run_id: int, lease_s: float | None) -> Claim | None:
+def claim_node(node_run_id: int, lease_s: float | None) -> Claim | Outcome | None:
     """The claim: the fused one for a ready node when the task carries its lease, else
-    the general path. None when there is nothing to run."""
+    the general path. None when there is nothing to run; the failure recorded instead of
+    a claim when the node's workers kept dying (fail_worker_lost)."""
     if lease_s:
         now = timezone.now()
         run = storage().claim_ready(
@@ -110,9 +115,10 @@ def claim_node(node_run_id: int, lease_s: float | None) -> Claim | None:
     return read_and_claim(node_run_id)
 
 
-def read_and_claim(node_run_id: int) -> Claim | None:
+def read_and_claim(node_run_id: int) -> Claim | Outcome | None:
     """The general path: read the node run, then claim it if it is ready, or take it over
-    from a holder that is gone. None when there is nothing to run."""
+    from a holder that is gone. None when there is nothing to run, the failure it recorded
+    when the node has no attempts left."""
     run = storage().read(node_run_id, timezone.now())
     if run is None or run.execution_status not in ACTIVE_EXECUTION_STATUSES:
         return None  # pruned, or the execution ended: nothing more starts
@@ -124,8 +130,7 @@ def read_and_claim(node_run_id: int) -> Claim | None:
         if dead_holder is None:
             return None  # a live worker holds the lease
         if run.attempts >= max(spec.retry.max_attempts, LIMITS.worker_lost_max_attempts):
-            fail_worker_lost(node_run_id, run, graph)
-            return None
+            return fail_worker_lost(node_run_id, run, graph)
     timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
     now = timezone.now()
     won = storage().claim(
@@ -148,12 +153,12 @@ def lease_lost_by(run: ClaimedRun) -> str | None:
     return holder if holder and holder in heartbeat.dead_holders({holder}) else None
 
 
-def fail_worker_lost(node_run_id: int, run: ClaimedRun, graph: Graph) -> None:
+def fail_worker_lost(node_run_id: int, run: ClaimedRun, graph: Graph) -> Outcome | None:
     """A node whose worker keeps dying fails when its attempts run out."""
     spec = graph.nodes[run.node_id]
     message = f"The worker running this node stopped {run.attempts} time(s); no attempts left."
     entries = [{"n": run.attempts, "error_code": "worker_lost", "latency_ms": None}]
-    complete_node(
+    return complete_node(
         node_run_id=node_run_id,
         execution_id=run.execution_id,
         attempt=run.attempts,
@@ -176,9 +181,10 @@ def start_execution(execution_id: Any, node_events: list[dict[str, Any]]) -> boo
 # --- run --------------------------------------------------------------------------------
 
 
-def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float, held: HeldEvents) -> None:
-    """Runs the claimed node with its context and completes it, or schedules a retry.
-    `held`: the node's `running` event, when it has not gone out yet."""
+def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float, held: HeldEvents) -> Outcome | None:
+    """Runs the claimed node with its context and completes it (returning the outcome
+    recorded), or schedules a retry (returning None). `held`: the node's `running` event,
+    when it has not gone out yet."""
     run, spec, attempt = claim.run, claim.spec, claim.attempt
     outcome: Outcome
     try:
@@ -200,9 +206,9 @@ def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float
                 entries=entries,
                 error=error.as_dict(),
                 delay_s=backoff_delay(spec.retry, attempt, error.retry_after_s),
-                publish=publish_for(node_run_id, spec),
+                publish=publish_for(node_run_id, spec, run.execution_id),
             )
-            return
+            return None
         outcome = failure_outcome(spec, error, entries)
     else:
         outcome.attempt_entries = attempt_entries(attempt, started, ctx)
@@ -211,7 +217,7 @@ def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float
         error = classify(exc)
         return failure_outcome(spec, error, attempt_entries(attempt, started, ctx, error_code=error.code))
 
-    complete_node(
+    return complete_node(
         node_run_id=node_run_id,
         execution_id=run.execution_id,
         attempt=attempt,
@@ -287,11 +293,12 @@ def complete_node(
     outcome: Outcome,
     on_write_error: Callable[[Exception], Outcome] | None = None,
     started_events: list[dict[str, Any]] | None = None,
-) -> bool:
-    """Records the outcome of attempt `attempt`. Returns False when the attempt lost its
-    claim (a newer attempt owns the node) and nothing was written; a deferred write
-    is then rolled back with the rest. `started_events` (the node's `running`, held back
-    for an in-process node) go out first, with the rest."""
+) -> Outcome | None:
+    """Records the outcome of attempt `attempt` and returns it as recorded (a deferred
+    write that failed records a failure). Returns None when the attempt lost its claim (a
+    newer attempt owns the node) and nothing was written; a deferred write is then
+    rolled back with the rest. `started_events` (the node's `running`, held back for an
+    in-process node) go out first, with the rest."""
     now = timezone.now()
     if _straight_through(graph, node_id, outcome):
         return _complete_straight(
@@ -303,7 +310,7 @@ def complete_node(
         )
         if not written:
             transaction.set_rollback(True)
-            return False
+            return None
         node_events = [*(started_events or []), events.node_event(node_id, outcome.status)]
         if status not in ACTIVE_EXECUTION_STATUSES:
             # Canceled or failed meanwhile: the result is kept, nothing more starts.
@@ -320,7 +327,7 @@ def complete_node(
                 if skipped:
                     Execution.objects.filter(id=execution_id).update(remaining_nodes=remaining)
                 publish_on_commit(ready, (execution_id, node_events))
-    return True
+    return outcome
 
 
 def _straight_through(graph: Graph, node_id: str, outcome: Outcome) -> bool:
@@ -345,23 +352,24 @@ def _complete_straight(
     outcome: Outcome,
     now: Any,
     started_events: list[dict[str, Any]] | None,
-) -> bool:
+) -> Outcome | None:
     status, remaining, written, ready = storage().record_and_release(
         execution_id, node_run_id, attempt, graph.straight_children(node_id), recorded(attempt_log, outcome), now
     )
     if not written:
-        return False
+        return None
     node_events = [*(started_events or []), events.node_event(node_id, outcome.status)]
     if remaining <= 0 and status in ACTIVE_EXECUTION_STATUSES:
         # Cannot happen while the children are pending; an execution whose counters
         # disagree with its rows is ended rather than left running.
         with transaction.atomic():
             end_completed(execution_id, graph, now, node_events)
-        return True
+        return outcome
     publish_on_commit(
-        [publish_for(run_id, graph.nodes[child_id]) for run_id, child_id in ready], (execution_id, node_events)
+        [publish_for(run_id, graph.nodes[child_id], execution_id) for run_id, child_id in ready],
+        (execution_id, node_events),
     )
-    return True
+    return outcome
 
 
 def recorded(attempt_log: list[Any], outcome: Outcome) -> Recorded:

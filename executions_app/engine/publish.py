@@ -28,18 +28,45 @@ class Publish:
     # Celery's time limits are a backstop under the prefork pool; deadlines are enforced
     # in code first (SDK and HTTP timeouts, the node's deadline).
     time_limit: float | None = None
+    # What the task events (Flower) show of the task besides its node run id: the node's
+    # type as the task's name, the node and its execution in the arguments' text.
+    node_type: str = ""
+    node_id: str = ""
+    execution_id: Any = None
 
 
-def publish_for(node_run_id: int, spec: Any) -> Publish:
+def publish_for(node_run_id: int, spec: Any, execution_id: Any) -> Publish:
     timeout_s = spec.timeout_s or settings.SWITCHBOARD.default_node_timeout_s
-    return Publish(node_run_id, spec.node.queue, time_limit=timeout_s + settings.SWITCHBOARD.lease_grace_s)
+    return Publish(
+        node_run_id,
+        spec.node.queue,
+        time_limit=timeout_s + settings.SWITCHBOARD.lease_grace_s,
+        node_type=spec.type,
+        node_id=spec.id,
+        execution_id=execution_id,
+    )
+
+
+def task_name(item: Publish) -> str | None:
+    """The name the task events give a node task (Celery's `shadow`): `node <TYPE>`. The
+    node's id stays out of it, in the arguments' text: task names are what Flower
+    filters and counts by, and there are a few node types but any number of node ids."""
+    return f"node {item.node_type}" if item.node_type else None
+
+
+def args_text(item: Publish) -> str:
+    """The arguments as logs and task events show them: `[29] node slogan, execution <id>`."""
+    if not item.node_id:
+        return f"[{item.node_run_id}]"
+    return f"[{item.node_run_id}] node {item.node_id}, execution {item.execution_id}"
 
 
 def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) -> None:
     if not items:
         return
     # One producer for the lot, and the arguments' log text given rather than built by
-    # Celery's saferepr: both are per-task costs on the hot path.
+    # Celery's saferepr: both are per-task costs on the hot path. The task's name and
+    # arguments text are built from what the item holds, for the task events (Flower).
     with app.producer_or_acquire(producer) as producer:
         for item in items:
             limits = {}
@@ -56,7 +83,8 @@ def publish_now(items: list[Publish], producer: Any = None, retry: bool = True) 
                 countdown=item.countdown,
                 producer=producer,
                 retry=retry,
-                argsrepr=f"[{item.node_run_id}]",
+                shadow=task_name(item),
+                argsrepr=args_text(item),
                 kwargsrepr=repr(kwargs or {}),
                 **limits,
             )

@@ -46,13 +46,15 @@ def queue_for(node_type: str) -> str:
         return "nodes"
 
 
-def publish_of(node_run_id: int, node_type: str, node_id: str, version_id: Any) -> Publish:
+def publish_of(node_run_id: int, node_type: str, node_id: str, version_id: Any, execution_id: Any) -> Publish:
     """The same message the engine sends, time limits included (the prefork backstop)."""
     try:
-        return publish_for(node_run_id, graph_for_version(version_id).nodes[node_id])
+        return publish_for(node_run_id, graph_for_version(version_id).nodes[node_id], execution_id)
     except Exception:  # the version is unreadable: the claim re-checks everything anyway
         logger.warning("sweeper: no spec for node run %s; publishing without limits", node_run_id, exc_info=True)
-        return Publish(node_run_id, queue_for(node_type))
+        return Publish(
+            node_run_id, queue_for(node_type), node_type=node_type, node_id=node_id, execution_id=execution_id
+        )
 
 
 def sweep() -> dict[str, int]:
@@ -84,7 +86,7 @@ def republish_stale_ready(now: Any) -> int:
             execution__status__in=ACTIVE_EXECUTION_STATUSES,
         )
         .order_by("ready_at")
-        .values_list("id", "type", "node_id", "execution__version_id")[: limits().sweep_batch]
+        .values_list("id", "type", "node_id", "execution__version_id", "execution_id")[: limits().sweep_batch]
     )
     if not stale:
         return 0
@@ -135,7 +137,9 @@ def republish_lost_leases(now: Any, dead: set[str] | None = None) -> int:
     after = 0
     for _ in range(LOST_LEASE_MAX_PAGES):
         page = list(
-            lost.filter(id__gt=after).values_list("id", "attempts", "type", "node_id", "execution__version_id")[:batch]
+            lost.filter(id__gt=after).values_list(
+                "id", "attempts", "type", "node_id", "execution__version_id", "execution_id"
+            )[:batch]
         )
         if not page:
             break

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from executions_app.engine import publish
-from executions_app.engine.node_run import complete_node
+from executions_app.engine.node_run import complete_node, run_node
 from executions_app.engine.outcome import Outcome
 from executions_app.engine.publish import Publish
 from executions_app.models import Execution, NodeRun
@@ -51,8 +51,9 @@ def complete_a(execution: Execution, attempt: int) -> bool:
 
 
 def complete(execution: Execution, node_id: str, attempt: int) -> bool:
+    """True when the attempt's result was written."""
     row = NodeRun.objects.get(execution=execution, node_id=node_id)
-    return complete_node(
+    recorded = complete_node(
         node_run_id=row.id,
         execution_id=execution.id,
         attempt=attempt,
@@ -61,6 +62,7 @@ def complete(execution: Execution, node_id: str, attempt: int) -> bool:
         node_id=node_id,
         outcome=Outcome("completed", output=node_id.upper(), attempt_entries=[{"n": attempt, "latency_ms": 1.0}]),
     )
+    return recorded is not None
 
 
 def states(execution: Execution) -> dict[str, tuple[Any, ...]]:
@@ -142,7 +144,7 @@ def test_a_superseded_attempt_arriving_after_the_execution_ended_changes_nothing
     row = NodeRun.objects.get(execution=fan_out, node_id="a")
     late = Outcome("failed", error={"code": "http_status", "message": "late"}, attempt_entries=[{"n": 1}])
 
-    written = complete_node(
+    recorded = complete_node(
         node_run_id=row.id,
         execution_id=fan_out.id,
         attempt=1,
@@ -152,10 +154,33 @@ def test_a_superseded_attempt_arriving_after_the_execution_ended_changes_nothing
         outcome=late,
     )
 
-    assert written is False
+    assert recorded is None
     assert states(fan_out) == before
     assert Execution.objects.get(id=fan_out.id).remaining_nodes == 0
     assert published == []
+
+
+def test_run_node_returns_what_it_recorded_and_nothing_for_a_node_already_done(make_workflow, run, published) -> None:
+    """The node task reports a node's failure from this (workers/task_events.py)."""
+    workflow_id = make_workflow(
+        [
+            input_node(n={"type": "integer", "required": True}),
+            node("divide", "TRANSFORM", {"value": "{{ 10 / inputs.n }}"}),
+            node("result", "OUTPUT", {"value": "{{ nodes.divide.output }}"}),
+        ],
+        [edge("start", "divide"), edge("divide", "result")],
+    )
+    execution = Execution.objects.get(id=run(workflow_id, {"n": 0}, wait=None).json()["id"])
+    start, divide = (NodeRun.objects.get(execution=execution, node_id=n).id for n in ("start", "divide"))
+
+    started = run_node(start)
+    failed = run_node(divide)
+
+    assert started is not None and started.status == "completed"
+    assert failed is not None and failed.status == "failed"
+    assert failed.error == NodeRun.objects.get(id=divide).error
+    assert failed.error["code"] == "expression_error"
+    assert run_node(divide) is None  # the same message again: nothing to run, nothing recorded
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")

@@ -68,3 +68,20 @@ def test_a_broker_failure_in_the_shared_trip_still_sends_every_event_then_every_
     assert failures == [NODE_TASK]
     assert [e["status"] for _, e in events.read(execution_id, "0", None)] == ["completed"]  # once
     assert received(inbox, 1) == [21]  # once
+
+
+def test_a_node_task_is_named_by_its_node_type_and_its_arguments_name_node_and_execution(inbox) -> None:
+    """What the task events (Flower) show: `node <TYPE>`, not `workers.node_run` with `[31]`."""
+    execution_id = uuid.uuid4()
+    item = Publish(
+        31, inbox.name, time_limit=40.0, node_type="AI_PROCESSOR", node_id="slogan", execution_id=execution_id
+    )
+
+    publish.publish_now([item])
+
+    message = inbox.get(timeout=5)
+    message.ack()
+    assert message.headers["task"] == NODE_TASK  # what the worker runs is unchanged
+    assert message.headers["shadow"] == "node AI_PROCESSOR"
+    assert message.headers["argsrepr"] == f"[31] node slogan, execution {execution_id}"
+    assert message.payload[0] == [31]

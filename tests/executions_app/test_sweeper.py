@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 import pytest
 from django.utils import timezone
@@ -50,6 +52,11 @@ def fan_out(make_workflow, run) -> str:
     return run(workflow_id, wait=None).json()["id"]
 
 
+def node_of(execution_id: str, node_id: str) -> dict[str, Any]:
+    """What a node's task carries for the task events (its name and arguments' text)."""
+    return {"node_type": "TRANSFORM", "node_id": node_id, "execution_id": UUID(execution_id)}
+
+
 def running(execution_id: str, node_ids: list[str], *, holder: str, lease_s: float) -> list[int]:
     rows = NodeRun.objects.filter(execution_id=execution_id, node_id__in=node_ids)
     rows.update(
@@ -81,7 +88,7 @@ def test_a_dead_holders_node_is_republished_with_the_engine_time_limits(fan_out,
     sweeper.republish_lost_leases(timezone.now())
 
     grace = settings.SWITCHBOARD.lease_grace_s
-    assert published == [Publish(lost, "nodes", time_limit=42 + grace)]
+    assert published == [Publish(lost, "nodes", time_limit=42 + grace, **node_of(fan_out, "b3"))]
 
 
 def test_a_stale_ready_node_is_republished_with_the_engine_time_limits(fan_out, published, settings) -> None:
@@ -89,7 +96,8 @@ def test_a_stale_ready_node_is_republished_with_the_engine_time_limits(fan_out, 
     NodeRun.objects.filter(id__in=stale).update(ready_at=timezone.now() - timedelta(hours=1))
 
     assert sweeper.republish_stale_ready(timezone.now()) == 1
-    assert published == [Publish(stale[0], "nodes", time_limit=42 + settings.SWITCHBOARD.lease_grace_s)]
+    grace = settings.SWITCHBOARD.lease_grace_s
+    assert published == [Publish(stale[0], "nodes", time_limit=42 + grace, **node_of(fan_out, "b0"))]
 
 
 def test_a_lost_lease_nobody_claims_is_republished_with_growing_intervals(fan_out, published, clock, settings) -> None:
