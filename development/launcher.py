@@ -274,7 +274,7 @@ def stop_order(env: MutableMapping[str, str]) -> list[Stage]:
 def workers_answer(timeout_s: float) -> bool:
     """True once a worker answered a ping on every queue (through the broker, as a node
     task goes)."""
-    from workers.liveness import ping_workers
+    from core.liveness import ping_workers
 
     try:
         return ping_workers(("default", "nodes", "ai"), timeout=timeout_s)

@@ -45,7 +45,7 @@ def session_database_url() -> str:
 
 def ping_workers(timeout: float = 30.0, queue: str = "default") -> None:
     """Sends workers.ping through the broker and waits for a worker to answer."""
-    from workers.liveness import ping_workers as ping
+    from core.liveness import ping_workers as ping
 
     assert ping((queue,), timeout=timeout), f"no worker answered on {queue!r} within {timeout}s"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.liveness import ping_workers
 from development.demo import DEMO_USERNAME, demo_run, demo_seed, emulator_fault_for_unavailable_model
-from workers.liveness import ping_workers
 
 
 class Command(BaseCommand):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import secrets
 import time
 
+from celery import current_app
 from django.conf import settings
 from django_redis import get_redis_connection
 
-from workers.tasks import ping
+# The task by its name: the workers register it (workers/tasks.py); this layer sits below them.
+PING_TASK = "workers.ping"
 
 
 def ping_workers(queues: tuple[str, ...] = ("default",), timeout: float = 30.0) -> bool:
@@ -18,7 +20,7 @@ def ping_workers(queues: tuple[str, ...] = ("default",), timeout: float = 30.0) 
     keys = []
     for queue in queues:
         key = f"{settings.REDIS_KEY_PREFIX}:pong:{secrets.token_hex(4)}"
-        ping.apply_async(kwargs={"reply_key": key}, queue=queue, expires=timeout)
+        current_app.send_task(PING_TASK, kwargs={"reply_key": key}, queue=queue, expires=timeout)
         keys.append(key)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
