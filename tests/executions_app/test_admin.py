@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+
+from executions_app.admin import to_the_millisecond
+from executions_app.models import Execution, NodeRun
+from executions_app.services import execution_create
+from tests.support.factories import WorkflowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,3 +21,28 @@ def test_the_admin_index_names_the_apps_in_words(admin_client):
     assert "Executions_App" not in page
     assert "EXECUTIONS_APP" not in page
     assert "Workflows_App" not in page
+
+
+@pytest.fixture
+def execution(admin_user):
+    workflow = WorkflowFactory(owner=admin_user)
+    made, _ = execution_create(user=admin_user, workflow_id=workflow.id, inputs={"text": "hi"})
+    return made
+
+
+def change_page(client, execution: Execution) -> str:
+    response = client.get(f"/admin/executions_app/execution/{execution.pk}/change/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_times_show_to_the_millisecond(admin_client, execution):
+    started = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
+    Execution.objects.filter(pk=execution.pk).update(started_at=started, finished_at=started + timedelta(seconds=1.25))
+    NodeRun.objects.filter(execution=execution).update(started_at=started)
+    page = change_page(admin_client, execution)
+    assert "2026-03-04 05:06:07.891 UTC" in page
+    assert "2026-03-04 05:06:09.141 UTC" in page
+    assert page.count("2026-03-04 05:06:07.891 UTC") >= 2  # the execution and its node run
+    listing = admin_client.get("/admin/executions_app/execution/").content.decode()
+    assert to_the_millisecond(Execution.objects.get(pk=execution.pk).created_at) in listing
