@@ -3,6 +3,7 @@ through the same services as the API."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +29,9 @@ NODE_RUN_FIELDS = (
     "finished",
     "duration",
     "reused_from",
-    "output",
-    "error",
-    "attempt_log",
+    "output_json",
+    "error_json",
+    "attempt_log_json",
 )
 # The model's times, shown to the millisecond in UTC by the display methods named here.
 EXECUTION_TIMES = {
@@ -39,6 +40,9 @@ EXECUTION_TIMES = {
     "finished_at": "finished",
     "deadline_at": "deadline",
 }
+# The model's JSON fields, shown indented by the display methods named here.
+EXECUTION_JSON = {"inputs": "inputs_json", "outputs": "outputs_json", "error": "error_json"}
+DISPLAYED_AS = {**EXECUTION_TIMES, **EXECUTION_JSON}
 LOG_COLUMNS = ("time", "level", "node", "attempt", "duration (ms)", "error code", "message")
 
 
@@ -48,6 +52,13 @@ def to_the_millisecond(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def indented_json(value: Any) -> SafeString:
+    """A JSON value indented in a <pre>, escaped: outputs are user data."""
+    if value is None:
+        return format_html("{}", "-")
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
 class TimesToTheMillisecond:
@@ -91,6 +102,18 @@ class NodeRunInline(TimesToTheMillisecond, ReadOnlyInline):
     def duration(self, obj: NodeRun) -> int | None:
         return obj.duration_ms
 
+    @admin.display(description="output")
+    def output_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.output)
+
+    @admin.display(description="error")
+    def error_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.error)
+
+    @admin.display(description="attempt log")
+    def attempt_log_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.attempt_log)
+
 
 def log_table(execution: Execution) -> SafeString:
     """The execution's log as the API answers it (its lines are read from the rows, so
@@ -126,8 +149,20 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["workflow", "owner"]
     inlines = [NodeRunInline]
-    readonly_fields = ["log", *EXECUTION_TIMES.values()]
+    readonly_fields = ["log", *DISPLAYED_AS.values()]
     actions = ["run_again", "cancel"]
+
+    @admin.display(description="inputs")
+    def inputs_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.inputs)
+
+    @admin.display(description="outputs")
+    def outputs_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.outputs)
+
+    @admin.display(description="error")
+    def error_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.error)
 
     @admin.display(description="execution log")
     def log(self, obj: Execution) -> SafeString:
@@ -136,9 +171,9 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         """The model's fields, then the log in a section of its own."""
         fields = [
-            EXECUTION_TIMES.get(name, name)
+            DISPLAYED_AS.get(name, name)
             for name in map(str, self.get_fields(request, obj))
-            if name != "log" and name not in EXECUTION_TIMES.values()
+            if name != "log" and name not in DISPLAYED_AS.values()
         ]
         return [(None, {"fields": fields}), ("Execution log", {"fields": ["log"]})]
 

@@ -46,3 +46,14 @@ def test_times_show_to_the_millisecond(admin_client, execution):
     assert page.count("2026-03-04 05:06:07.891 UTC") >= 2  # the execution and its node run
     listing = admin_client.get("/admin/executions_app/execution/").content.decode()
     assert to_the_millisecond(Execution.objects.get(pk=execution.pk).created_at) in listing
+
+
+def test_json_fields_show_indented_and_escaped(admin_client, execution):
+    Execution.objects.filter(pk=execution.pk).update(outputs={"reply": {"text": "<script>alert(1)</script>"}})
+    NodeRun.objects.filter(execution=execution).update(output={"rows": [{"id": 7}]})
+    page = change_page(admin_client, execution)
+    escaped = "&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;"
+    assert f"<pre>{{\n  &quot;reply&quot;: {{\n    &quot;text&quot;: {escaped}" in page
+    assert "<script>alert(1)" not in page
+    assert "<pre>{\n  &quot;rows&quot;: [\n    {\n      &quot;id&quot;: 7" in page
+    assert "<pre>{\n  &quot;text&quot;: &quot;hi&quot;\n}</pre>" in page  # the inputs
