@@ -169,12 +169,17 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
         return log_table(obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """The model's fields, then the log in a section of its own."""
+        """The model's fields (times and JSON through their display methods), then the
+        log in a section of its own."""
         fields = [
             DISPLAYED_AS.get(name, name)
             for name in map(str, self.get_fields(request, obj))
             if name != "log" and name not in DISPLAYED_AS.values()
         ]
+        if obj is not None and obj.status in FINISHED_EXECUTION_STATUSES:
+            # The engine's count of nodes not yet final: once ended, a leftover count
+            # (a failure stops the run with nodes never reached) only misleads.
+            fields.remove("remaining_nodes")
         return [(None, {"fields": fields}), ("Execution log", {"fields": ["log"]})]
 
     @admin.display(description="duration (ms)")

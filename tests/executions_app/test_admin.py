@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from executions_app.admin import to_the_millisecond
 from executions_app.models import Execution, NodeRun
@@ -57,3 +58,10 @@ def test_json_fields_show_indented_and_escaped(admin_client, execution):
     assert "<script>alert(1)" not in page
     assert "<pre>{\n  &quot;rows&quot;: [\n    {\n      &quot;id&quot;: 7" in page
     assert "<pre>{\n  &quot;text&quot;: &quot;hi&quot;\n}</pre>" in page  # the inputs
+
+
+def test_remaining_nodes_shows_only_while_the_execution_runs(admin_client, execution):
+    Execution.objects.filter(pk=execution.pk).update(remaining_nodes=2)
+    assert "Remaining nodes" in change_page(admin_client, execution)
+    Execution.objects.filter(pk=execution.pk).update(status="failed", finished_at=timezone.now())
+    assert "Remaining nodes" not in change_page(admin_client, execution)
