@@ -61,6 +61,13 @@ def indented_json(value: Any) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def in_seconds(milliseconds: int | None) -> str:
+    """A duration short enough for a list column: `1.25 s` ("-" when not ended)."""
+    if milliseconds is None:
+        return "-"
+    return f"{milliseconds / 1000:.2f} s"
+
+
 class TimesToTheMillisecond:
     """Display methods for the times of an execution or a node run."""
 
@@ -182,9 +189,9 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
             fields.remove("remaining_nodes")
         return [(None, {"fields": fields}), ("Execution log", {"fields": ["log"]})]
 
-    @admin.display(description="duration (ms)")
-    def duration(self, obj: Execution) -> int | None:
-        return obj.duration_ms
+    @admin.display(description="duration")
+    def duration(self, obj: Execution) -> str:
+        return in_seconds(obj.duration_ms)
 
     @admin.display(description="failed node")
     def failed_node(self, obj: Execution) -> str:

@@ -65,3 +65,13 @@ def test_remaining_nodes_shows_only_while_the_execution_runs(admin_client, execu
     assert "Remaining nodes" in change_page(admin_client, execution)
     Execution.objects.filter(pk=execution.pk).update(status="failed", finished_at=timezone.now())
     assert "Remaining nodes" not in change_page(admin_client, execution)
+
+
+def test_the_list_shows_the_duration_in_seconds(admin_client, execution):
+    started = timezone.now()
+    Execution.objects.filter(pk=execution.pk).update(
+        status="completed", started_at=started, finished_at=started + timedelta(milliseconds=1250)
+    )
+    listing = admin_client.get("/admin/executions_app/execution/").content.decode()
+    assert '<td class="field-duration">1.25 s</td>' in listing
+    assert "duration (ms)" not in listing
