@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
@@ -36,8 +37,22 @@ def pretty_json(value: Any) -> str:
 
 
 class PrettyJSONField(forms.JSONField):
+    """JSON edited indented; text that is not JSON is refused saying where it breaks."""
+
     def prepare_value(self, value: Any) -> Any:
         return value if isinstance(value, InvalidJSONInput) else pretty_json(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value not in self.empty_values and not self.disabled:
+            try:
+                json.loads(value, cls=self.decoder)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    "Enter valid JSON: line %(line)s, column %(column)s: %(reason)s.",
+                    code="invalid",
+                    params={"line": exc.lineno, "column": exc.colno, "reason": exc.msg, "value": value},
+                ) from exc
+        return super().to_python(value)
 
 
 def problem_text(problem: dict) -> str:

@@ -223,3 +223,12 @@ def test_a_workflow_saved_before_a_newer_check_can_still_be_renamed(admin_client
     assert workflow.name == "Renamed"
     changed = form_data(workflow.owner, echo_definition("{{ inputs.other }}"), versions=[workflow.current_version])
     assert "inputs.other is not a field" in admin_client.post(change_url(workflow), changed).content.decode()
+
+
+def test_a_definition_that_is_not_json_says_where_it_breaks(admin_client, admin_user):
+    data = form_data(admin_user, echo_definition())
+    data["definition"] = '{\n  "nodes": [],\n  "edges": [] "extra": 1\n}'
+    response = admin_client.post(ADD_URL, data)
+    assert response.status_code == 200
+    assert "line 3, column 15: Expecting &#x27;,&#x27; delimiter" in response.content.decode()
+    assert not Workflow.objects.filter(name="From admin").exists()
