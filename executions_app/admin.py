@@ -7,9 +7,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -18,6 +23,8 @@ from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, NodeRu
 from executions_app.retry import RETRYABLE, execution_retry
 from executions_app.selectors import execution_logs
 from executions_app.services import execution_cancel, execution_create
+from workflows_app.admin import PrettyJSONField
+from workflows_app.models import Workflow
 
 # Tuples, so that each can be both `fields` and `readonly_fields` (typed apart in django-stubs).
 NODE_RUN_FIELDS = (
@@ -148,6 +155,14 @@ def log_table(execution: Execution) -> SafeString:
     return format_html('<table class="execution-log"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, rows)
 
 
+class RunWorkflowForm(forms.Form):
+    inputs = PrettyJSONField(
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 15, "cols": 80, "style": "font-family: monospace"}),
+        help_text="A JSON object with the workflow's INPUT fields, checked as the API checks them.",
+    )
+
+
 @admin.register(Execution)
 class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     list_display = ["id", "workflow", "status", "owner", "created", "duration", "failed_node"]
@@ -197,6 +212,42 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     def failed_node(self, obj: Execution) -> str:
         error = obj.error if isinstance(obj.error, dict) else {}
         return error.get("node_id") or ""
+
+    def get_urls(self) -> list[URLPattern]:
+        run = path(
+            "run/<uuid:workflow_id>/",
+            self.admin_site.admin_view(self.run_workflow_view),
+            name="executions_app_execution_run",
+        )
+        return [run, *super().get_urls()]
+
+    def run_workflow_view(self, request: HttpRequest, workflow_id: Any) -> HttpResponse:
+        """Runs a workflow as its owner with the inputs typed in, through the API's service."""
+        if not self.has_run_permission(request):
+            raise PermissionDenied
+        workflow = get_object_or_404(Workflow, pk=workflow_id)
+        form = RunWorkflowForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            inputs = form.cleaned_data["inputs"]
+            if not isinstance(inputs, dict):
+                form.add_error("inputs", "The inputs must be a JSON object.")
+            else:
+                try:
+                    execution, _ = execution_create(user=workflow.owner, workflow_id=workflow.pk, inputs=inputs)
+                except AppError as exc:
+                    details = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
+                    form.add_error("inputs", f"{exc.message}{details}")
+                else:
+                    self.message_user(request, f"Started execution {execution.id}.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:executions_app_execution_change", args=[execution.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run {workflow.name}",
+            "opts": self.model._meta,
+            "workflow": workflow,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/executions_app/run_workflow.html", context)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from workflows_app.definition import DefinitionInvalid, parse_definition
@@ -156,9 +157,19 @@ class WorkflowAdmin(admin.ModelAdmin):
     list_filter = ["is_active", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description", "owner__username"]
     list_select_related = ["owner", "current_version"]
-    readonly_fields = ["id", "version_number", "archived_at", "created_at", "updated_at"]
+    readonly_fields = ["id", "version_number", "archived_at", "created_at", "updated_at", "runs"]
     inlines = [VersionInline]
     actions = ["archive_workflows"]
+
+    @admin.display(description="executions")
+    def runs(self, obj: Workflow) -> str:
+        """Links to the workflow's executions and to the form that runs it: the executions
+        admin, a layer above, is reached by URL name, not imported."""
+        if obj.pk is None:
+            return "-"
+        executions = reverse("admin:executions_app_execution_changelist") + f"?workflow__id__exact={obj.pk}"
+        run = reverse("admin:executions_app_execution_run", args=[obj.pk])
+        return format_html('<a href="{}">Executions</a> | <a href="{}">Run</a>', executions, run)
 
     @admin.display(description="version")
     def version_number(self, obj: Workflow) -> int | None:

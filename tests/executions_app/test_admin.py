@@ -75,3 +75,39 @@ def test_the_list_shows_the_duration_in_seconds(admin_client, execution):
     listing = admin_client.get("/admin/executions_app/execution/").content.decode()
     assert '<td class="field-duration">1.25 s</td>' in listing
     assert "duration (ms)" not in listing
+
+
+def run_url(workflow) -> str:
+    return f"/admin/executions_app/execution/run/{workflow.pk}/"
+
+
+def test_a_workflow_page_links_to_its_executions_and_to_run_it(admin_client):
+    workflow = WorkflowFactory()
+    page = admin_client.get(f"/admin/workflows_app/workflow/{workflow.pk}/change/").content.decode()
+    assert f'href="/admin/executions_app/execution/?workflow__id__exact={workflow.pk}"' in page
+    assert f'href="{run_url(workflow)}"' in page
+    assert admin_client.get(f"/admin/executions_app/execution/?workflow__id__exact={workflow.pk}").status_code == 200
+
+
+def test_run_starts_an_execution_owned_by_the_workflows_owner(admin_client, admin_user):
+    workflow = WorkflowFactory()
+    assert admin_client.get(run_url(workflow)).status_code == 200
+    response = admin_client.post(run_url(workflow), {"inputs": '{"text": "hello"}'})
+    execution = Execution.objects.get(workflow=workflow)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/executions_app/execution/{execution.pk}/change/"
+    assert execution.owner == workflow.owner != admin_user
+    assert execution.inputs == {"text": "hello"}
+
+
+def test_run_with_invalid_inputs_shows_the_error_and_starts_nothing(admin_client):
+    workflow = WorkflowFactory()
+    response = admin_client.post(run_url(workflow), {"inputs": '{"text": 5}'})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<ul class="errorlist" id="id_inputs_error">' in page
+    assert "The inputs do not match the workflow&#x27;s INPUT fields." in page
+    assert "must be of type string" in page
+    response = admin_client.post(run_url(workflow), {"inputs": '{"text": '})
+    assert "line 1, column 10" in response.content.decode()
+    assert not Execution.objects.filter(workflow=workflow).exists()
