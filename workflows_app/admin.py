@@ -161,6 +161,13 @@ class WorkflowAdmin(admin.ModelAdmin):
     inlines = [VersionInline]
     actions = ["archive_workflows"]
 
+    @admin.display(description="definition")
+    def definition(self, obj: Workflow) -> str:
+        """The definition as a view-only page (an archived workflow) shows it; the form's
+        field is not the model's, so without this it read "None"."""
+        version = obj.current_version
+        return format_html("<pre>{}</pre>", pretty_json(version.definition)) if version else "-"
+
     @admin.display(description="executions")
     def runs(self, obj: Workflow) -> str:
         """Links to the workflow's executions and to the form that runs it: the executions

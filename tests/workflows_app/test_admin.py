@@ -126,6 +126,14 @@ def test_archived_workflow_is_view_only(admin_client):
     assert Workflow.objects.get(pk=workflow.pk).name != "x"
 
 
+def test_an_archived_workflow_shows_its_definition_indented(admin_client):
+    workflow = WorkflowFactory(definition=echo_definition("<b>{{ inputs.text }}</b>"))
+    workflow_archive(workflow=workflow)
+    page = admin_client.get(change_url(workflow)).content.decode()
+    assert "<pre>{\n  &quot;nodes&quot;: [\n    {" in page
+    assert "&lt;b&gt;{{ inputs.text }}&lt;/b&gt;" in page
+
+
 def sends_a_secret(url: str = "https://hooks.example.com/in") -> dict:
     definition = echo_definition()
     definition["nodes"].insert(
