@@ -3,11 +3,18 @@ through the same services as the API."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -16,6 +23,8 @@ from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, NodeRu
 from executions_app.retry import RETRYABLE, execution_retry
 from executions_app.selectors import execution_logs
 from executions_app.services import execution_cancel, execution_create
+from workflows_app.admin import PrettyJSONField
+from workflows_app.models import Workflow
 
 # Tuples, so that each can be both `fields` and `readonly_fields` (typed apart in django-stubs).
 NODE_RUN_FIELDS = (
@@ -23,15 +32,67 @@ NODE_RUN_FIELDS = (
     "type",
     "status",
     "attempts",
-    "started_at",
-    "finished_at",
+    "started",
+    "finished",
     "duration",
     "reused_from",
-    "output",
-    "error",
-    "attempt_log",
+    "output_json",
+    "error_json",
+    "attempt_log_json",
 )
+# The model's times, shown to the millisecond in UTC by the display methods named here.
+EXECUTION_TIMES = {
+    "created_at": "created",
+    "started_at": "started",
+    "finished_at": "finished",
+    "deadline_at": "deadline",
+}
+# The model's JSON fields, shown indented by the display methods named here.
+EXECUTION_JSON = {"inputs": "inputs_json", "outputs": "outputs_json", "error": "error_json"}
+DISPLAYED_AS = {**EXECUTION_TIMES, **EXECUTION_JSON}
 LOG_COLUMNS = ("time", "level", "node", "attempt", "duration (ms)", "error code", "message")
+
+
+def to_the_millisecond(value: datetime | None) -> str:
+    """A time as `2026-01-02 03:04:05.678 UTC` ("-" when unset): node runs are milliseconds
+    apart, so the admin's minute-only dates tell them nothing."""
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def indented_json(value: Any) -> SafeString:
+    """A JSON value indented in a <pre>, escaped: outputs are user data."""
+    if value is None:
+        return format_html("{}", "-")
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def in_seconds(milliseconds: int | None) -> str:
+    """A duration short enough for a list column: `1.25 s` ("-" when not ended)."""
+    if milliseconds is None:
+        return "-"
+    return f"{milliseconds / 1000:.2f} s"
+
+
+class TimesToTheMillisecond:
+    """Display methods for the times of an execution or a node run."""
+
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, obj: Any) -> str:
+        return to_the_millisecond(obj.created_at)
+
+    @admin.display(description="started at", ordering="started_at")
+    def started(self, obj: Any) -> str:
+        return to_the_millisecond(obj.started_at)
+
+    @admin.display(description="finished at", ordering="finished_at")
+    def finished(self, obj: Any) -> str:
+        return to_the_millisecond(obj.finished_at)
+
+    @admin.display(description="deadline at", ordering="deadline_at")
+    def deadline(self, obj: Any) -> str:
+        return to_the_millisecond(obj.deadline_at)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -46,7 +107,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class NodeRunInline(ReadOnlyInline):
+class NodeRunInline(TimesToTheMillisecond, ReadOnlyInline):
     model = NodeRun
     fields = NODE_RUN_FIELDS
     readonly_fields = NODE_RUN_FIELDS
@@ -54,6 +115,18 @@ class NodeRunInline(ReadOnlyInline):
     @admin.display(description="duration (ms)")
     def duration(self, obj: NodeRun) -> int | None:
         return obj.duration_ms
+
+    @admin.display(description="output")
+    def output_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.output)
+
+    @admin.display(description="error")
+    def error_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.error)
+
+    @admin.display(description="attempt log")
+    def attempt_log_json(self, obj: NodeRun) -> SafeString:
+        return indented_json(obj.attempt_log)
 
 
 def log_table(execution: Execution) -> SafeString:
@@ -82,34 +155,99 @@ def log_table(execution: Execution) -> SafeString:
     return format_html('<table class="execution-log"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, rows)
 
 
+class RunWorkflowForm(forms.Form):
+    inputs = PrettyJSONField(
+        initial=dict,
+        widget=forms.Textarea(attrs={"rows": 15, "cols": 80, "style": "font-family: monospace"}),
+        help_text="A JSON object with the workflow's INPUT fields, checked as the API checks them.",
+    )
+
+
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
-    list_display = ["id", "workflow", "status", "owner", "created_at", "duration", "failed_node"]
+class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
+    list_display = ["id", "workflow", "status", "owner", "created", "duration", "failed_node"]
     list_filter = ["status", ("workflow", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["id", "workflow__name", "owner__username", "owner__email"]
     date_hierarchy = "created_at"
     list_select_related = ["workflow", "owner"]
     inlines = [NodeRunInline]
-    readonly_fields = ["log"]
+    readonly_fields = ["log", *DISPLAYED_AS.values()]
     actions = ["run_again", "cancel"]
+
+    @admin.display(description="inputs")
+    def inputs_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.inputs)
+
+    @admin.display(description="outputs")
+    def outputs_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.outputs)
+
+    @admin.display(description="error")
+    def error_json(self, obj: Execution) -> SafeString:
+        return indented_json(obj.error)
 
     @admin.display(description="execution log")
     def log(self, obj: Execution) -> SafeString:
         return log_table(obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """The model's fields, then the log in a section of its own."""
-        fields = [name for name in self.get_fields(request, obj) if name != "log"]
+        """The model's fields (times and JSON through their display methods), then the
+        log in a section of its own."""
+        fields = [
+            DISPLAYED_AS.get(name, name)
+            for name in map(str, self.get_fields(request, obj))
+            if name != "log" and name not in DISPLAYED_AS.values()
+        ]
+        if obj is not None and obj.status in FINISHED_EXECUTION_STATUSES:
+            # The engine's count of nodes not yet final: once ended, a leftover count
+            # (a failure stops the run with nodes never reached) only misleads.
+            fields.remove("remaining_nodes")
         return [(None, {"fields": fields}), ("Execution log", {"fields": ["log"]})]
 
-    @admin.display(description="duration (ms)")
-    def duration(self, obj: Execution) -> int | None:
-        return obj.duration_ms
+    @admin.display(description="duration")
+    def duration(self, obj: Execution) -> str:
+        return in_seconds(obj.duration_ms)
 
     @admin.display(description="failed node")
     def failed_node(self, obj: Execution) -> str:
         error = obj.error if isinstance(obj.error, dict) else {}
         return error.get("node_id") or ""
+
+    def get_urls(self) -> list[URLPattern]:
+        run = path(
+            "run/<uuid:workflow_id>/",
+            self.admin_site.admin_view(self.run_workflow_view),
+            name="executions_app_execution_run",
+        )
+        return [run, *super().get_urls()]
+
+    def run_workflow_view(self, request: HttpRequest, workflow_id: Any) -> HttpResponse:
+        """Runs a workflow as its owner with the inputs typed in, through the API's service."""
+        if not self.has_run_permission(request):
+            raise PermissionDenied
+        workflow = get_object_or_404(Workflow, pk=workflow_id)
+        form = RunWorkflowForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            inputs = form.cleaned_data["inputs"]
+            if not isinstance(inputs, dict):
+                form.add_error("inputs", "The inputs must be a JSON object.")
+            else:
+                try:
+                    execution, _ = execution_create(user=workflow.owner, workflow_id=workflow.pk, inputs=inputs)
+                except AppError as exc:
+                    details = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
+                    form.add_error("inputs", f"{exc.message}{details}")
+                else:
+                    self.message_user(request, f"Started execution {execution.id}.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:executions_app_execution_change", args=[execution.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Run {workflow.name}",
+            "opts": self.model._meta,
+            "workflow": workflow,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/executions_app/run_workflow.html", context)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -9,9 +9,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from workflows_app.definition import DefinitionInvalid, parse_definition
@@ -36,8 +38,22 @@ def pretty_json(value: Any) -> str:
 
 
 class PrettyJSONField(forms.JSONField):
+    """JSON edited indented; text that is not JSON is refused saying where it breaks."""
+
     def prepare_value(self, value: Any) -> Any:
         return value if isinstance(value, InvalidJSONInput) else pretty_json(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value not in self.empty_values and not self.disabled:
+            try:
+                json.loads(value, cls=self.decoder)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    "Enter valid JSON: line %(line)s, column %(column)s: %(reason)s.",
+                    code="invalid",
+                    params={"line": exc.lineno, "column": exc.colno, "reason": exc.msg, "value": value},
+                ) from exc
+        return super().to_python(value)
 
 
 def problem_text(problem: dict) -> str:
@@ -141,9 +157,26 @@ class WorkflowAdmin(admin.ModelAdmin):
     list_filter = ["is_active", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description", "owner__username"]
     list_select_related = ["owner", "current_version"]
-    readonly_fields = ["id", "version_number", "archived_at", "created_at", "updated_at"]
+    readonly_fields = ["id", "version_number", "archived_at", "created_at", "updated_at", "runs"]
     inlines = [VersionInline]
     actions = ["archive_workflows"]
+
+    @admin.display(description="definition")
+    def definition(self, obj: Workflow) -> str:
+        """The definition as a view-only page (an archived workflow) shows it; the form's
+        field is not the model's, so without this it read "None"."""
+        version = obj.current_version
+        return format_html("<pre>{}</pre>", pretty_json(version.definition)) if version else "-"
+
+    @admin.display(description="executions")
+    def runs(self, obj: Workflow) -> str:
+        """Links to the workflow's executions and to the form that runs it: the executions
+        admin, a layer above, is reached by URL name, not imported."""
+        if obj.pk is None:
+            return "-"
+        executions = reverse("admin:executions_app_execution_changelist") + f"?workflow__id__exact={obj.pk}"
+        run = reverse("admin:executions_app_execution_run", args=[obj.pk])
+        return format_html('<a href="{}">Executions</a> | <a href="{}">Run</a>', executions, run)
 
     @admin.display(description="version")
     def version_number(self, obj: Workflow) -> int | None:

@@ -126,6 +126,14 @@ def test_archived_workflow_is_view_only(admin_client):
     assert Workflow.objects.get(pk=workflow.pk).name != "x"
 
 
+def test_an_archived_workflow_shows_its_definition_indented(admin_client):
+    workflow = WorkflowFactory(definition=echo_definition("<b>{{ inputs.text }}</b>"))
+    workflow_archive(workflow=workflow)
+    page = admin_client.get(change_url(workflow)).content.decode()
+    assert "<pre>{\n  &quot;nodes&quot;: [\n    {" in page
+    assert "&lt;b&gt;{{ inputs.text }}&lt;/b&gt;" in page
+
+
 def sends_a_secret(url: str = "https://hooks.example.com/in") -> dict:
     definition = echo_definition()
     definition["nodes"].insert(
@@ -223,3 +231,12 @@ def test_a_workflow_saved_before_a_newer_check_can_still_be_renamed(admin_client
     assert workflow.name == "Renamed"
     changed = form_data(workflow.owner, echo_definition("{{ inputs.other }}"), versions=[workflow.current_version])
     assert "inputs.other is not a field" in admin_client.post(change_url(workflow), changed).content.decode()
+
+
+def test_a_definition_that_is_not_json_says_where_it_breaks(admin_client, admin_user):
+    data = form_data(admin_user, echo_definition())
+    data["definition"] = '{\n  "nodes": [],\n  "edges": [] "extra": 1\n}'
+    response = admin_client.post(ADD_URL, data)
+    assert response.status_code == 200
+    assert "line 3, column 15: Expecting &#x27;,&#x27; delimiter" in response.content.decode()
+    assert not Workflow.objects.filter(name="From admin").exists()
