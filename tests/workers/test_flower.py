@@ -47,6 +47,13 @@ def cached_workers(port: int) -> dict[str, Any] | None:
     return response.json() if response.status_code == 200 and response.json() else None
 
 
+def inspected_workers(port: int) -> dict[str, Any] | None:
+    """The workers once Flower's own inspection of them has answered: its methods answer
+    one by one, so a worker can be listed before its `registered` tasks are."""
+    workers = cached_workers(port)
+    return workers if workers and all("registered" in worker for worker in workers.values()) else None
+
+
 @pytest.mark.server
 @pytest.mark.slow
 def test_flower_started_before_the_workers_waits_and_inspects_them_without_a_failure() -> None:
@@ -64,7 +71,7 @@ def test_flower_started_before_the_workers_waits_and_inspects_them_without_a_fai
         wait_for(lambda: "waiting up to 30 s for a worker" in flower.log() or FAILED in flower.log(), timeout=60)
         assert FAILED not in flower.log()
         with worker_process(queues="default", concurrency=1):
-            workers = wait_for(lambda: cached_workers(port), timeout=60)
+            workers = wait_for(lambda: inspected_workers(port), timeout=60)
             [found] = workers.values()  # the one worker of this test
             assert set(found["registered"]) == TASKS
         assert FAILED not in flower.log()
