@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from core.api import ValidationFailed
 from core.renderers import JSONRenderer
 from core.schema import conflict
+from core.wsgi_on_asgi import CLIENT_DEPARTED
 from executions_app import event_stream, events
 from executions_app.event_stream import EventStreamRenderer
 from executions_app.filters import ExecutionFilter
@@ -131,7 +132,12 @@ class ExecutionEventsApi(APIView):
         after = event_stream.resume_point(request.headers.get("Last-Event-ID"))
         if event_stream.already_ended_for(execution, after):
             return HttpResponse(status=204)  # EventSource stops reconnecting on a 204
-        frames = event_stream.open_stream(user_id=request.user.pk, execution=execution, after=after)  # 429 past the cap
+        frames = event_stream.open_stream(  # 429 past the cap
+            user_id=request.user.pk,
+            execution=execution,
+            after=after,
+            departed=request.META.get(CLIENT_DEPARTED),
+        )
         response = StreamingHttpResponse(frames, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream

@@ -5,7 +5,7 @@ The stream ends when the execution ends, or after settings.SWITCHBOARD.events_ma
 Last-Event-ID resumes after that event. EventSource reconnects even after a clean end: a
 reconnect to a finished execution with nothing newer than its Last-Event-ID is answered
 204, which makes EventSource stop. While nothing happens a comment line goes out every
-KEEPALIVE_S. Each open stream holds one gunicorn thread, so the gthread workers keep
+KEEPALIVE_S. Each open stream holds one of the web tier's threads, so the others keep
 serving other requests beside it; a user may hold at most
 settings.SWITCHBOARD.events_max_streams_per_user streams at once (429 past that; stream_slots.py), so
 one client cannot take every thread. If Redis fails mid-stream the stream ends with a
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -67,18 +68,22 @@ an `id` (the execution had ended) or a comment."""
 
 
 class HeldStream:
-    """A stream's frames holding its slot. The slot goes back when the frames run out or
-    when the server closes the response: gunicorn does so when a write to a departed
-    client fails, and Django's StreamingHttpResponse passes the close on even if
-    iteration never started (a generator's own `finally` would not run then)."""
+    """A stream's frames holding its slot. The slot goes back when the frames run out,
+    when the client has left (`departed`, set by the web tier: core/wsgi_on_asgi.py; it
+    is looked at before each frame, so at the latest at the next keep-alive), or when the
+    server closes the response. Django's StreamingHttpResponse passes the close on even
+    if iteration never started (a generator's own `finally` would not run then)."""
 
-    def __init__(self, frames: Generator[str, None, None], slot: StreamSlot):
-        self.frames, self.slot = frames, slot
+    def __init__(self, frames: Generator[str, None, None], slot: StreamSlot, departed: threading.Event | None = None):
+        self.frames, self.slot, self.departed = frames, slot, departed
 
     def __iter__(self) -> HeldStream:
         return self
 
     def __next__(self) -> str:
+        if self.departed is not None and self.departed.is_set():
+            self.close()
+            raise StopIteration
         try:
             return next(self.frames)
         except BaseException:
@@ -92,11 +97,13 @@ class HeldStream:
             self.slot.release()
 
 
-def open_stream(*, user_id: Any, execution: Execution, after: str | None) -> HeldStream:
+def open_stream(
+    *, user_id: Any, execution: Execution, after: str | None, departed: threading.Event | None = None
+) -> HeldStream:
     """The stream of `execution` after `after`, counted against the user's cap
-    (TooManyStreams, 429, past it)."""
+    (TooManyStreams, 429, past it); it ends once `departed` is set."""
     slot = StreamSlot.acquire(user_id)
-    return HeldStream(stream(execution, after, slot=slot), slot)
+    return HeldStream(stream(execution, after, slot=slot), slot, departed)
 
 
 class EventStreamRenderer(BaseRenderer):

@@ -1,5 +1,5 @@
 """A user's open event streams, counted (SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER):
-each stream, and each `wait`, holds a gunicorn thread, so one client must not take them
+each stream, and each `wait`, holds one of the web tier's threads, so one client must not take them
 all. A slot is a member of a Redis sorted set scored by the end of its lease."""
 
 from __future__ import annotations

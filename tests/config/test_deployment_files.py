@@ -31,7 +31,8 @@ def compose() -> dict:
 def test_procfile_runs_the_process_layout() -> None:
     entries = procfile()
     assert list(entries) == list(APP_SERVICES)
-    assert "gunicorn config.wsgi --worker-class gthread --workers 2 --threads 8 " in entries["web"]
+    # ASGI: the event loop reads requests, a thread pool runs Django (config/asgi.py)
+    assert "gunicorn config.asgi --worker-class asgi --workers 2 " in entries["web"]
     assert "celery -A config worker -Q default,nodes -c 2 " in entries["worker"]  # prefork, the default pool
     assert "--pool" not in entries["worker"]
     assert "celery -A config worker -Q ai --pool threads -c 16 " in entries["ai-worker"]

@@ -1,8 +1,9 @@
-"""Requests as the real web server (the Procfile's gunicorn) hands them to Django."""
+"""Requests as the real web server (the Procfile's gunicorn, ASGI) hands them to Django."""
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -54,8 +55,40 @@ def test_a_long_query_string_is_the_apps_json_414_up_to_gunicorns_own_limit() ->
         assert refused.json()["error"]["code"] == "uri_too_long"
         assert refused.json()["error"]["details"] == {"limit_bytes": 2048}
 
-        # Over gunicorn's own limit the request never reaches Django: gunicorn's own HTML
-        # 414, as docs/operations/security.md says.
+        # Over gunicorn's own limit the request never reaches Django: gunicorn's own
+        # plain-text 414, as docs/operations/security.md says.
         beyond = httpx.get(f"{web}/api/auth/api-keys?q={'x' * 5000}")
         assert beyond.status_code == 414
-        assert beyond.headers["Content-Type"] == "text/html"  # gunicorn's own page, not the JSON shape
+        assert beyond.headers["Content-Type"].startswith("text/plain")  # gunicorn's own answer, not the JSON shape
+
+
+# More than the web tier's threads (2 processes x 8): on a server where a thread reads the
+# request (gunicorn's gthread), these connections left no thread free for anyone.
+SLOW_CLIENTS = 160
+
+
+@pytest.mark.timeout(120)
+def test_clients_sending_their_body_slowly_leave_the_api_answering_everyone_else() -> None:
+    user = UserFactory()
+    with running_web() as web:
+        host, port = web.removeprefix("http://").split(":")
+        slow = []
+        try:
+            for _ in range(SLOW_CLIENTS):
+                # The headers of a login announcing 1,000 bytes of body, then only the first.
+                connection = socket.create_connection((host, int(port)), timeout=10)
+                connection.sendall(
+                    b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000\r\n\r\n{"
+                )
+                slow.append(connection)
+            with httpx.Client(base_url=web, timeout=10) as client:
+                # An answer within the client's timeout for each: nobody is left waiting
+                # for a thread while the slow bodies are still coming.
+                answers = [client.get("/api/auth/me").status_code for _ in range(20)]
+                login = client.post("/api/auth/login", json={"username": user.username, "password": DEFAULT_PASSWORD})
+            assert answers == [401] * 20
+            assert login.status_code == 200, login.text
+        finally:
+            for connection in slow:
+                connection.close()

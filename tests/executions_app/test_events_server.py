@@ -1,5 +1,5 @@
 """GET /api/executions/{id}/events under the real web server: the Procfile's gunicorn
-(gthread) keeps answering other requests while streams are open, a user past
+keeps answering other requests while streams are open, a user past
 SWITCHBOARD_EVENTS_MAX_STREAMS_PER_USER gets a 429, a departed client's slot comes back
 (the in-process slot tests are in test_event_stream_slots.py). No worker runs: the
 executions stay queued, so their streams stay open."""
@@ -107,7 +107,7 @@ def test_gunicorn_answers_other_requests_beside_open_streams_and_caps_them_per_u
         bob_streams = [open_one(bob_auth, bob_execution) for _ in range(CAP)]
         assert [s.status for s in bob_streams] == [200] * CAP
 
-        # 2 x CAP streams hold threads of 2 gthread workers; everything else is still served
+        # 2 x CAP streams hold threads of the 2 web processes; everything else is still served
         # (sync workers would have stopped answering after the second stream).
         for _ in range(4):
             me_answers_promptly(web, alice_auth, alice.username)

@@ -1,4 +1,4 @@
-"""The Procfile's web entry (gunicorn, gthread), run as honcho runs it, for tests that
+"""The Procfile's web entry (gunicorn's asgi worker), run as honcho runs it, for tests that
 need the real web server in front of Django."""
 
 from __future__ import annotations
