@@ -39,9 +39,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker_proces
 # A lease of timeout_s + LEASE_GRACE_S: seconds, so a lost one is found within a test.
 LEASE_GRACE_S = 1
 SHORT_LEASE = {"SWITCHBOARD_LEASE_GRACE_S": str(LEASE_GRACE_S)}
-# Celery's line per task finished, with what the task returned (config/settings_logging.py).
+# Celery's line per task finished (config/settings_logging.py).
 TASK_LINES = {"SWITCHBOARD_LOG_TASKS": "1"}
-STALE_WAIT_REFUSED = re.compile(r"node WAIT\[[0-9a-f-]+\] succeeded in [0-9.]+s: None")
+WAIT_TASK_ENDED = re.compile(r"node WAIT\[[0-9a-f-]+\] succeeded in ")
 
 
 def insert_chain(make_workflow, collection: str, *, before: dict | None = None, timeout_s: float = 3) -> str:
@@ -98,8 +98,10 @@ def test_sigterm_of_the_worker_mid_burst_then_a_new_worker_finishes(make_workflo
 
 def test_sigstop_past_the_lease_then_sigcont_the_late_completion_is_fenced(make_workflow, run, user, settings) -> None:
     """Kill point: SIGSTOP of the worker holding `pause` (a WAIT), kept stopped past the
-    node's lease; a second worker takes the node over and finishes the execution; then
-    SIGCONT, and the first worker completes its stale attempt, which the fence refuses.
+    node's lease, until a second worker has taken the node over; then SIGCONT while that
+    second attempt holds the node (its worker frozen in turn, so the order is certain):
+    the first worker completes its stale attempt, and the fence on the attempt number
+    refuses it. The second attempt then completes the node, and the execution, once.
 
     Both workers use the threads pool, as the AI worker does: under prefork, Celery's hard
     time limit (equal to the lease) would kill the stale child when it wakes, and its late
@@ -107,34 +109,41 @@ def test_sigstop_past_the_lease_then_sigcont_the_late_completion_is_fenced(make_
     settings.SWITCHBOARD = replace(settings.SWITCHBOARD, lease_grace_s=LEASE_GRACE_S)
     pause = node("pause", "WAIT", {"seconds": 2}, timeout_s=3)
     workflow_id = insert_chain(make_workflow, "fenced", before=pause)
+
+    def pause_run() -> NodeRun:
+        return NodeRun.objects.get(execution_id=execution_id, node_id="pause")
+
     with worker_process(concurrency=1, pool="threads", extra_env={**SHORT_LEASE, **TASK_LINES}) as stale:
         execution_id = run(workflow_id, {"n": 1}, wait=None).json()["id"]
-        wait_for(lambda: NodeRun.objects.filter(execution_id=execution_id, node_id="pause", status="running").exists())
+        wait_for(lambda: pause_run().status == "running")
         suspend(stale)
-        try:
-            stale_claim = NodeRun.objects.get(execution_id=execution_id, node_id="pause")
-            assert stale_claim.attempts == 1
-            assert stale_claim.claimed_by.split("|")[1] == str(stale.process.pid)
-            with worker_process(concurrency=1, pool="threads", extra_env=SHORT_LEASE) as fresh:
-                # The stopped worker's heartbeat lapses too; whichever comes first, its
-                # claim is found lost and the node re-published.
-                sweep_until(lambda: NodeRun.objects.get(execution_id=execution_id, node_id="pause").attempts == 2)
-                sweep_until(lambda: unfinished([execution_id]) == 0)
+        stale_claim = pause_run()
+        assert (stale_claim.status, stale_claim.attempts) == ("running", 1)
+        assert stale_claim.claimed_by.split("|")[1] == str(stale.process.pid)
+        with worker_process(concurrency=1, pool="threads", extra_env=SHORT_LEASE) as fresh:
+            # The stopped worker's heartbeat lapses too; whichever comes first, its claim
+            # is found lost and the node re-published.
+            sweep_until(lambda: pause_run().attempts == 2)
+            suspend(fresh)
             assert stale_claim.lease_until < timezone.now()  # the stale attempt's lease ran out
-        finally:
             resume(stale)
-        # The stale attempt wakes with its wait over and completes: its task ends having
-        # recorded nothing (run_node returns None for a completion the fence refused).
-        wait_for(lambda: STALE_WAIT_REFUSED.search(stale.log()), timeout=30)
+            # The stale attempt wakes with its wait over and tries to complete the node; once
+            # its task has ended, the row shows whether the fence let it write.
+            wait_for(lambda: WAIT_TASK_ENDED.search(stale.log()), timeout=30)
+            taken_over = pause_run()
+            assert (taken_over.status, taken_over.attempts, taken_over.attempt_log) == ("running", 2, [])
+            assert taken_over.claimed_by.split("|")[1] == str(fresh.process.pid)
+            resume(fresh)
+            # Not swept meanwhile: a re-publish of the frozen attempt would start a third.
+            wait_for(lambda: pause_run().status == "completed", timeout=30)
+            sweep_until(lambda: unfinished([execution_id]) == 0)
     execution = Execution.objects.get(id=execution_id)
     assert execution.status == "completed", execution.error
     runs = node_runs(execution_id)
-    taken_over = runs["pause"]
-    assert taken_over.status == "completed"
-    assert taken_over.attempts == 2
-    assert taken_over.claimed_by.split("|")[1] == str(fresh.process.pid)
+    assert runs["pause"].status == "completed"
+    assert runs["pause"].attempts == 2
     # Only the second attempt's line: the first attempt's completion wrote nothing.
-    assert [entry["n"] for entry in taken_over.attempt_log] == [2]
+    assert [entry["n"] for entry in runs["pause"].attempt_log] == [2]
     assert {n: r.attempts for n, r in runs.items() if n != "pause"} == {"start": 1, "log": 1, "result": 1}
     records = Record.objects.filter(owner=user, collection="fenced")
     assert records.count() == 1
@@ -149,6 +158,8 @@ def test_postgres_backend_terminated_inside_the_completion_transaction(make_work
     if not is_postgresql():
         pytest.skip("terminating a server backend is a PostgreSQL fault; SQLite has no server connection")
     workflow_id = insert_chain(make_workflow, "dropped")
+    # The threads pool: no Celery soft time limit (5 s under a lease this short) interrupts
+    # the node while the test holds it.
     with (
         own_connection() as holder,
         own_connection() as observer,
