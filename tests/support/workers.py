@@ -52,7 +52,8 @@ def ping_workers(timeout: float = 30.0, queue: str = "default") -> None:
 
 class WorkerProcess:
     """A `celery worker` (or, with `command`, any manage.py/celery command) on the test
-    database, logging to var/."""
+    database, logging to var/. `prefix` starts it through a launcher, such as
+    `ip netns exec <namespace>` (tests/support/netns.py)."""
 
     def __init__(
         self,
@@ -62,8 +63,10 @@ class WorkerProcess:
         extra_env: dict[str, str] | None = None,
         command: list[str] | None = None,
         include: str | None = None,
+        prefix: list[str] | None = None,
     ):
         self.queues, self.concurrency, self.pool = queues, concurrency, pool
+        self.prefix = prefix or []
         self.extra_env = extra_env or {}
         self.command = command
         self.include = include
@@ -101,7 +104,7 @@ class WorkerProcess:
             *(["--include", self.include] if self.include else []),
         ]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [*self.prefix, *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self
 
