@@ -12,22 +12,32 @@ Redis, as `make test` does. The database is dropped and the Redis keys deleted a
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
+from development import embedded_redis
+
+# A run id of its own: its test database's name and its Redis key prefix (config/settings.py).
 os.environ["SWITCHBOARD_TEST_RUN_ID"] = "fuzz" + secrets.token_hex(3)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The access token outlives the run on the slowest machine.
 os.environ["SWITCHBOARD_ACCESS_TOKEN_MINUTES"] = "60"
-import django
+if not os.environ.get("REDIS_URL"):
+    # As `make test` does: an embedded Redis of this run's own, stopped at exit, exported
+    # before the settings read REDIS_URL.
+    _port = embedded_redis.free_port()
+    atexit.register(embedded_redis.start(_port, Path(tempfile.mkdtemp(prefix="sbredis")), persist=False).kill)
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{_port}/0"
 
-# The test session's environment: with no REDIS_URL it starts an embedded Redis of this
-# run's own (stopped at exit) and exports REDIS_URL, before the settings read it.
-import tests.support.session_env  # noqa: F401
+import django
 
 django.setup()
 
