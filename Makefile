@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: run test test-fast lint docs docs-build lock migrations-check bench venv clean
+.PHONY: run test test-fast fuzz lint docs docs-build lock migrations-check bench venv clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 # The fast layer: no worker (process or thread), no network server, nothing slow.
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not worker_process and not worker_thread and not server and not slow" $(PYTEST_ARGS)
+
+# schemathesis against the API's own OpenAPI schema, seeded and bounded (fuzz/run.py).
+fuzz: $(STAMP)
+	$(PY) -m fuzz.run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

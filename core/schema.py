@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from core.api import StrictSerializer
 
 
 class SchemaApi(SpectacularAPIView):
@@ -25,6 +29,25 @@ class SchemaApi(SpectacularAPIView):
             # drf-spectacular ships py.typed but leaves this view's get() unannotated.
             response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]
             return response
+
+
+# drf-spectacular leaves its extension registry (__init_subclass__) and mapper unannotated.
+class StrictSerializerSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """A strict serializer's request body lists every field it takes: the server refuses
+    any other with 400, so the schema says `additionalProperties: false`."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        # What drf-spectacular would generate for this subclass (its documented way for an
+        # extension to augment the default; the base class would map StrictSerializer).
+        schema: dict[str, Any] = auto_schema._map_serializer(  # type: ignore[no-untyped-call]  # noqa: SLF001
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
 
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.schema import conflict
 from credentials_app.models import Credential
-from credentials_app.serializers import CredentialInput, CredentialOutput
+from credentials_app.serializers import CredentialInput, CredentialOutput, CredentialUpdateInput
 from credentials_app.services import (
     credential_create,
     credential_delete,
@@ -26,9 +26,8 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 
-def _validated(data: Any, *, partial: bool = False, value_required: bool = True) -> dict[str, Any]:
-    serializer = CredentialInput(data=data, partial=partial)
-    serializer.fields["value"].required = value_required
+def _validated(serializer_class: type[CredentialInput], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data
     return validated
@@ -51,7 +50,7 @@ class CredentialListCreateApi(ListModelMixin, GenericAPIView[Credential]):
 
     @extend_schema(request=CredentialInput, responses={201: CredentialOutput, 409: NAME_TAKEN})
     def post(self, request: Request) -> Response:
-        data = _validated(request.data)
+        data = _validated(CredentialInput, request.data)
         credential = credential_create(
             user=request.user, name=data["name"], value=data["value"], description=data.get("description", "")
         )
@@ -63,17 +62,17 @@ class CredentialDetailApi(APIView):
     def get(self, request: Request, pk: Any) -> Response:
         return Response(CredentialOutput(credential_get(user=request.user, credential_id=pk)).data)
 
-    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
+    @extend_schema(request=CredentialUpdateInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
     def put(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=CredentialInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
+    @extend_schema(request=CredentialUpdateInput, responses={200: CredentialOutput, 409: NAME_TAKEN})
     def patch(self, request: Request, pk: Any) -> Response:
         return self._update(request, pk, partial=True)
 
     def _update(self, request: Request, pk: Any, *, partial: bool) -> Response:
         credential = credential_get(user=request.user, credential_id=pk)  # 404 before any body problem
-        data = _validated(request.data, partial=partial, value_required=False)
+        data = _validated(CredentialUpdateInput, request.data, partial=partial)
         credential = credential_update(
             credential=credential,
             name=data.get("name"),

@@ -20,9 +20,8 @@ class TextOnlyField(serializers.CharField):
 
 
 class CredentialInput(StrictSerializer):
-    """Body of POST and PUT/PATCH. On PUT/PATCH `value` may be left out to keep the stored
-    one; read-only fields of the output are accepted and ignored, so a GET body can be PUT
-    back."""
+    """Body of POST. Read-only fields of the output are accepted and ignored, so a GET
+    body can be PUT back (CredentialUpdateInput)."""
 
     name = serializers.RegexField(
         CREDENTIAL_NAME_PATTERN,
@@ -35,6 +34,12 @@ class CredentialInput(StrictSerializer):
     id = serializers.UUIDField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+
+class CredentialUpdateInput(CredentialInput):
+    """Body of PUT and PATCH: without `value`, the stored one is kept."""
+
+    value = TextOnlyField(write_only=True, required=False, max_length=MAX_VALUE_CHARS, trim_whitespace=False)
 
 
 class CredentialOutput(serializers.Serializer[Credential]):

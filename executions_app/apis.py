@@ -112,7 +112,17 @@ class ExecutionEventsApi(APIView):
         return super().handle_exception(exc)
 
     @extend_schema(
-        parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "Last-Event-ID",
+                # The ids the stream sends (events.is_stream_id); 19 digits a part always fit
+                # the 64 bits a part may hold, so every id this pattern matches is taken.
+                {"type": "string", "pattern": "^[0-9]{1,19}(-[0-9]{1,19})?$"},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The `id` of the last event received, to resume after it.",
+            )
+        ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
                 response=events.EVENT_SCHEMA, description=event_stream.STREAM_DESCRIPTION

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import StrictSerializer
@@ -16,6 +17,13 @@ def _definition_object(value: Any) -> Any:
     return value
 
 
+# Any JSON to the field, but the API takes only an object: the schema says so, and the
+# graph's own rules are the validator's (docs/concepts/workflows.md).
+@extend_schema_field({"type": "object", "description": "The workflow's graph: `nodes` and `edges`."})
+class DefinitionField(serializers.JSONField):
+    pass
+
+
 class WorkflowInput(StrictSerializer):
     """Body of create, PUT and PATCH. Read-only fields of the workflow shape (and of an
     export) are accepted and ignored, so a GET body or an export can be sent back."""
@@ -23,7 +31,7 @@ class WorkflowInput(StrictSerializer):
     name = serializers.CharField(max_length=Workflow._meta.get_field("name").max_length)
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
-    definition = serializers.JSONField(validators=[_definition_object])
+    definition = DefinitionField(validators=[_definition_object])
     # The version the client last read: on PUT/PATCH a stale one is refused with 409.
     version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     id = serializers.UUIDField(read_only=True)

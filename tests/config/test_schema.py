@@ -70,3 +70,23 @@ def test_the_schema_lists_the_414_of_a_long_query_string_on_every_operation() ->
         assert "`uri_too_long`" in too_long["description"]
         assert "SWITCHBOARD_MAX_QUERY_STRING_BYTES" in too_long["description"]
         assert too_long["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.django_db
+def test_every_request_body_says_it_refuses_fields_it_does_not_list_as_the_server_does(auth_client) -> None:
+    schema = Client().get("/api/schema", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    bodies = {
+        (method, path): components[op["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if "requestBody" in op
+    }
+    assert ("post", "/api/workflows") in bodies and ("patch", "/api/credentials/{id}") in bodies
+    for operation, body in bodies.items():
+        # A client generating or checking bodies from the schema must not add fields.
+        assert body.get("additionalProperties") is False, operation
+
+    refused = auth_client.post("/api/auth/api-keys", {"name": "ci", "colour": "red"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"colour": ["Unknown field."]}

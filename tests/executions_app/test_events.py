@@ -3,6 +3,7 @@ after the end, keep-alives, the cap, errors as JSON (no worker: events are appen
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import replace
@@ -41,12 +42,24 @@ def assert_json_error(response, status: int, code: str) -> None:
     assert response.json()["error"]["code"] == code
 
 
-@pytest.mark.parametrize("bad", ["abc", "1-2-3", "1764088000000-", "-1", "99999999999999999999-0", "١٢٣"])
+MALFORMED_LAST_EVENT_IDS = ["abc", "1-2-3", "1764088000000-", "-1", "99999999999999999999-0", "١٢٣"]
+
+
+@pytest.mark.parametrize("bad", MALFORMED_LAST_EVENT_IDS)
 def test_a_malformed_last_event_id_is_a_400_in_json(browser, execution_id, bad) -> None:
     response = browser.get(events_url(execution_id), HTTP_LAST_EVENT_ID=bad)
 
     assert_json_error(response, 400, "validation_error")
     assert "Last-Event-ID" in response.json()["error"]["details"]
+
+
+def test_the_schema_gives_last_event_id_the_form_the_stream_takes(execution_id) -> None:
+    operation = Client().get("/api/schema", {"format": "json"}).json()["paths"]["/api/executions/{id}/events"]["get"]
+    header = next(p for p in operation["parameters"] if p["name"] == "Last-Event-ID")
+    documented = re.compile(header["schema"]["pattern"])
+
+    assert all(documented.search(event_id) for event_id in [*stream_ids(execution_id), "0", "1764088000000-0"])
+    assert not any(documented.search(bad) for bad in MALFORMED_LAST_EVENT_IDS)
 
 
 def test_errors_are_json_even_when_the_client_accepts_only_event_streams(execution_id) -> None:
