@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: run test test-fast fuzz lint docs docs-build lock migrations-check bench venv clean
+.PHONY: run test test-fast fuzz lint docs docs-build lock migrations-check bench bench-load venv clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ migrations-check: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# The sustained submission alone (about three minutes); make bench runs it too.
+bench-load: $(STAMP)
+	$(PY) -m bench.run --only sustained
 
 clean:
 	rm -rf $(VENV) var site .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis

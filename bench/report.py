@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -123,4 +124,97 @@ def write(r: dict[str, Any]) -> None:
             ),
         ]
     lines += ["", "What limits each figure, and the history of these numbers: `bench/NOTES.md`.", ""]
+    if "sustained" in r:
+        lines += [*sustained_section(r), ""]
     RESULTS.write_text("\n".join(lines))
+
+
+SUSTAINED = "## Sustained submission"
+
+
+def load_row(name: str, f: dict[str, Any], drain: dict[str, Any] | None) -> str:
+    lat, cpu = f["latency_ms"], f["cpu"]
+    other = ", ".join(f"{n} x {s}" for s, n in f["status_other"].items()) or "0"
+    if f["no_answer"]:
+        other += f"; no answer: {f['no_answer']}"
+    left = "—" if drain is None else f"{drain['not_terminal']} of {sum(drain['by_status'].values())}"
+    return (
+        f"| {name} | {f['scheduled_per_s']} / {f['sent_per_s']} / {f['accepted_per_s']} "
+        f"| {lat['p50']} / {lat['p95']} / {lat['p99']} "
+        f"| {f['status_5xx']} | {other} | {cpu['cpu_s']['web server']} s, {f['web_cpu_ms_per_1000']} ms "
+        f"| {cpu['machine_busy_cores']} | {left} |"
+    )
+
+
+def paragraph(text: str) -> list[str]:
+    return [*textwrap.wrap(text, width=92, break_on_hyphens=False), ""]
+
+
+def per_submission(post: dict[str, Any]) -> str:
+    """CPU per submission from the load's start to its executions' end, process by process."""
+    used = post["cpu_with_drain"]["cpu_s"]
+    ours = {name: s for name, s in used.items() if name != "rest of the machine"}
+    each = ", ".join(f"{name} {s * 1000 / post['requests']:.1f}" for name, s in ours.items())
+    return f"{sum(ours.values()) * 1000 / post['requests']:.1f} ms ({each})"
+
+
+def sustained_section(r: dict[str, Any]) -> list[str]:
+    s = r["sustained"]
+    idle = s["idle"]
+    lines = [
+        SUSTAINED,
+        "",
+        *paragraph(
+            f"`POST /api/executions` of a 3-node workflow (INPUT → TRANSFORM → OUTPUT, no `wait`) at a "
+            f"fixed rate for {s['duration_s']} s, open loop from {s['clients']} client threads (each request "
+            "leaves at its scheduled time whatever the earlier answers; latency counts from that time), "
+            "against the Procfile's web entry with the Procfile's workers running what it creates. The floor, "
+            f"same run: the same server answering `GET /api/auth/me` at the same rate for {s['floor_s']} s "
+            "just before. Web CPU: the web server's process group (psutil), over the run and per 1,000 "
+            f"requests. Target: no 5xx, and every execution terminal within {s['drain_deadline_s']} s of the "
+            "load's end. Command: `make bench-load` (`python -m bench.run --only sustained`), or all of "
+            f"`make bench`. Fewer are sent than scheduled only when all {s['clients']} client threads are "
+            "waiting for answers; those requests leave late, and their latency still counts from their "
+            "scheduled time."
+        ),
+        *paragraph(
+            f"Run: {r['started']} UTC, {os.cpu_count()} cores, database {r['database']}. Before the load, in "
+            f"{idle['wall_s']} s, the idle web server used {idle['cpu_s']['web server']} s of CPU, and the "
+            f"machine was busy on {idle['machine_busy_cores']} cores (whatever else runs on it)."
+        ),
+        "| requests | scheduled / sent / accepted (2xx) per s | latency p50 / p95 / p99 ms | 5xx | other non-2xx "
+        "| web CPU: over the run, per 1,000 | machine busy, cores | executions not terminal 60 s after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for rate in s["rates"]:
+        post, floor = rate["POST /api/executions"], rate["floor: GET /api/auth/me"]
+        lines.append(load_row(f"POST /api/executions at {rate['rate']}/s", post, post["executions"]))
+        lines.append(load_row(f"floor: GET /api/auth/me at {rate['rate']}/s", floor, None))
+    lines.append("")
+    for rate in s["rates"]:
+        post = rate["POST /api/executions"]
+        spent = ", ".join(f"{name} {cpu_s} s" for name, cpu_s in post["cpu"]["cpu_s"].items())
+        executions = post["executions"]
+        lines += textwrap.wrap(
+            f"- {rate['rate']}/s: CPU over the run ({post['cpu']['wall_s']} s): {spent}. Executions "
+            f"{executions['drain_s']} s after the load: {executions['by_status']}. CPU per submission, "
+            f"until its execution's end: {per_submission(post)}. Sent late by p50 / p99: "
+            f"{post['sent_late_ms']['p50']} / {post['sent_late_ms']['p99']} ms.",
+            width=92,
+            subsequent_indent="  ",
+            break_on_hyphens=False,
+        )
+    return lines
+
+
+def write_sustained(r: dict[str, Any]) -> None:
+    """Replaces the sustained section of RESULTS.md (or appends it), leaving the rest."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    section = "\n".join(sustained_section(r)) + "\n"
+    if SUSTAINED in text:
+        before, _, after = text.partition(SUSTAINED)
+        rest = after.find("\n## ")
+        text = before + section + (after[rest + 1 :] if rest >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text)

@@ -1,11 +1,14 @@
 """`make bench`: engine figures on PostgreSQL + Redis, each beside its floor measured in
 the same run (bench/NOTES.md). Writes bench/out/latest.json and prints a Markdown table.
+`python -m bench.run --only sustained` (`make bench-load`) measures only the sustained
+submission, in about three minutes, and rewrites only its section of bench/RESULTS.md.
 
 Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis on
 127.0.0.1. A database and a Redis key prefix of its own, dropped at the end."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -37,8 +40,8 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_redis import get_redis_connection  # noqa: E402
 
-from bench import ai_scenarios, report, scenarios  # noqa: E402
-from tests.support.workers import worker_process  # noqa: E402
+from bench import ai_scenarios, report, scenarios, sustained  # noqa: E402
+from tests.support.workers import WorkerProcess, worker_process  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -59,7 +62,15 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def group_of(worker: WorkerProcess) -> int:
+    assert worker.process is not None, "the worker has not started"
+    return worker.process.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--only", choices=["sustained"], help="measure only this figure")
+    only = parser.parse_args(argv).only
     old_name = connection.settings_dict["NAME"]
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     results: dict[str, Any] = {"database": connection.vendor, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -75,13 +86,23 @@ def main() -> int:
         # The Procfile's two workers: prefork for the engine's queues, and for the `ai`
         # queue the threads pool that I/O-bound provider calls run on (docs/concepts/ai-providers.md).
         with (
-            worker_process(queues="default,nodes", concurrency=2, pool="prefork", include="bench.design_floor"),
-            worker_process(queues="ai", concurrency=16, pool="threads"),
+            worker_process(
+                queues="default,nodes", concurrency=2, pool="prefork", include="bench.design_floor"
+            ) as engine_worker,
+            worker_process(queues="ai", concurrency=16, pool="threads") as ai_worker,
         ):
-            results.update(scenarios.run_all(user, summary))
-            results["ai"] = ai_scenarios.run_all(
-                user, os.environ["SWITCHBOARD_EMULATOR_URL"], scenarios.timed_execution, summary
-            )
+            if only is None:
+                results.update(scenarios.run_all(user, summary))
+                results["ai"] = ai_scenarios.run_all(
+                    user, os.environ["SWITCHBOARD_EMULATOR_URL"], scenarios.timed_execution, summary
+                )
+            # Last: it leaves thousands of executions behind. Each worker runs in a
+            # session of its own, so its process id is its group's.
+            worker_groups = {
+                "celery worker (default, nodes)": group_of(engine_worker),
+                "celery worker (ai)": group_of(ai_worker),
+            }
+            results["sustained"] = sustained.run(user, user.bench_password, worker_groups, summary)
     finally:
         emulator.terminate()
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -91,8 +112,12 @@ def main() -> int:
         for key in redis.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000):
             redis.delete(key)
     OUT.mkdir(exist_ok=True)
-    (OUT / "latest.json").write_text(json.dumps(results, indent=2))
-    report.write(results)
+    if only:
+        (OUT / f"{only}.json").write_text(json.dumps(results, indent=2))
+        report.write_sustained(results)
+    else:
+        (OUT / "latest.json").write_text(json.dumps(results, indent=2))
+        report.write(results)
     print(json.dumps(results, indent=2))
     print(f"(test database {test_name} dropped)", file=sys.stderr)
     return 0
