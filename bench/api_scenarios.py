@@ -1,7 +1,7 @@
 """API latency under load, and cached against uncached reads (bench/NOTES.md).
 
-The API is the Procfile's web server (gunicorn, 2 gthread workers of 8 threads) on the
-bench's database, with the workers running. CLIENTS threads, each on a kept connection,
+The API is the Procfile's web server (gunicorn's asgi worker, 2 processes of 8 threads
+for Django) on the bench's database, with the workers running. CLIENTS threads, each on a kept connection,
 send REQUESTS requests one after another; each endpoint is measured beside the floor of
 the same server under the same load, GET /api/auth/me (authentication and the cached
 user, no query of its own)."""
