@@ -11,6 +11,8 @@ from core.api import StrictSerializer
 
 
 class RegisterInput(StrictSerializer):
+    """A new account (when registration is open)."""
+
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     email = serializers.EmailField(max_length=254)
     # Capped so a megabyte "password" cannot make the hasher burn CPU.
@@ -18,15 +20,21 @@ class RegisterInput(StrictSerializer):
 
 
 class LoginInput(StrictSerializer):
+    """Credentials exchanged for an access and a refresh token."""
+
     username = serializers.CharField(max_length=254, help_text="The username, or the account's email.")
     password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
 
 
 class RefreshInput(StrictSerializer):
+    """A refresh token exchanged for a new access token."""
+
     refresh = serializers.CharField(max_length=4096)
 
 
 class PasswordChangeInput(StrictSerializer):
+    """The current password and the new one; tokens issued before stop working."""
+
     current_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
     new_password = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
     revoke_api_keys = serializers.BooleanField(
@@ -48,6 +56,8 @@ class UserOutput(serializers.ModelSerializer):
 
 
 class ApiKeyCreateInput(StrictSerializer):
+    """A new API key: its name, and the days it lives (every key expires)."""
+
     name = serializers.CharField(max_length=100)
 
     def get_fields(self) -> dict[str, serializers.Field]:

@@ -161,8 +161,10 @@ class Pagination(PageNumberPagination):
 
 
 class StrictSerializer(serializers.Serializer[Any]):
-    """Refuses fields it does not know; read-only fields are accepted and ignored so a
-    GET body can be sent back as a PUT."""
+    # Refuses fields it does not know; read-only fields are accepted and ignored so a GET
+    # body can be sent back as a PUT. A comment, not a docstring: the OpenAPI describes a
+    # serializer by the first docstring up its classes, and this one would stand for every
+    # request body that has none of its own.
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

@@ -7,6 +7,9 @@ from executions_app.models import Execution, ExecutionLog, NodeRun
 
 
 class ExecutionCreateInput(StrictSerializer):
+    """A run of a workflow's active version with these inputs; `wait` holds the answer up
+    to that many seconds for the execution to end."""
+
     workflow_id = serializers.UUIDField()
     inputs = serializers.DictField(required=False, default=dict)
     wait = serializers.FloatField(required=False, min_value=0, max_value=60)

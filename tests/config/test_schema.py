@@ -90,3 +90,18 @@ def test_every_request_body_says_it_refuses_fields_it_does_not_list_as_the_serve
     refused = auth_client.post("/api/auth/api-keys", {"name": "ci", "colour": "red"}, format="json")
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"colour": ["Unknown field."]}
+
+
+def test_request_bodies_are_described_by_their_own_words_not_a_shared_base_class() -> None:
+    schema = Client().get("/api/schema", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    described = {name: body.get("description", "") for name, body in components.items() if name.endswith("Request")}
+    # The OpenAPI takes the first docstring up a serializer's classes: one on a shared base
+    # would describe every body that has none, as if it were theirs.
+    assert described["LoginInputRequest"] == "Credentials exchanged for an access and a refresh token."
+    # A serializer and its PATCH variant share their words; no two serializers do.
+    serializers_by_text: dict[str, set[str]] = {}
+    for name, text in described.items():
+        if text:
+            serializers_by_text.setdefault(text, set()).add(name.removeprefix("Patched"))
+    assert {text: names for text, names in serializers_by_text.items() if len(names) > 1} == {}
