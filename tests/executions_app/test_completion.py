@@ -11,7 +11,8 @@ import pytest
 from django.db import connection
 
 from executions_app.engine import publish
-from executions_app.engine.node_run import complete_node, run_node
+from executions_app.engine.completion import complete_node
+from executions_app.engine.node_run import run_node
 from executions_app.engine.outcome import Outcome
 from executions_app.engine.publish import Publish
 from executions_app.models import Execution, NodeRun
