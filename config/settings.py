@@ -21,10 +21,12 @@ from config import run_env
 run_env.load()
 
 from config.env import env_bool, env_float, env_int, env_list, env_str  # noqa: E402
-from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
-from config.settings_logging import LOGGING  # noqa: E402, F401
 
-# Three groups of settings live in modules of their own; Django reads them from here.
+# Groups of settings that live in modules of their own (AI providers, the API, logging,
+# Switchboard's limits); Django reads them from here.
+from config.settings_ai import AI_PROVIDERS  # noqa: E402, F401
+from config.settings_api import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: E402, F401
+from config.settings_logging import LOGGING  # noqa: E402, F401
 from core.limits import Limits, limits_from_env  # noqa: E402
 
 # Switchboard's own limits and timings, one frozen object (core/limits.py): read as
@@ -200,37 +202,6 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Auth, DRF -------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts_app.authentication.CachedJWTAuthentication",
-        "accounts_app.authentication.ApiKeyAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "accounts_app.throttles.UserOrKeyRateThrottle",
-        "accounts_app.throttles.AnonAddressRateThrottle",
-    ],
-    "DEFAULT_THROTTLE_RATES": {
-        "user": env_str("SWITCHBOARD_THROTTLE_USER", "6000/min"),
-        "anon": env_str("SWITCHBOARD_THROTTLE_ANON", "600/min"),
-        "login": env_str("SWITCHBOARD_THROTTLE_LOGIN", "10/min"),
-        "register": env_str("SWITCHBOARD_THROTTLE_REGISTER", "5/min"),
-    },
-    # The throttle address is the socket peer unless a proxy count is configured.
-    "NUM_PROXIES": env_int("SWITCHBOARD_NUM_PROXIES", 0),
-}
-
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("SWITCHBOARD_ACCESS_TOKEN_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("SWITCHBOARD_REFRESH_TOKEN_DAYS", 7)),
@@ -242,18 +213,6 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Switchboard API",
-    "DESCRIPTION": "AI workflow automation: workflows, executions, providers, monitoring.",
-    "VERSION": "0.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.document_errors"],
 }
 
 AUTH_PASSWORD_VALIDATORS = [
