@@ -16,3 +16,7 @@ class Launch:
     flower_port: int
     redis_port: int | None  # the embedded redis-server's port; None when REDIS_URL is set
     flower_credentials_generated: bool
+
+
+class LaunchError(Exception):
+    """Something the user can fix (a port in use, a weak admin password): printed, exit 1."""

@@ -19,8 +19,6 @@ import psutil
 import pytest
 
 from development.embedded_redis import free_port
-from development.launcher import ensure_admin
-from development.launcher_after_start import allow_demo_endpoint, demo_report
 from tests.support.definitions import edge, input_node, node
 from tests.support.launcher import (
     ROOT,
@@ -275,73 +273,3 @@ def assert_none_left(tree: ProcessTree) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     assert not survivors, "still running after Ctrl-C: " + " | ".join(survivors)
-
-
-def test_the_demo_opens_this_server_to_http_nodes_only_when_it_is_on() -> None:
-    on = {"SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
-    line = allow_demo_endpoint(8123, on)
-    assert on["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] == "svc.internal:8080,127.0.0.1:8123"
-    assert on["SWITCHBOARD_DEMO_HTTP_URL"] == "http://127.0.0.1:8123/metrics"
-    assert "127.0.0.1:8123" in line and "SWITCHBOARD_DEMO=0" in line
-    for value in ("0", " 0 "):
-        off = {"SWITCHBOARD_DEMO": value, "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
-        line = allow_demo_endpoint(8123, off)
-        assert off == {"SWITCHBOARD_DEMO": value, "SWITCHBOARD_HTTP_ALLOWED_HOSTS": "svc.internal:8080"}
-        assert line.startswith("off")
-
-
-@pytest.mark.slow
-def test_a_demo_command_stopped_by_ctrl_c_is_reported_without_its_traceback() -> None:
-    # Ctrl-C reaches every process of the terminal's group, the demo command too.
-    command = [sys.executable, "-c", "import time; print('seeding', flush=True); time.sleep(60)"]
-    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert demo.stdout is not None and demo.stdout.readline() == "seeding\n"
-    demo.send_signal(signal.SIGINT)
-    stdout, stderr = demo.communicate(timeout=30)
-    assert "KeyboardInterrupt" in stderr  # what the launcher's output showed
-    report = demo_report(
-        subprocess.CompletedProcess(command, demo.returncode, "seeding\n" + stdout, stderr), "http://h"
-    )
-    assert report == "  demo: stopped by Ctrl-C before it was done"
-
-
-def test_a_demo_command_that_ran_is_reported_with_where_to_see_it() -> None:
-    done = subprocess.CompletedProcess(["seed_demo"], 0, "Queued execution 42\n", "")
-    assert demo_report(done, "http://h").splitlines() == [
-        "",
-        "  demo: Queued execution 42",
-        "  demo: see it on http://h/dashboard/ and http://h/admin/executions_app/execution/",
-    ]
-
-
-@pytest.mark.django_db
-def test_a_generated_admin_password_is_kept_for_its_owner_only_and_later_starts_say_how_to_reset_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, django_user_model
-) -> None:
-    monkeypatch.delenv("SWITCHBOARD_ADMIN_USERNAME", raising=False)
-    monkeypatch.delenv("SWITCHBOARD_ADMIN_PASSWORD", raising=False)
-    kept = tmp_path / "admin_credentials"
-    kept.write_text("left by an admin of an earlier database")
-    kept.chmod(0o644)
-
-    created = ensure_admin(tmp_path)
-    password = re.fullmatch(rf"user 'admin' created, password (\S+)  \(kept in {kept}, mode 0600\)", created)[1]
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert kept.read_text().endswith(f"username: admin\npassword: {password}\n")
-    assert django_user_model.objects.get(username="admin").check_password(password)
-
-    reset = ".venv/bin/python manage.py changepassword admin"
-    assert ensure_admin(tmp_path) == f"user 'admin' exists; password: see {kept}, or reset it with {reset}"
-    kept.unlink()
-    assert ensure_admin(tmp_path) == f"user 'admin' exists; reset its password with {reset}"
-
-
-@pytest.mark.django_db
-def test_an_admin_made_with_the_given_password_leaves_no_credentials_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SWITCHBOARD_ADMIN_USERNAME", raising=False)
-    monkeypatch.setenv("SWITCHBOARD_ADMIN_PASSWORD", "a-long-pass-phrase-of-mine")
-    (tmp_path / "admin_credentials").write_text("password: of an admin of an earlier database\n")
-    assert ensure_admin(tmp_path) == "user 'admin' created with the password from SWITCHBOARD_ADMIN_PASSWORD"
-    assert not (tmp_path / "admin_credentials").exists()
