@@ -14,7 +14,7 @@ import yaml
 from honcho.environ import parse_procfile
 
 from development.embedded_redis import free_port
-from development.launcher import redact_url
+from development.launcher_banner import redact_url
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("web", "worker", "ai-worker", "beat", "flower")
