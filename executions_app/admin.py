@@ -4,6 +4,7 @@ through the same services as the API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +69,26 @@ def indented_json(value: Any) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def json_display(field: str) -> Callable[[Any, Any], SafeString]:
+    """An admin display method showing the JSON field `field` indented."""
+
+    @admin.display(description=field.replace("_", " "))
+    def shown(self: Any, obj: Any) -> SafeString:
+        return indented_json(getattr(obj, field))
+
+    return shown
+
+
+def time_display(field: str) -> Callable[[Any, Any], str]:
+    """An admin display method showing the time field `field` to the millisecond."""
+
+    @admin.display(description=field.replace("_", " "), ordering=field)
+    def shown(self: Any, obj: Any) -> str:
+        return to_the_millisecond(getattr(obj, field))
+
+    return shown
+
+
 def in_seconds(milliseconds: int | None) -> str:
     """A duration short enough for a list column: `1.25 s` ("-" when not ended)."""
     if milliseconds is None:
@@ -78,21 +99,10 @@ def in_seconds(milliseconds: int | None) -> str:
 class TimesToTheMillisecond:
     """Display methods for the times of an execution or a node run."""
 
-    @admin.display(description="created at", ordering="created_at")
-    def created(self, obj: Any) -> str:
-        return to_the_millisecond(obj.created_at)
-
-    @admin.display(description="started at", ordering="started_at")
-    def started(self, obj: Any) -> str:
-        return to_the_millisecond(obj.started_at)
-
-    @admin.display(description="finished at", ordering="finished_at")
-    def finished(self, obj: Any) -> str:
-        return to_the_millisecond(obj.finished_at)
-
-    @admin.display(description="deadline at", ordering="deadline_at")
-    def deadline(self, obj: Any) -> str:
-        return to_the_millisecond(obj.deadline_at)
+    created = time_display("created_at")
+    started = time_display("started_at")
+    finished = time_display("finished_at")
+    deadline = time_display("deadline_at")
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -116,17 +126,9 @@ class NodeRunInline(TimesToTheMillisecond, ReadOnlyInline):
     def duration(self, obj: NodeRun) -> int | None:
         return obj.duration_ms
 
-    @admin.display(description="output")
-    def output_json(self, obj: NodeRun) -> SafeString:
-        return indented_json(obj.output)
-
-    @admin.display(description="error")
-    def error_json(self, obj: NodeRun) -> SafeString:
-        return indented_json(obj.error)
-
-    @admin.display(description="attempt log")
-    def attempt_log_json(self, obj: NodeRun) -> SafeString:
-        return indented_json(obj.attempt_log)
+    output_json = json_display("output")
+    error_json = json_display("error")
+    attempt_log_json = json_display("attempt_log")
 
 
 def log_table(execution: Execution) -> SafeString:
@@ -174,17 +176,9 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     readonly_fields = ["log", *DISPLAYED_AS.values()]
     actions = ["run_again", "cancel"]
 
-    @admin.display(description="inputs")
-    def inputs_json(self, obj: Execution) -> SafeString:
-        return indented_json(obj.inputs)
-
-    @admin.display(description="outputs")
-    def outputs_json(self, obj: Execution) -> SafeString:
-        return indented_json(obj.outputs)
-
-    @admin.display(description="error")
-    def error_json(self, obj: Execution) -> SafeString:
-        return indented_json(obj.error)
+    inputs_json = json_display("inputs")
+    outputs_json = json_display("outputs")
+    error_json = json_display("error")
 
     @admin.display(description="execution log")
     def log(self, obj: Execution) -> SafeString:
