@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "ai_providers",
     "workflows_app",
     "executions_app",
+    "triggers_app",
     "workers",
     "dashboard_app",
     "development",

@@ -227,7 +227,9 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
                 form.add_error("inputs", "The inputs must be a JSON object.")
             else:
                 try:
-                    execution, _ = execution_create(user=workflow.owner, workflow_id=workflow.pk, inputs=inputs)
+                    execution, _ = execution_create(
+                        user=workflow.owner, workflow_id=workflow.pk, inputs=inputs, trigger="admin"
+                    )
                 except AppError as exc:
                     details = f" {json.dumps(exc.details, ensure_ascii=False)}" if exc.details else ""
                     form.add_error("inputs", f"{exc.message}{details}")
@@ -267,7 +269,10 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
                     new = execution_retry(execution=execution)
                 else:
                     new, _ = execution_create(
-                        user=execution.owner, workflow_id=execution.workflow_id, inputs=execution.inputs
+                        user=execution.owner,
+                        workflow_id=execution.workflow_id,
+                        inputs=execution.inputs,
+                        trigger="admin",
                     )
             except AppError as exc:
                 refused.append(f"{execution.id}: {exc.message}")

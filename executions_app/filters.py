@@ -5,9 +5,10 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
-from executions_app.models import Execution, ExecutionStatus
+from executions_app.models import TRIGGER_KINDS, Execution, ExecutionStatus
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -29,12 +30,27 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class TriggerFilter(django_filters.CharFilter):
+    """`webhook` or `schedule` matches every trigger of that kind; `webhook:<id>` one."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in TRIGGER_KINDS:
+            return qs.filter(Q(trigger=value) | Q(trigger__startswith=f"{value}:"))
+        return super().filter(qs, value)
+
+
 class ExecutionFilter(django_filters.FilterSet):
     workflow = django_filters.UUIDFilter(field_name="workflow_id")
+    trigger = TriggerFilter(
+        field_name="trigger",
+        max_length=80,
+        help_text="What started it: `api`, `cli`, `admin`, `retry`, `webhook`, `schedule` (every one of that kind), "
+        "or one trigger: `webhook:<id>`, `schedule:<id>`.",
+    )
     status = django_filters.ChoiceFilter(choices=ExecutionStatus.choices)
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Execution
-        fields = ["workflow", "status", "created_after", "created_before"]
+        fields = ["workflow", "status", "trigger", "created_after", "created_before"]

@@ -19,6 +19,9 @@ class ExecutionStatus(models.TextChoices):
 ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 FINISHED_EXECUTION_STATUSES = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
 
+# What an execution's `trigger` starts with; the kinds with an object add `:<its id>`.
+TRIGGER_KINDS = ("api", "cli", "admin", "retry", "webhook", "schedule")
+
 
 class NodeRunStatus(models.TextChoices):
     PENDING = "pending"
@@ -52,6 +55,9 @@ class Execution(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     retried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What started it: `api`, `cli`, `admin`, `retry`, `webhook:<trigger id>`,
+    # `schedule:<schedule id>` (TRIGGER_KINDS).
+    trigger = models.CharField(max_length=80, default="api")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +71,7 @@ class Execution(models.Model):
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_created"),
             models.Index(fields=["status", "deadline_at"], name="execution_status_deadline"),
             models.Index(fields=["created_at"], name="execution_created"),
+            models.Index(fields=["owner", "trigger", "-created_at"], name="execution_owner_trigger"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -74,6 +74,7 @@ def execution_retry(*, execution: Execution) -> Execution:
             inputs=execution.inputs,
             remaining_nodes=len(graph.nodes),
             retried_from=execution,
+            trigger="retry",
             deadline_at=now + (execution.deadline_at - execution.created_at),
             started_at=now,
             status=ExecutionStatus.RUNNING,

@@ -54,6 +54,7 @@ class ExecutionOutput(serializers.ModelSerializer):
             "inputs",
             "outputs",
             "error",
+            "trigger",
             "created_at",
             "started_at",
             "finished_at",

@@ -59,10 +59,11 @@ def _idempotent_match(user: Any, key: str, fingerprint: str) -> Execution | None
 
 
 def execution_create(
-    *, user: Any, workflow_id: Any, inputs: dict, idempotency_key: str | None = None
+    *, user: Any, workflow_id: Any, inputs: dict, idempotency_key: str | None = None, trigger: str = "api"
 ) -> tuple[Execution, bool]:
     """Validates the inputs against the pinned version and queues the root nodes.
-    Returns (execution, created); an idempotent repeat returns the first execution."""
+    Returns (execution, created); an idempotent repeat returns the first execution.
+    `trigger` says what started it (Execution.trigger)."""
     fingerprint = request_fingerprint(workflow_id, inputs)
     if idempotency_key:
         _check_idempotency_key(idempotency_key)
@@ -75,7 +76,7 @@ def execution_create(
     graph = graph_for_version(workflow.current_version_id)
     validated = validate_inputs(graph, inputs)
     try:
-        execution = _create_rows(user, workflow, graph, validated, idempotency_key, fingerprint)
+        execution = _create_rows(user, workflow, graph, validated, idempotency_key, fingerprint, trigger)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -88,7 +89,7 @@ def execution_create(
 
 
 def _create_rows(
-    user: Any, workflow: Any, graph: Any, inputs: dict, idempotency_key: str | None, fingerprint: str
+    user: Any, workflow: Any, graph: Any, inputs: dict, idempotency_key: str | None, fingerprint: str, trigger: str
 ) -> Execution:
     """The execution and its node runs, written together, then made known (its first nodes
     published after its `queued` event: a worker's `running` must never precede it)."""
@@ -101,6 +102,7 @@ def _create_rows(
         remaining_nodes=len(graph.nodes),
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint,
+        trigger=trigger,
         deadline_at=now + timedelta(seconds=LIMITS.execution_timeout_s),
     )
     run_ids = storage().create_execution(execution, graph, now)

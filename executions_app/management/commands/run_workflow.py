@@ -118,7 +118,7 @@ class Command(BaseCommand):
         if user.is_superuser:  # a workflow imported from a file is the user's own: unchanged
             user = self.as_its_owner(user, workflow_id)
         try:
-            execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs=inputs)
+            execution, _ = execution_create(user=user, workflow_id=workflow_id, inputs=inputs, trigger="cli")
         except AppError as exc:
             details = f" {json.dumps(exc.details, default=str)}" if exc.details else ""
             if exc.code == "not_found":  # whose workflows were searched is the likely mistake
