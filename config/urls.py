@@ -19,12 +19,15 @@ urlpatterns = [
     path("api/workflows", include("workflows_app.urls")),
     path("api/", include("executions_app.urls")),
     path("api/", include("credentials_app.urls")),
+    path("api/", include("triggers_app.urls")),
     path("api/dashboard/", include("dashboard_app.urls")),
     path("api/dashboard/", include("ai_providers.urls")),
     path("api/schema", SchemaApi.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last of the API's routes: an unknown /api/ path is the JSON 404, DEBUG on or off.
     re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),
+    # Token-addressed, outside /api/: a hook's caller holds no account (triggers_app/hook_urls.py).
+    path("hooks/", include("triggers_app.hook_urls")),
     path("", include("dashboard_app.page_urls")),
 ]
 
