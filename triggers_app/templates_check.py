@@ -9,9 +9,14 @@ from core.api import ValidationFailed
 from core.json_text import format_path
 from workflows_app.expressions import compile_value
 
+# The names each kind of trigger template reads.
+HOOK_MAPPING_ROOTS = ("body", "query", "headers", "trigger")
+HOOK_RESPONSE_ROOTS = ("outputs", "execution", "body", "query", "headers", "trigger")
+SCHEDULE_ROOTS = ("trigger",)
 
-def check_templates(field: str, value: Any) -> None:
-    _, problems = compile_value(value)
+
+def check_templates(field: str, value: Any, roots: tuple[str, ...]) -> None:
+    _, problems = compile_value(value, roots=roots)
     if problems:
         raise ValidationFailed(
             details={field: [f"{format_path(loc) or '(root)'}: {error}" for loc, error in problems]},

@@ -124,15 +124,16 @@ class References(NamedTuple):
     inputs: frozenset[str]
 
 
-def check_tree(tree: ast.Template) -> References:
+def check_tree(tree: ast.Template, roots: tuple[str, ...] = ROOT_NAMES) -> References:
     """Refuses what the sandbox must never see and lists the referenced nodes, secrets and
-    inputs. Walks iteratively: a deep tree is refused before anything recurses over it."""
+    inputs. `roots` are the names the template may read (a trigger's templates see others
+    than a node's). Walks iteratively: a deep tree is refused before anything recurses."""
     max_nodes, max_depth = switchboard_limit("max_expression_nodes"), switchboard_limit("max_expression_depth")
     node_refs: set[str] = set()
     secret_refs: set[str] = set()
     input_refs: set[str] = set()
     keyed_roots: set[int] = set()
-    roots: list[ast.Name] = []
+    root_names: list[ast.Name] = []
     stack: list[tuple[ast.Node, int]] = [(tree, 0)]
     count = 0
     while stack:
@@ -159,11 +160,11 @@ def check_tree(tree: ast.Template) -> References:
             elif isinstance(node.node, ast.Name) and node.node.name == "inputs" and isinstance(key, str):
                 input_refs.add(key)
         if isinstance(node, ast.Name) and node.ctx == "load":
-            if node.name not in ROOT_NAMES:
-                raise ExpressionError(f"unknown name {node.name!r}; names are: {', '.join(ROOT_NAMES)}", line=line)
-            roots.append(node)
+            if node.name not in roots:
+                raise ExpressionError(f"unknown name {node.name!r}; names are: {', '.join(roots)}", line=line)
+            root_names.append(node)
         stack.extend((child, depth + 1) for child in node.iter_child_nodes())
-    for name in roots:
+    for name in root_names:
         if name.name in ("nodes", "secrets") and id(name) not in keyed_roots:
             example = "nodes.<id>.output" if name.name == "nodes" else "secrets.<name>"
             raise ExpressionError(f"refer to {name.name} by name, as {example}", line=name.lineno)

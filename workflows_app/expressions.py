@@ -138,12 +138,13 @@ def compile_expression(source: str) -> Expression:
 
 
 @lru_cache(maxsize=4096)
-def compile_template(source: str) -> Template:
-    """Parses and checks a template string once; text without `{{` stays plain text."""
+def compile_template(source: str, roots: tuple[str, ...] = ROOT_NAMES) -> Template:
+    """Parses and checks a template string once; text without `{{` stays plain text.
+    `roots`: the names it may read (a node's by default)."""
     if not has_template(source):
         return Template(source)
     tree = parse_source(source, bare=False)
-    refs = check_tree(tree)
+    refs = check_tree(tree, roots)
     outputs = [node for node in tree.body if isinstance(node, ast.Output)]
     parts = [part for output in outputs for part in output.nodes]
     if len(parts) == 1 and not isinstance(parts[0], ast.TemplateData):
@@ -154,9 +155,11 @@ def compile_template(source: str) -> Template:
     return Template(source, compile_tree(tree), False, refs)
 
 
-def compile_value(value: Any, at: tuple = ()) -> tuple[Any, list[tuple[tuple, ExpressionError]]]:
+def compile_value(
+    value: Any, at: tuple = (), roots: tuple[str, ...] = ROOT_NAMES
+) -> tuple[Any, list[tuple[tuple, ExpressionError]]]:
     """Compiles every template string inside a JSON value. Returns the compiled value and
-    every problem found, each with its location below `at`."""
+    every problem found, each with its location below `at`. `roots` as compile_template."""
     problems: list[tuple[tuple, ExpressionError]] = []
 
     def walk(item: Any, loc: tuple) -> Any:
@@ -164,7 +167,7 @@ def compile_value(value: Any, at: tuple = ()) -> tuple[Any, list[tuple[tuple, Ex
             if not has_template(item):
                 return item
             try:
-                return compile_template(item)
+                return compile_template(item, roots)
             except ExpressionError as exc:
                 problems.append((loc, exc))
                 return item

@@ -25,6 +25,7 @@ from tests.support.api import api_key_client, bearer_client
 from tests.support.definitions import edge, input_node, node
 from tests.support.executions import SSE
 from tests.support.factories import ApiKeyFactory, UserFactory
+from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
 from workflows_app.models import Workflow
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,25 @@ def make_api_key(owner: APIClient, user: User) -> Made:
     return Made({"api_key_id": key_id}, lambda: _row(ApiKey, key_id))
 
 
+def make_webhook(owner: APIClient, user: User) -> Made:
+    body = {"workflow_id": _workflow(owner), "name": "mine"}
+    response = owner.post("/api/triggers/webhooks", body, format="json")
+    assert response.status_code == 201, response.content
+    trigger_id = response.json()["id"]
+    return Made({"pk": trigger_id}, lambda: (_row(WebhookTrigger, trigger_id), Delivery.objects.count()))
+
+
+def make_schedule(owner: APIClient, user: User) -> Made:
+    body = {"workflow_id": _workflow(owner), "name": "mine", "cron": "@daily"}
+    response = owner.post("/api/triggers/schedules", body, format="json")
+    assert response.status_code == 201, response.content
+    schedule_id = response.json()["id"]
+    return Made(
+        {"pk": schedule_id},
+        lambda: (_row(Schedule, schedule_id), ScheduleTick.objects.count(), Execution.objects.count()),
+    )
+
+
 # Route name -> how its owner makes the object, and the method and answers that show the
 # owner reaches it. The owner goes last, after the strangers: that also shows the
 # strangers' attempts left the object in place and the kwargs name a real object.
@@ -172,6 +192,15 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     ),
     # An event stream: the owner's answer is read up to its first chunk, then closed.
     "execution-events": ObjectRoute(make_execution, "get", (200,), "a stream: its first bytes are read"),
+    "webhook-detail": ObjectRoute(make_webhook, "get", (200,)),
+    "webhook-rotate-token": ObjectRoute(make_webhook, "post", (200,), "POST only"),
+    "webhook-rotate-secret": ObjectRoute(make_webhook, "post", (200,), "POST only"),
+    "webhook-revoke": ObjectRoute(make_webhook, "post", (200,), "POST only"),
+    "webhook-deliveries": ObjectRoute(make_webhook, "get", (200,)),
+    "schedule-detail": ObjectRoute(make_schedule, "get", (200,)),
+    "schedule-pause": ObjectRoute(make_schedule, "post", (200,), "POST only"),
+    "schedule-resume": ObjectRoute(make_schedule, "post", (200,), "POST only"),
+    "schedule-ticks": ObjectRoute(make_schedule, "get", (200,)),
 }
 
 

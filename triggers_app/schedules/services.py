@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.api import Conflict, ValidationFailed
 from triggers_app.models import Schedule
 from triggers_app.schedules.timing import ScheduleSpecError, Timing, check
-from triggers_app.templates_check import check_templates
+from triggers_app.templates_check import SCHEDULE_ROOTS, check_templates
 from workflows_app.selectors import workflow_get
 
 EDITABLE_FIELDS = (
@@ -40,7 +40,7 @@ def _check(schedule: Schedule) -> None:
         check(schedule.cron, schedule.interval_s, schedule.timezone)
     except ScheduleSpecError as exc:
         raise ValidationFailed(details={exc.field: [exc.message]}) from None
-    check_templates("inputs", schedule.inputs)
+    check_templates("inputs", schedule.inputs, SCHEDULE_ROOTS)
 
 
 def _arm(schedule: Schedule) -> None:
@@ -93,9 +93,7 @@ def schedule_resume(*, schedule: Schedule) -> Schedule:
     once the workflow can run (active and not archived)."""
     workflow = schedule.workflow
     if workflow.archived_at is not None or not workflow.is_active:
-        raise Conflict(
-            "The schedule's workflow is archived or inactive: activate it first.", code="workflow_inactive"
-        )
+        raise Conflict("The schedule's workflow is archived or inactive: activate it first.", code="workflow_inactive")
     schedule.is_paused = False
     schedule.stopped_reason = ""
     _arm(schedule)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.api import ValidationFailed
 from credentials_app.services import encrypt
 from triggers_app.models import WebhookMode, WebhookTrigger
-from triggers_app.templates_check import check_templates
+from triggers_app.templates_check import HOOK_MAPPING_ROOTS, HOOK_RESPONSE_ROOTS, check_templates
 from triggers_app.webhooks import tokens
 from workflows_app.selectors import workflow_get
 
@@ -45,7 +45,7 @@ EDITABLE_FIELDS = (
 
 def _check(values: dict[str, Any]) -> None:
     if "input_mapping" in values:
-        check_templates("input_mapping", values["input_mapping"])
+        check_templates("input_mapping", values["input_mapping"], HOOK_MAPPING_ROOTS)
     template = values.get("response_template")
     if template is not None:
         check_response_template(template)
@@ -75,7 +75,7 @@ def check_response_template(template: dict[str, Any]) -> None:
         raise ValidationFailed(
             details={"response_template": [f"Headers not allowed: {', '.join(refused)} (allowed: {allowed})."]}
         )
-    check_templates("response_template", template.get("body"))
+    check_templates("response_template", template.get("body"), HOOK_RESPONSE_ROOTS)
 
 
 def webhook_create(*, user: Any, workflow_id: Any, **values: Any) -> tuple[WebhookTrigger, str, str | None]:

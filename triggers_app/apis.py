@@ -1,0 +1,263 @@
+"""The triggers API: the owner's webhooks and schedules under /api/triggers/. Thin:
+validate, call one service or selector, answer. The hook itself (POST /hooks/<token>)
+is triggers_app/hook_views.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import StrictSerializer
+from core.schema import conflict
+from triggers_app import selectors
+from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
+from triggers_app.schedules import services as schedules
+from triggers_app.serializers import (
+    DeliveryOutput,
+    RotationInput,
+    ScheduleInput,
+    ScheduleOutput,
+    ScheduleUpdateInput,
+    TickOutput,
+    WebhookInput,
+    WebhookOutput,
+    WebhookSecretsOutput,
+    WebhookUpdateInput,
+)
+from triggers_app.webhooks import services as webhooks
+
+
+class WorkflowQuery(StrictSerializer):
+    """Narrows a list to one workflow's triggers."""
+
+    workflow = serializers.UUIDField(required=False)
+
+
+WORKFLOW_PARAMETER = OpenApiParameter("workflow", {"type": "string", "format": "uuid"}, required=False)
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
+
+
+def _workflow_filter(request: Request) -> Any:
+    return _validated(WorkflowQuery, request.query_params).get("workflow")
+
+
+def _with_secrets(request: Request, trigger: WebhookTrigger, token: str | None, secret: str | None) -> dict:
+    context: dict[str, Any] = {"secret": secret}
+    if token:
+        context |= {"token": token, "url": request.build_absolute_uri(f"/hooks/{token}")}
+    return WebhookSecretsOutput(trigger, context=context).data
+
+
+WEBHOOK_EXAMPLE = OpenApiExample(
+    "An order hook",
+    request_only=True,
+    value={
+        "workflow_id": "6f1c2d1e-8a86-4a53-9b1c-0f8f5d4a9b10",
+        "name": "Shop orders",
+        "mode": "async",
+        "input_mapping": {"order_id": "{{ body.order.id }}", "source": "{{ query.source }}"},
+        "delivery_id_header": "X-Shop-Delivery",
+    },
+)
+SCHEDULE_EXAMPLE = OpenApiExample(
+    "Every night at 02:30 in Berlin",
+    request_only=True,
+    value={
+        "workflow_id": "6f1c2d1e-8a86-4a53-9b1c-0f8f5d4a9b10",
+        "name": "Nightly report",
+        "cron": "30 2 * * *",
+        "timezone": "Europe/Berlin",
+        "inputs": {"day": "{{ trigger.scheduled_at[:10] }}"},
+        "overlap": "skip",
+        "catch_up": "skip_missed",
+    },
+)
+
+
+class WebhookListCreateApi(ListModelMixin, GenericAPIView[WebhookTrigger]):
+    serializer_class = WebhookOutput
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[WebhookTrigger]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
+            return WebhookTrigger.objects.none()
+        return selectors.webhook_list(user=self.request.user, workflow_id=_workflow_filter(self.request))
+
+    @extend_schema(parameters=[WORKFLOW_PARAMETER])
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(request=WebhookInput, responses={201: WebhookSecretsOutput}, examples=[WEBHOOK_EXAMPLE])
+    def post(self, request: Request) -> Response:
+        data = _validated(WebhookInput, request.data)
+        trigger, token, secret = webhooks.webhook_create(user=request.user, **data)
+        return Response(_with_secrets(request, trigger, token, secret), status=201)
+
+
+class WebhookDetailApi(APIView):
+    @extend_schema(responses=WebhookOutput)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(WebhookOutput(selectors.webhook_get(user=request.user, trigger_id=pk)).data)
+
+    @extend_schema(
+        request=WebhookUpdateInput,
+        responses=WebhookSecretsOutput,
+        description="Turning signing on for a hook without a secret makes one: it is in `secret`, shown once.",
+    )
+    def patch(self, request: Request, pk: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)  # 404 before any body problem
+        data = _validated(WebhookUpdateInput, request.data, partial=True)
+        trigger, secret = webhooks.webhook_update(trigger=trigger, **data)
+        return Response(_with_secrets(request, trigger, None, secret))
+
+    @extend_schema(responses={204: None}, description="Deletes the hook and its delivery log (revoke keeps the log).")
+    def delete(self, request: Request, pk: Any) -> Response:
+        selectors.webhook_get(user=request.user, trigger_id=pk).delete()
+        return Response(status=204)
+
+
+class WebhookRotateTokenApi(APIView):
+    @extend_schema(
+        request=RotationInput,
+        responses=WebhookSecretsOutput,
+        description="A new token and URL, shown once; the old token keeps working for `overlap_s` seconds.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
+        data = _validated(RotationInput, request.data)
+        trigger, token = webhooks.webhook_rotate_token(trigger=trigger, overlap_s=data["overlap_s"])
+        return Response(_with_secrets(request, trigger, token, None))
+
+
+class WebhookRotateSecretApi(APIView):
+    @extend_schema(
+        request=RotationInput,
+        responses=WebhookSecretsOutput,
+        description="A new signing secret, shown once; signatures made with the old one pass for `overlap_s` seconds.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
+        data = _validated(RotationInput, request.data)
+        trigger, secret = webhooks.webhook_rotate_secret(trigger=trigger, overlap_s=data["overlap_s"])
+        return Response(_with_secrets(request, trigger, None, secret))
+
+
+class WebhookRevokeApi(APIView):
+    @extend_schema(
+        request=None, responses=WebhookOutput, description="Every token of the hook answers 404 from now on."
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        trigger = webhooks.webhook_revoke(trigger=selectors.webhook_get(user=request.user, trigger_id=pk))
+        return Response(WebhookOutput(trigger).data)
+
+
+class DeliveryListApi(ListModelMixin, GenericAPIView[Delivery]):
+    """The hook's delivery log, newest first: accepted and refused calls alike."""
+
+    serializer_class = DeliveryOutput
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        if getattr(self, "swagger_fake_view", False):
+            return Delivery.objects.none()
+        trigger = selectors.webhook_get(user=self.request.user, trigger_id=self.kwargs["pk"])
+        return selectors.delivery_list(trigger=trigger)
+
+    def get(self, request: Request, pk: Any) -> Response:
+        return self.list(request)
+
+
+class DeliveryDetailApi(APIView):
+    @extend_schema(responses=DeliveryOutput)
+    def get(self, request: Request, pk: Any, delivery_id: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
+        return Response(DeliveryOutput(selectors.delivery_get(trigger=trigger, delivery_id=delivery_id)).data)
+
+
+class ScheduleListCreateApi(ListModelMixin, GenericAPIView[Schedule]):
+    serializer_class = ScheduleOutput
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[Schedule]:
+        if getattr(self, "swagger_fake_view", False):
+            return Schedule.objects.none()
+        return selectors.schedule_list(user=self.request.user, workflow_id=_workflow_filter(self.request))
+
+    @extend_schema(parameters=[WORKFLOW_PARAMETER])
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(request=ScheduleInput, responses={201: ScheduleOutput}, examples=[SCHEDULE_EXAMPLE])
+    def post(self, request: Request) -> Response:
+        data = _validated(ScheduleInput, request.data)
+        schedule = schedules.schedule_create(user=request.user, **data)
+        return Response(ScheduleOutput(schedule).data, status=201)
+
+
+class ScheduleDetailApi(APIView):
+    @extend_schema(responses=ScheduleOutput)
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(ScheduleOutput(selectors.schedule_get(user=request.user, schedule_id=pk)).data)
+
+    @extend_schema(
+        request=ScheduleUpdateInput,
+        responses=ScheduleOutput,
+        description="A new `cron`, `interval_s` or `timezone` recomputes the next fire time from now.",
+    )
+    def patch(self, request: Request, pk: Any) -> Response:
+        schedule = selectors.schedule_get(user=request.user, schedule_id=pk)
+        data = _validated(ScheduleUpdateInput, request.data, partial=True)
+        return Response(ScheduleOutput(schedules.schedule_update(schedule=schedule, **data)).data)
+
+    @extend_schema(responses={204: None}, description="Deletes the schedule and its ticks; its executions stay.")
+    def delete(self, request: Request, pk: Any) -> Response:
+        selectors.schedule_get(user=request.user, schedule_id=pk).delete()
+        return Response(status=204)
+
+
+class SchedulePauseApi(APIView):
+    @extend_schema(request=None, responses=ScheduleOutput, description="No tick fires until it is resumed.")
+    def post(self, request: Request, pk: Any) -> Response:
+        schedule = schedules.schedule_pause(schedule=selectors.schedule_get(user=request.user, schedule_id=pk))
+        return Response(ScheduleOutput(schedule).data)
+
+
+class ScheduleResumeApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: ScheduleOutput, 409: conflict("`workflow_inactive`")},
+        description="Fires again from the next future tick; the ticks it missed while paused are not made up.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        schedule = schedules.schedule_resume(schedule=selectors.schedule_get(user=request.user, schedule_id=pk))
+        return Response(ScheduleOutput(schedule).data)
+
+
+class TickListApi(ListModelMixin, GenericAPIView[ScheduleTick]):
+    """What became of each tick, newest first: fired, skipped (overlap), queued, missed, failed."""
+
+    serializer_class = TickOutput
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[ScheduleTick]:
+        if getattr(self, "swagger_fake_view", False):
+            return ScheduleTick.objects.none()
+        schedule = selectors.schedule_get(user=self.request.user, schedule_id=self.kwargs["pk"])
+        return selectors.tick_list(schedule=schedule)
+
+    def get(self, request: Request, pk: Any) -> Response:
+        return self.list(request)
