@@ -20,7 +20,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.api import AppError
-from executions_app.models import FINISHED_EXECUTION_STATUSES, Execution, NodeRun
+from executions_app.filters import started_by
+from executions_app.models import FINISHED_EXECUTION_STATUSES, TRIGGER_KINDS, Execution, NodeRun
 from executions_app.retry import RETRYABLE, execution_retry
 from executions_app.selectors import execution_logs
 from executions_app.services import execution_cancel, execution_create
@@ -165,11 +166,25 @@ class RunWorkflowForm(forms.Form):
     )
 
 
+class TriggerKindFilter(admin.SimpleListFilter):
+    """By what started the execution: one entry per kind (`webhook` covers every hook)."""
+
+    title = "trigger"
+    parameter_name = "trigger_kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(kind, kind) for kind in TRIGGER_KINDS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Execution]) -> QuerySet[Execution]:
+        kind = self.value()
+        return queryset.filter(started_by(kind)) if kind in TRIGGER_KINDS else queryset
+
+
 @admin.register(Execution)
 class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
-    list_display = ["id", "workflow", "status", "owner", "created", "duration", "failed_node"]
-    list_filter = ["status", ("workflow", admin.RelatedOnlyFieldListFilter), "created_at"]
-    search_fields = ["id", "workflow__name", "owner__username", "owner__email"]
+    list_display = ["id", "workflow", "status", "trigger", "owner", "created", "duration", "failed_node"]
+    list_filter = ["status", TriggerKindFilter, ("workflow", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["id", "trigger", "workflow__name", "owner__username", "owner__email"]
     date_hierarchy = "created_at"
     list_select_related = ["workflow", "owner"]
     inlines = [NodeRunInline]

@@ -30,13 +30,16 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-class TriggerFilter(django_filters.CharFilter):
-    """`webhook` or `schedule` matches every trigger of that kind; `webhook:<id>` one."""
+def started_by(trigger: str) -> Q:
+    """A kind (`webhook`) matches every trigger of that kind; `webhook:<id>` only that one."""
+    if trigger in TRIGGER_KINDS:
+        return Q(trigger=trigger) | Q(trigger__startswith=f"{trigger}:")
+    return Q(trigger=trigger)
 
+
+class TriggerFilter(django_filters.CharFilter):
     def filter(self, qs: Any, value: Any) -> Any:
-        if value in TRIGGER_KINDS:
-            return qs.filter(Q(trigger=value) | Q(trigger__startswith=f"{value}:"))
-        return super().filter(qs, value)
+        return qs.filter(started_by(value)) if value else qs
 
 
 class ExecutionFilter(django_filters.FilterSet):

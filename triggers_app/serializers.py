@@ -157,7 +157,9 @@ class TestDeliveryInput(StrictSerializer):
 
 class DeliveryOutput(serializers.ModelSerializer[Delivery]):
     execution_id = serializers.UUIDField(read_only=True, allow_null=True)
-    duplicate_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    duplicate_of: serializers.PrimaryKeyRelatedField[Delivery] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Delivery

@@ -35,7 +35,8 @@ def timing_of(schedule: Schedule) -> Timing:
     )
 
 
-def _check(schedule: Schedule) -> None:
+def check_schedule(schedule: Schedule) -> None:
+    """ValidationFailed naming the field unless the schedule can run."""
     try:
         check(schedule.cron, schedule.interval_s, schedule.timezone)
     except ScheduleSpecError as exc:
@@ -56,7 +57,7 @@ def schedule_create(*, user: Any, workflow_id: Any, **values: Any) -> Schedule:
     values = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
     schedule = Schedule(owner=user, workflow=workflow, **values)
     schedule.cron = schedule.cron or ""
-    _check(schedule)
+    check_schedule(schedule)
     _arm(schedule)
     schedule.save()
     return schedule
@@ -69,7 +70,7 @@ def schedule_update(*, schedule: Schedule, **values: Any) -> Schedule:
     retimed = any(k in values and values[k] != getattr(schedule, k) for k in TIMING_FIELDS)
     for name, value in values.items():
         setattr(schedule, name, "" if name == "cron" and value is None else value)
-    _check(schedule)
+    check_schedule(schedule)
     if retimed and not schedule.stopped_reason:
         if "interval_s" in values:
             schedule.anchor_at = None
