@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from core.api import SessionApi, ValidationFailed
 from dashboard_app.health import platform_health
 from dashboard_app.reports import metrics_report, overview_report, workflows_report
+from dashboard_app.trigger_report import triggers_report
 
 MAX_WINDOW_DAYS = 90
 
@@ -48,6 +49,16 @@ class WorkflowsApi(SessionApi):
         if not query.is_valid():
             raise ValidationFailed(details=query.errors)
         return Response(workflows_report(user=request.user, days=query.validated_data["days"]))
+
+
+class TriggersApi(SessionApi):
+    """The schedules that fire next, each live webhook with its last delivery, and the
+    triggers that failed in the last 24 h (stopped schedules, failed ticks, refused or
+    failed deliveries)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(triggers_report(user=request.user))
 
 
 class HealthApi(SessionApi):

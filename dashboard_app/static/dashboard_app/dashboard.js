@@ -144,6 +144,35 @@ function showProviders(data) {
   });
 }
 
+function time(iso) {
+  return iso ? new Date(iso).toLocaleString() : null;
+}
+
+function showTriggers(data) {
+  fillTable("upcoming", data.upcoming, (row, schedule) => {
+    cell(row, schedule.name);
+    cell(row, schedule.workflow_name);
+    cell(row, schedule.when + " (" + schedule.timezone + ")");
+    cell(row, time(schedule.next_fire_at));
+  });
+  fillTable("webhooks", data.webhooks, (row, hook) => {
+    const last = hook.last_delivery;
+    cell(row, hook.name);
+    cell(row, hook.workflow_name);
+    cell(row, hook.mode);
+    cell(row, last ? time(last.received_at) : "never");
+    cell(row, last ? [last.response_status, last.error_code].filter(Boolean).join(" ") : null, "num");
+    cell(row, last ? millis(last.latency_ms) : null, "num");
+  });
+  fillTable("failing-triggers", data.failing, (row, failing) => {
+    cell(row, failing.kind);
+    cell(row, failing.name);
+    cell(row, failing.workflow_name);
+    cell(row, failing.reason);
+    cell(row, time(failing.at));
+  });
+}
+
 function refreshCharts(stamp) {
   for (const id of ["chart-executions", "chart-durations"]) {
     const image = byId(id);
@@ -158,11 +187,13 @@ async function refresh() {
     getJson("/api/dashboard/overview"),
     getJson("/api/dashboard/workflows"),
     getJson("/api/dashboard/metrics"),
+    getJson("/api/dashboard/triggers"),
   ]);
-  const [overview, workflows, metrics] = results;
+  const [overview, workflows, metrics, triggers] = results;
   if (overview.status === "fulfilled") problems.push(...showOverview(overview.value));
   if (workflows.status === "fulfilled") showWorkflows(workflows.value, staff);
   if (metrics.status === "fulfilled") showProviders(metrics.value);
+  if (triggers.status === "fulfilled") showTriggers(triggers.value);
   for (const result of results) if (result.status === "rejected") problems.push(result.reason.message);
   refreshCharts(Date.now());
   setText("updated", new Date().toLocaleTimeString());
