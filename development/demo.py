@@ -1,5 +1,5 @@
-"""The demo: a `demo` user and three workflows that show the platform's parts (README
-"Monitoring" → "Demo"). Seeding is idempotent: a second run changes nothing unless a
+"""The demo: a `demo` user, three workflows that show the platform's parts, a webhook
+and a schedule (README "Monitoring" → "Demo"). Seeding is idempotent: a second run changes nothing unless a
 definition changed (then the workflow gets a new version)."""
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from executions_app.services import execution_create
+from triggers_app.models import Schedule, WebhookTrigger
+from triggers_app.schedules.services import schedule_create
+from triggers_app.webhooks.services import webhook_create
 from workflows_app.models import Workflow
 from workflows_app.services import workflow_create, workflow_update
 
@@ -183,10 +186,46 @@ class DemoSeed:
     password: str | None  # set only when the user was created now
     workflows: dict[str, Workflow] = field(default_factory=dict)
     changes: dict[str, str] = field(default_factory=dict)  # name -> created / updated / unchanged
+    # The demo hook's URL and signing secret, set only when the hook was created now.
+    hook_url: str | None = None
+    hook_secret: str | None = None
+
+
+HOOK_NAME = "Tickets from the help desk"
+SCHEDULE_NAME = "Hourly check-in"
+
+
+def _demo_triggers(seed: DemoSeed, base_url: str) -> None:
+    """A signed webhook into the triage workflow (a help desk posts `{"message": …}`) and
+    an hourly schedule of it. Made once; a second seeding leaves them as they are."""
+    triage = seed.workflows[TRIAGE]
+    if not WebhookTrigger.objects.filter(owner=seed.user, name=HOOK_NAME, revoked_at__isnull=True).exists():
+        _, token, secret = webhook_create(
+            user=seed.user,
+            workflow_id=triage.id,
+            name=HOOK_NAME,
+            input_mapping={"message": "{{ body.message }}"},
+            delivery_id_header="X-Request-Id",
+        )
+        seed.hook_url, seed.hook_secret = f"{base_url.rstrip('/')}/hooks/{token}", secret
+        seed.changes[HOOK_NAME] = "created"
+    else:
+        seed.changes[HOOK_NAME] = "unchanged"
+    if not Schedule.objects.filter(owner=seed.user, name=SCHEDULE_NAME).exists():
+        schedule_create(
+            user=seed.user,
+            workflow_id=triage.id,
+            name=SCHEDULE_NAME,
+            cron="@hourly",
+            inputs={"message": "Hourly check-in, scheduled for {{ trigger.scheduled_at }}: all quiet?"},
+        )
+        seed.changes[SCHEDULE_NAME] = "created"
+    else:
+        seed.changes[SCHEDULE_NAME] = "unchanged"
 
 
 @transaction.atomic
-def demo_seed(*, http_url: str | None = None) -> DemoSeed:
+def demo_seed(*, http_url: str | None = None, base_url: str = "http://127.0.0.1:8000") -> DemoSeed:
     user_model = get_user_model()
     user = user_model.objects.filter(username=DEMO_USERNAME).first()
     password = None
@@ -210,6 +249,7 @@ def demo_seed(*, http_url: str | None = None) -> DemoSeed:
         else:
             seed.changes[name] = "unchanged"
         seed.workflows[name] = workflow
+    _demo_triggers(seed, base_url)
     return seed
 
 

@@ -89,7 +89,7 @@ def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> str:
     if own not in allowed:
         env["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] = ",".join([*allowed, own])
     return (
-        f"on: user demo, 3 workflows, one run; {own} added to SWITCHBOARD_HTTP_ALLOWED_HOSTS, so any"
+        f"on: user demo, 3 workflows, a webhook, a schedule, one run; {own} added to SWITCHBOARD_HTTP_ALLOWED_HOSTS, so any"
         " user's HTTP_REQUEST can reach this server (SWITCHBOARD_DEMO=0 turns both off)"
     )
 
@@ -97,7 +97,7 @@ def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> str:
 def run_demo(base: str) -> None:
     """The demo user and workflows, then one demo execution once the workers answer a
     ping (`seed_demo --run --wait-workers`), its output printed under `demo:`."""
-    command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120"]
+    command = [sys.executable, "manage.py", "seed_demo", "--run", "--wait-workers", "120", "--base-url", base]
     done = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True, check=False)
     print(demo_report(done, base), flush=True)
 

@@ -10,6 +10,8 @@ from django.test import Client
 
 from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import Execution
+from triggers_app.models import Schedule, WebhookTrigger
+from triggers_app.webhooks.tokens import hash_token
 from tests.support.workers import wait_for
 from workflows_app.models import Workflow
 
@@ -22,17 +24,24 @@ def seed(*args: str) -> str:
 
 def test_seed_demo_is_idempotent_and_prints_the_password_once(transactional_db, settings) -> None:
     settings.SWITCHBOARD_DEMO_PASSWORD = "demo-password-for-tests-7"
-    first = seed("--http-url", "http://127.0.0.1:9/hook")
+    first = seed("--http-url", "http://127.0.0.1:9/hook", "--base-url", "http://demo.test:8000")
     assert "password: demo-password-for-tests-7" in first
+    hook_url = re.search(r"POST (http://demo\.test:8000/hooks/\S+)", first).group(1)
+    secret = re.search(r"signing secret: (whsec_\S+)", first).group(1)
     second = seed("--http-url", "http://127.0.0.1:9/hook")
     assert "demo-password-for-tests-7" not in second
-    assert second.count(": unchanged") == 3
+    assert hook_url not in second and secret not in second  # shown once
+    assert second.count(": unchanged") == 5  # three workflows, the hook, the schedule
 
     demo = get_user_model().objects.get(username="demo")
     workflows = Workflow.objects.filter(owner=demo)
     assert sorted(w.name for w in workflows) == sorted([TRIAGE, CONTENT, CODE_REVIEW])
     assert all(w.current_version.number == 1 for w in workflows)
     assert Client().login(username="demo", password="demo-password-for-tests-7")
+    hook = WebhookTrigger.objects.get(owner=demo)
+    assert hook.token_hash == hash_token(hook_url.rsplit("/", 1)[1]) and hook.require_signature
+    schedule = Schedule.objects.get(owner=demo)
+    assert schedule.workflow.name == TRIAGE and schedule.next_fire_at is not None
 
     third = seed("--http-url", "http://127.0.0.1:9/other")
     assert f"workflow {CONTENT!r}: updated" in third
