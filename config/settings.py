@@ -200,6 +200,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": SWITCHBOARD.sweep_interval_s * 2},
     },
     "prune-executions": {"task": "workers.prune_executions", "schedule": 3600.0},
+    "prune-trigger-logs": {"task": "workers.prune_trigger_logs", "schedule": 3600.0},
 }
 
 # --- Auth, DRF -------------------------------------------------------------------------

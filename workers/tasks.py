@@ -12,6 +12,7 @@ from executions_app.engine import run_node
 from executions_app.engine.sweeper import prune_old_executions
 from executions_app.engine.sweeper import sweep as sweep_service
 from executions_app.models import NodeRunStatus
+from triggers_app.retention import prune_old_trigger_logs
 from workers.task_events import FailedNode, NodeRunRequest
 
 
@@ -53,3 +54,9 @@ def sweep() -> None:
 @shared_task(name="workers.prune_executions", ignore_result=True)
 def prune_executions() -> None:
     prune_old_executions()
+
+
+@shared_task(name="workers.prune_trigger_logs", ignore_result=True)
+def prune_trigger_logs() -> None:
+    """Webhook deliveries and schedule ticks past the retention (beat, hourly)."""
+    prune_old_trigger_logs()

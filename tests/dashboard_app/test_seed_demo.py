@@ -10,9 +10,9 @@ from django.test import Client
 
 from development.demo import CODE_REVIEW, CONTENT, TRIAGE
 from executions_app.models import Execution
+from tests.support.workers import wait_for
 from triggers_app.models import Schedule, WebhookTrigger
 from triggers_app.webhooks.tokens import hash_token
-from tests.support.workers import wait_for
 from workflows_app.models import Workflow
 
 

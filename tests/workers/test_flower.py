@@ -19,7 +19,7 @@ from tests.support.workers import ROOT, WorkerProcess, wait_for, worker_process
 
 pytestmark = [pytest.mark.worker_process, pytest.mark.django_db(transaction=True)]
 
-TASKS = {"workers.node_run", "workers.ping", "workers.prune_executions", "workers.sweep"}
+TASKS = {"workers.node_run", "workers.ping", "workers.prune_executions", "workers.prune_trigger_logs", "workers.sweep"}
 AUTH = ("flower", "test-only-password")
 FAILED = "Inspect method"  # Flower's warning: `Inspect method registered failed`
 

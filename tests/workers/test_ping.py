@@ -49,11 +49,21 @@ def test_a_visibility_timeout_below_the_longest_node_and_backoff_fails_the_check
 def test_task_names_are_stable() -> None:
     """A rename would strand messages already queued under the old name."""
     app.loader.import_default_modules()
-    for name in ("workers.ping", "workers.node_run", "workers.sweep", "workers.prune_executions"):
+    for name in (
+        "workers.ping",
+        "workers.node_run",
+        "workers.sweep",
+        "workers.prune_executions",
+        "workers.prune_trigger_logs",
+    ):
         assert name in app.tasks, name
         assert app.tasks[name].name == name
     # What beat and the engine send must be the names the workers register.
-    assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {"workers.sweep", "workers.prune_executions"}
+    assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {
+        "workers.sweep",
+        "workers.prune_executions",
+        "workers.prune_trigger_logs",
+    }
     assert NODE_TASK == "workers.node_run"
 
 
