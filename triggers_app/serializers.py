@@ -68,7 +68,7 @@ class WebhookInput(StrictSerializer):
 
 
 class WebhookUpdateInput(WebhookInput):
-    """PATCH: any of the settings; the workflow stays."""
+    """PATCH: any of a hook's settings; the workflow stays."""
 
     workflow_id = serializers.UUIDField(read_only=True)
 
@@ -202,6 +202,8 @@ class ScheduleInput(StrictSerializer):
 
 
 class ScheduleUpdateInput(ScheduleInput):
+    """PATCH: any of a schedule's settings; the workflow stays."""
+
     workflow_id = serializers.UUIDField(read_only=True)
 
 
