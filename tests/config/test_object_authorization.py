@@ -72,6 +72,10 @@ def allowed_methods(route: Route) -> list[str]:
 NOT_OBJECT_ROUTES = {
     "api-not-found": "the catch-all JSON 404 of unknown /api/ paths; its argument is the path",
     "dashboard-chart": "an HTML page's chart, named by a slug from a fixed list; it shows the viewer's own data",
+    # Whoever holds a hook's token may call it, signed in or not: the token is the
+    # credential, not an account (tests/triggers_app/test_hook_*.py: a wrong token is a 404).
+    "hook-deliver": "a webhook's public URL, addressed by its token, not by an owner's object id",
+    "hook-delivery": "a delivery's status, scoped by the hook's token; another token's delivery is a 404",
 }
 
 
