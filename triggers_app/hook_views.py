@@ -60,7 +60,7 @@ def hook_request(request: HttpRequest, limit: int) -> tuple[HookRequest, bool]:
     """The request as ingest sees it, its body read up to `limit` bytes; True when the
     body is over the limit (then it is not read)."""
     headers = {name.lower(): value for name, value in request.headers.items()}
-    query = {name: request.GET.get(name, "") for name in request.GET}
+    query = {name: request.GET.getlist(name)[0] for name in request.GET}  # the first of repeated names
     found = HookRequest(content_type=request.META.get("CONTENT_TYPE") or "", query=query, headers=headers)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

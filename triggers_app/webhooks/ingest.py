@@ -161,7 +161,10 @@ def _first_with_key(trigger: WebhookTrigger, key: str) -> Delivery | None:
     if first is None:
         return None
     if first.received_at < timezone.now() - timedelta(seconds=settings.SWITCHBOARD.idempotency_ttl_s):
+        # Its execution's derived key goes with it: made a moment later, it would
+        # otherwise still hold for that moment and answer with the old execution.
         Delivery.objects.filter(id=first.id).update(dedup_key=None)
+        Execution.objects.filter(id=first.execution_id).update(idempotency_key=None)
         return None
     return first
 
@@ -192,7 +195,8 @@ def _wait_for_outputs(
     if not done:
         return None
     execution = Execution.objects.get(id=execution_id)
-    return finished(shown, execution, trigger.response_template, stored or {}, duplicate=duplicate)
+    seen = {**(stored or {}), "trigger": {"id": str(trigger.id), "received_at": shown.received_at.isoformat()}}
+    return finished(shown, execution, trigger.response_template, seen, duplicate=duplicate)
 
 
 def _finish(delivery: Delivery, answer: HookAnswer, started: float) -> None:

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from core.json_text import format_path, text_problems, unstorable_problem
 from triggers_app.models import WebhookTrigger
+from triggers_app.templates_check import HOOK_MAPPING_ROOTS
 from triggers_app.webhooks.errors import mapping_failed, parse_error, unsupported_media_type
 from triggers_app.webhooks.services import HIDDEN_HEADERS
 from workflows_app.expressions import ExpressionError, compile_value, render_value
@@ -86,7 +87,7 @@ def map_inputs(trigger: WebhookTrigger, request: dict[str, Any], received_at: An
         if not isinstance(body, dict):
             raise mapping_failed("The body is not a JSON object, and this hook has no input mapping to read it with.")
         return body
-    compiled, problems = compile_value(mapping)
+    compiled, problems = compile_value(mapping, roots=HOOK_MAPPING_ROOTS)
     if problems:
         loc, error = problems[0]
         raise mapping_failed(f"input_mapping.{format_path(loc)}: {error}")

@@ -11,6 +11,7 @@ from typing import Any
 from core.api import error_body
 from executions_app.models import Execution, ExecutionStatus
 from triggers_app.models import Delivery
+from triggers_app.templates_check import HOOK_RESPONSE_ROOTS
 from triggers_app.webhooks.services import RESPONSE_HEADERS_ALLOWED
 from workflows_app.expressions import ExpressionError, compile_value, render_value, to_text
 
@@ -79,7 +80,7 @@ def finished(
 
 
 def templated(template: dict, execution: Execution, request: dict[str, Any]) -> HookAnswer:
-    compiled, problems = compile_value(template.get("body"))
+    compiled, problems = compile_value(template.get("body"), roots=HOOK_RESPONSE_ROOTS)
     if problems:
         raise problems[0][1]
     context = {
@@ -87,6 +88,8 @@ def templated(template: dict, execution: Execution, request: dict[str, Any]) -> 
         "execution": {"id": str(execution.id), "status": execution.status},
         "body": request.get("body"),
         "query": request.get("query") or {},
+        "headers": request.get("headers") or {},
+        "trigger": request.get("trigger") or {},
     }
     rendered = render_value(compiled, context)
     content_type = "text" if template.get("content_type") == "text" else "json"
