@@ -4,16 +4,22 @@ lines may carry the token."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 from datetime import timedelta
 from types import SimpleNamespace
 
+import httpx
+import pytest
 from django.conf import settings
 from django.utils.module_loading import import_string
 from gunicorn.config import Config
 
 from core.access_log import RedactingLogger
 from core.log_filters import RedactHookTokens, redact_hook_tokens
+from tests.support.hooks import make_hook, sign
+from tests.support.web_server import running_web
+from tests.support.workers import ROOT, wait_for
 
 TOKEN = "whk_" + "x1Y2" * 10 + "abc"
 
@@ -76,3 +82,24 @@ def test_djangos_lines_about_a_hook_request_leave_the_console_without_the_token(
 
     assert TOKEN not in out.getvalue()
     assert out.getvalue().rstrip().endswith("Not Found: /hooks/<redacted>")
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_the_web_servers_log_never_holds_a_hook_token(user):
+    """The Procfile's gunicorn, its access line and Django's line for a 4xx, in the log
+    file the server writes."""
+    hook = make_hook(user)
+    before = set((ROOT / "var").glob("test-web-*.log"))
+    data = json.dumps({"text": "hi"}).encode()
+    with running_web() as base:
+        (log,) = set((ROOT / "var").glob("test-web-*.log")) - before
+        headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(hook.secret, data)}
+        accepted = httpx.post(f"{base}/hooks/{hook.token}?source=test", content=data, headers=headers)
+        refused = httpx.post(f"{base}/hooks/{hook.token}", content=data, headers={"Content-Type": "application/json"})
+        assert (accepted.status_code, refused.status_code) == (202, 401), accepted.text
+        wait_for(lambda: log.read_text().count("/hooks/<redacted>") >= 3)
+        text = log.read_text()
+    assert hook.token not in text
+    assert '"POST /hooks/<redacted>?source=test HTTP/1.1" 202' in text
+    assert "Unauthorized: /hooks/<redacted>" in text

@@ -317,3 +317,23 @@ def test_a_delivery_is_followed_only_with_its_own_hooks_token(user):
     assert wrong.json()["error"]["code"] == "not_found"
     assert Client().get(f"/hooks/{hook.token}/deliveries/not-a-uuid").status_code == 404
     assert Client().post(f"/hooks/{hook.token}/deliveries/{delivery_id}").status_code == 405
+
+
+def test_the_platforms_body_cap_holds_under_a_hooks_larger_one(user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+    hook = make_hook(user, max_body_bytes=1024 * 1024)
+
+    response = hook.post({"text": "x" * 100})
+
+    assert response.status_code == 413
+    assert response.json()["error"]["details"] == {"limit_bytes": 64}
+    assert hook.executions() == []
+
+
+def test_a_bare_post_without_a_body_is_an_empty_object(user):
+    hook = make_hook(user, require_signature=False, input_mapping={"text": "ping"})
+
+    response = Client().generic("POST", hook.url)  # as `curl -X POST <url>` sends it
+
+    assert response.status_code == 202, response.content
+    assert hook.executions()[0].inputs == {"text": "ping"}
