@@ -26,6 +26,7 @@ from tests.support.definitions import edge, input_node, node
 from tests.support.executions import SSE
 from tests.support.factories import ApiKeyFactory, UserFactory
 from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
+from triggers_app.webhooks.ingest import deliver_test
 from workflows_app.models import Workflow
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +168,13 @@ def make_webhook(owner: APIClient, user: User) -> Made:
     return Made({"pk": trigger_id}, lambda: (_row(WebhookTrigger, trigger_id), Delivery.objects.count()))
 
 
+def make_delivery(owner: APIClient, user: User) -> Made:
+    # A test delivery, as the owner sends one (the public hook's path is token-addressed).
+    made = make_webhook(owner, user)
+    delivery = deliver_test(WebhookTrigger.objects.get(id=made.kwargs["pk"]), {})
+    return Made({**made.kwargs, "delivery_id": str(delivery.id)}, made.state)
+
+
 def make_schedule(owner: APIClient, user: User) -> Made:
     body = {"workflow_id": _workflow(owner), "name": "mine", "cron": "@daily"}
     response = owner.post("/api/triggers/schedules", body, format="json")
@@ -201,6 +209,7 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     "webhook-rotate-secret": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-revoke": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-deliveries": ObjectRoute(make_webhook, "get", (200,)),
+    "webhook-delivery": ObjectRoute(make_delivery, "get", (200,)),
     "schedule-detail": ObjectRoute(make_schedule, "get", (200,)),
     "schedule-pause": ObjectRoute(make_schedule, "post", (200,), "POST only"),
     "schedule-resume": ObjectRoute(make_schedule, "post", (200,), "POST only"),
