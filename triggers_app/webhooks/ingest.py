@@ -91,7 +91,7 @@ def deliver_http(trigger: WebhookTrigger, token: str, request: HookRequest, *, t
         return refused(exc.status_code, exc.code, exc.message, exc.details, getattr(exc, "headers", None))
     answer = accepted(shown, token, duplicate=duplicate)
     if is_sync(trigger):
-        answer = _wait_for_outputs(trigger, shown, token, stored, duplicate=duplicate) or answer
+        answer = _wait_for_outputs(trigger, shown, stored, duplicate=duplicate) or answer
     _finish(delivery, answer, started)
     return answer
 
@@ -182,7 +182,7 @@ def _execution_key(trigger: WebhookTrigger, key: str | None) -> str | None:
 
 
 def _wait_for_outputs(
-    trigger: WebhookTrigger, shown: Delivery, token: str, stored: dict[str, Any] | None, *, duplicate: bool
+    trigger: WebhookTrigger, shown: Delivery, stored: dict[str, Any] | None, *, duplicate: bool
 ) -> HookAnswer | None:
     """The sync answer when the execution ends within the hook's wait; None (the 202 with
     the status URL) past it, or at once when no wait slot is free."""
