@@ -164,7 +164,8 @@ def _first_with_key(trigger: WebhookTrigger, key: str) -> Delivery | None:
         # Its execution's derived key goes with it: made a moment later, it would
         # otherwise still hold for that moment and answer with the old execution.
         Delivery.objects.filter(id=first.id).update(dedup_key=None)
-        Execution.objects.filter(id=first.execution_id).update(idempotency_key=None)
+        if first.execution_id is not None:
+            Execution.objects.filter(id=first.execution_id).update(idempotency_key=None)
         return None
     return first
 
