@@ -22,9 +22,12 @@ LOGGING = {
         "refused_requests": {
             "()": "core.log_filters.RateLimitedWarning",
             "interval_s": REFUSED_REQUEST_LOG_INTERVAL_S,
-        }
+        },
+        # A hook's URL is its credential: no line may carry one (Django logs the path of
+        # every 4xx). On the handler, so every logger's lines pass it.
+        "hook_tokens": {"()": "core.log_filters.RedactHookTokens"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["hook_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -69,6 +69,11 @@ class Limits:
     records_max_find: int = 1000
     records_max_update: int = 10_000
     record_max_bytes: int = 256 * 1024
+    # Sync webhook deliveries waiting for their outputs, each holding a web thread: at
+    # most this many per web process, and per hook owner across processes (so strangers
+    # calling one owner's hooks cannot take every thread). Beyond either: 202 at once.
+    hook_sync_waits_per_process: int = 4
+    hook_sync_waits_per_owner: int = 8
 
 
 # Variables whose names are not SWITCHBOARD_<FIELD>.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,4 +43,24 @@ class RateLimitedWarning(logging.Filter):
         if held_back:
             record.msg = f"{record.getMessage()} ({held_back} more like it in the last {since:.0f} s, not logged)"
             record.args = ()
+        return True
+
+
+# `/hooks/` and everything up to the next `/`, `?`, `#`, space or quote: a hook's token.
+HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s\"']+")
+
+
+def redact_hook_tokens(text: str) -> str:
+    return HOOK_TOKEN.sub(r"\1<redacted>", text)
+
+
+class RedactHookTokens(logging.Filter):
+    """Takes hook tokens out of every line (Django's "Not Found: /hooks/<token>" and the
+    like): a hook's URL is its credential. On the handler, so it sees every logger's
+    records. Never drops a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/hooks/" in message:
+            record.msg, record.args = redact_hook_tokens(message), ()
         return True

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from ai_providers.health import provider_status
 from dashboard_app import counters, platform_state, selectors
+from triggers_app.webhooks.metrics import delivery_counts
 
 logger = logging.getLogger(__name__)
 CIRCUIT_STATES = ("closed", "half_open", "open")
@@ -59,6 +60,14 @@ class PlatformCollector(Collector):
         yield executions
         if self.owner_id is None:  # the histogram is kept for the platform only
             yield duration_histogram(counters.duration_histogram(client=client))
+            deliveries = CounterMetricFamily(
+                "switchboard_webhook_deliveries",
+                "Webhook deliveries by trigger and answered HTTP status (Redis counters).",
+                labels=["trigger", "status"],
+            )
+            for (trigger_id, status), count in sorted(delivery_counts(client=client).items()):
+                deliveries.add_metric([trigger_id, status], count)
+            yield deliveries
 
     def _database(self) -> Iterator[Metric]:
         now = timezone.now()

@@ -26,6 +26,7 @@ from tests.support.definitions import edge, input_node, node
 from tests.support.executions import SSE
 from tests.support.factories import ApiKeyFactory, UserFactory
 from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
+from triggers_app.webhooks.ingest import deliver_test
 from workflows_app.models import Workflow
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,10 @@ def allowed_methods(route: Route) -> list[str]:
 NOT_OBJECT_ROUTES = {
     "api-not-found": "the catch-all JSON 404 of unknown /api/ paths; its argument is the path",
     "dashboard-chart": "an HTML page's chart, named by a slug from a fixed list; it shows the viewer's own data",
+    # Whoever holds a hook's token may call it, signed in or not: the token is the
+    # credential, not an account (tests/triggers_app/test_hook_*.py: a wrong token is a 404).
+    "hook-deliver": "a webhook's public URL, addressed by its token, not by an owner's object id",
+    "hook-delivery": "a delivery's status, scoped by the hook's token; another token's delivery is a 404",
 }
 
 
@@ -163,6 +168,13 @@ def make_webhook(owner: APIClient, user: User) -> Made:
     return Made({"pk": trigger_id}, lambda: (_row(WebhookTrigger, trigger_id), Delivery.objects.count()))
 
 
+def make_delivery(owner: APIClient, user: User) -> Made:
+    # A test delivery, as the owner sends one (the public hook's path is token-addressed).
+    made = make_webhook(owner, user)
+    delivery = deliver_test(WebhookTrigger.objects.get(id=made.kwargs["pk"]), {})
+    return Made({**made.kwargs, "delivery_id": str(delivery.id)}, made.state)
+
+
 def make_schedule(owner: APIClient, user: User) -> Made:
     body = {"workflow_id": _workflow(owner), "name": "mine", "cron": "@daily"}
     response = owner.post("/api/triggers/schedules", body, format="json")
@@ -197,6 +209,7 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     "webhook-rotate-secret": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-revoke": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-deliveries": ObjectRoute(make_webhook, "get", (200,)),
+    "webhook-delivery": ObjectRoute(make_delivery, "get", (200,)),
     "schedule-detail": ObjectRoute(make_schedule, "get", (200,)),
     "schedule-pause": ObjectRoute(make_schedule, "post", (200,), "POST only"),
     "schedule-resume": ObjectRoute(make_schedule, "post", (200,), "POST only"),
