@@ -26,12 +26,14 @@ from triggers_app.serializers import (
     ScheduleInput,
     ScheduleOutput,
     ScheduleUpdateInput,
+    TestDeliveryInput,
     TickOutput,
     WebhookInput,
     WebhookOutput,
     WebhookSecretsOutput,
     WebhookUpdateInput,
 )
+from triggers_app.webhooks import ingest
 from triggers_app.webhooks import services as webhooks
 
 
@@ -186,6 +188,32 @@ class DeliveryDetailApi(APIView):
     def get(self, request: Request, pk: Any, delivery_id: Any) -> Response:
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
         return Response(DeliveryOutput(selectors.delivery_get(trigger=trigger, delivery_id=delivery_id)).data)
+
+
+class WebhookTestApi(APIView):
+    @extend_schema(
+        request=TestDeliveryInput,
+        responses={201: DeliveryOutput},
+        description="A delivery from the owner, `body` as a caller would post it, without a signature: it is "
+        "mapped and starts an execution as a delivery does. A delivery the hook refuses (its mapping, the "
+        "workflow's inputs) is logged too: its `response_status` and `error_code` say why.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
+        data = _validated(TestDeliveryInput, request.data)
+        return Response(DeliveryOutput(ingest.deliver_test(trigger, data["body"])).data, status=201)
+
+
+class DeliveryReplayApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: DeliveryOutput, 409: conflict("`not_replayable`")},
+        description="The logged delivery again, mapped with the hook's current mapping: a new execution.",
+    )
+    def post(self, request: Request, pk: Any, delivery_id: Any) -> Response:
+        trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
+        delivery = selectors.delivery_get(trigger=trigger, delivery_id=delivery_id)
+        return Response(DeliveryOutput(ingest.deliver_replay(delivery)).data, status=201)
 
 
 class ScheduleListCreateApi(ListModelMixin, GenericAPIView[Schedule]):

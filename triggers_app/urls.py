@@ -16,6 +16,12 @@ urlpatterns = [
         apis.DeliveryDetailApi.as_view(),
         name="webhook-delivery",
     ),
+    path("triggers/webhooks/<uuid:pk>/test", apis.WebhookTestApi.as_view(), name="webhook-test"),
+    path(
+        "triggers/webhooks/<uuid:pk>/deliveries/<uuid:delivery_id>/replay",
+        apis.DeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     path("triggers/schedules", apis.ScheduleListCreateApi.as_view(), name="schedule-list"),
     path("triggers/schedules/<uuid:pk>", apis.ScheduleDetailApi.as_view(), name="schedule-detail"),
     path("triggers/schedules/<uuid:pk>/pause", apis.SchedulePauseApi.as_view(), name="schedule-pause"),

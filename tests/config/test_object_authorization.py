@@ -26,7 +26,6 @@ from tests.support.definitions import edge, input_node, node
 from tests.support.executions import SSE
 from tests.support.factories import ApiKeyFactory, UserFactory
 from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
-from triggers_app.webhooks.ingest import deliver_test
 from workflows_app.models import Workflow
 
 pytestmark = pytest.mark.django_db
@@ -171,8 +170,9 @@ def make_webhook(owner: APIClient, user: User) -> Made:
 def make_delivery(owner: APIClient, user: User) -> Made:
     # A test delivery, as the owner sends one (the public hook's path is token-addressed).
     made = make_webhook(owner, user)
-    delivery = deliver_test(WebhookTrigger.objects.get(id=made.kwargs["pk"]), {})
-    return Made({**made.kwargs, "delivery_id": str(delivery.id)}, made.state)
+    response = owner.post(f"/api/triggers/webhooks/{made.kwargs['pk']}/test", {"body": {}}, format="json")
+    assert response.status_code == 201, response.content
+    return Made({**made.kwargs, "delivery_id": response.json()["id"]}, made.state)
 
 
 def make_schedule(owner: APIClient, user: User) -> Made:
@@ -210,6 +210,8 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     "webhook-revoke": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-deliveries": ObjectRoute(make_webhook, "get", (200,)),
     "webhook-delivery": ObjectRoute(make_delivery, "get", (200,)),
+    "webhook-test": ObjectRoute(make_webhook, "post", (201,), "POST only: a test delivery"),
+    "webhook-delivery-replay": ObjectRoute(make_delivery, "post", (201,), "POST only: the test delivery again"),
     "schedule-detail": ObjectRoute(make_schedule, "get", (200,)),
     "schedule-pause": ObjectRoute(make_schedule, "post", (200,), "POST only"),
     "schedule-resume": ObjectRoute(make_schedule, "post", (200,), "POST only"),

@@ -175,3 +175,32 @@ def test_executions_are_filtered_by_what_started_them(auth_client, run, workflow
     assert listed("api") == [by_api]
     assert listed("retry") == [retry["id"]]
     assert listed("webhook") == [] and listed("schedule:nothing") == []
+
+
+def test_the_owner_sends_a_test_delivery_and_replays_it(auth_client, workflow_id) -> None:
+    hook = auth_client.post(
+        "/api/triggers/webhooks",
+        {"workflow_id": workflow_id, "name": "h", "input_mapping": {"text": "{{ body.order.id }}"}},
+        format="json",
+    ).json()
+    sent = auth_client.post(
+        f"/api/triggers/webhooks/{hook['id']}/test", {"body": {"order": {"id": "A7"}}}, format="json"
+    )
+    assert sent.status_code == 201, sent.content
+    delivery = sent.json()
+    assert delivery["source"] == "test" and delivery["response_status"] == 202
+    execution = auth_client.get(f"/api/executions/{delivery['execution_id']}").json()
+    assert execution["inputs"] == {"text": "A7"} and execution["trigger"] == f"webhook:{hook['id']}"
+
+    replayed = auth_client.post(f"/api/triggers/webhooks/{hook['id']}/deliveries/{delivery['id']}/replay").json()
+    assert replayed["source"] == "replay" and replayed["execution_id"] not in (None, delivery["execution_id"])
+    assert auth_client.get(f"/api/executions/{replayed['execution_id']}").json()["inputs"] == {"text": "A7"}
+
+    refused = auth_client.post(f"/api/triggers/webhooks/{hook['id']}/test", {"body": {"order": 1}}, format="json")
+    assert refused.status_code == 201 and refused.json()["response_status"] == 400
+    assert refused.json()["execution_id"] is None
+
+    log = auth_client.get(f"/api/triggers/webhooks/{hook['id']}/deliveries").json()["results"]
+    assert [d["source"] for d in log] == ["test", "replay", "test"]
+    listed = auth_client.get(f"/api/executions?trigger=webhook:{hook['id']}").json()["results"]
+    assert len(listed) == 2
