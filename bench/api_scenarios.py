@@ -29,28 +29,38 @@ REQUESTS = 100  # per client and endpoint
 READS = 500
 
 
-def under_load(send: Callable[[httpx.Client], httpx.Response], base: str, headers: dict) -> dict[str, Any]:
-    """CLIENTS threads send REQUESTS each; latencies of all, and requests per second."""
+def under_load(
+    send: Callable[[httpx.Client], httpx.Response],
+    base: str,
+    headers: dict,
+    clients: int = CLIENTS,
+    requests: int = REQUESTS,
+) -> dict[str, Any]:
+    """`clients` threads send `requests` each; latencies of all, the answers' statuses,
+    and requests per second."""
     latencies: list[float] = []
     failures: list[str] = []
+    statuses: dict[int, int] = {}
     lock = threading.Lock()
-    start = threading.Barrier(CLIENTS + 1)
+    start = threading.Barrier(clients + 1)
 
     def client() -> None:
         mine = []
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             send(http).raise_for_status()  # a warm connection before the clock starts
             start.wait()
-            for _ in range(REQUESTS):
+            for _ in range(requests):
                 began = time.perf_counter()
                 answer = send(http)
                 mine.append((time.perf_counter() - began) * 1000)
                 if answer.status_code >= 400:
                     failures.append(f"{answer.status_code} {answer.text[:200]}")
+                with lock:
+                    statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
     start.wait()
@@ -59,7 +69,7 @@ def under_load(send: Callable[[httpx.Client], httpx.Response], base: str, header
         thread.join()
     elapsed = time.perf_counter() - began
     assert not failures, failures[:3]
-    return {"latencies": latencies, "per_s": round(len(latencies) / elapsed, 1)}
+    return {"latencies": latencies, "per_s": round(len(latencies) / elapsed, 1), "statuses": statuses}
 
 
 def api_latency(user: Any, password: str, minimal_workflow_id: Any, execution_id: Any, summary: Callable) -> dict:
@@ -77,12 +87,16 @@ def api_latency(user: Any, password: str, minimal_workflow_id: Any, execution_id
         for name, send in endpoints.items():
             measured = under_load(send, base, headers)
             figures[name] = {**summary(measured["latencies"]), "per_s": measured["per_s"]}
-    # The executions created above finish before the next figures are measured.
-    deadline = time.monotonic() + 120
+    wait_for_executions()
+    return {"clients": CLIENTS, "requests_per_client": REQUESTS, "endpoints": figures}
+
+
+def wait_for_executions(timeout_s: float = 120) -> None:
+    """The executions created so far finish before the next figures are measured."""
+    deadline = time.monotonic() + timeout_s
     while Execution.objects.exclude(status__in=FINISHED_EXECUTION_STATUSES).exists():
         assert time.monotonic() < deadline, "the executions created under load did not finish"
         time.sleep(0.1)
-    return {"clients": CLIENTS, "requests_per_client": REQUESTS, "endpoints": figures}
 
 
 def timed_reads(read: Callable[[], Any], before: Callable[[], Any] | None = None) -> list[float]:

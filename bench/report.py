@@ -43,6 +43,50 @@ def api_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+TRIGGERS = "## Triggers"
+
+
+def triggers_section(r: dict[str, Any]) -> list[str]:
+    t = r["triggers"]
+    hooks, schedules = t["webhooks"], t["schedules"]
+    ingest, sync, api = hooks["async_ingest"], hooks["sync_webhook_ms"], hooks["api_wait_ms"]
+    ratio = hooks["sync_over_api_p50"]
+    return [
+        TRIGGERS,
+        "",
+        *paragraph(
+            "Webhooks through the Procfile's web entry, signed as a sender signs them; the sync hook and "
+            "`POST /api/executions` with `wait` by the same clients, one after the other, in the same run. "
+            "Schedules fired by the Procfile's `clock` process, with the Procfile's workers running what they "
+            "start. Command: `python -m bench.run --only triggers`, or all of `make bench`. "
+            f"Run: {r['started']} UTC, {os.cpu_count()} cores, database {r['database']}."
+        ),
+        "| figure | measured | floor, same run | target |",
+        "|---|---|---|---|",
+        row(
+            f"webhook ingest, async, signed ({hooks['async_clients']} clients): deliveries/s, p50 / p95 ms",
+            f"{ingest['per_s']}/s, {ingest['p50']} / {ingest['p95']} ms",
+            "—",
+            "—",
+        ),
+        row(
+            f"sync webhook to a minimal workflow ({hooks['sync_clients']} clients, p50 / p95 ms)",
+            f"{sync['p50']} / {sync['p95']} ({ratio}x the API's p50): " + ("met" if ratio <= 1.2 else "not met"),
+            f"POST /api/executions with wait, same clients: {api['p50']} / {api['p95']} ms",
+            "p50 ≤ 1.2x the API path",
+        ),
+        row(
+            f"schedule lag, {schedules['schedules']} schedules due the same second: to the execution's start "
+            "(p50 / p99 ms)",
+            "{p50} / {p99}: ".format(**schedules["to_started_ms"])
+            + ("met" if schedules["to_started_ms"]["p99"] < 2000 else "not met"),
+            "to the execution's creation: {p50} / {p99} ms".format(**schedules["to_created_ms"]),
+            "p99 < 2 s",
+        ),
+        "",
+    ]
+
+
 def write(r: dict[str, Any]) -> None:
     ai = r.get("ai", {})
     bare, node = r["bare_celery_chain_per_task_ms"], r["engine_chain_per_node_ms"]
@@ -124,6 +168,8 @@ def write(r: dict[str, Any]) -> None:
             ),
         ]
     lines += ["", "What limits each figure, and the history of these numbers: `bench/NOTES.md`.", ""]
+    if "triggers" in r:
+        lines += triggers_section(r)
     if "sustained" in r:
         lines += [*sustained_section(r), ""]
     RESULTS.write_text("\n".join(lines))
@@ -207,14 +253,23 @@ def sustained_section(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_sustained(r: dict[str, Any]) -> None:
-    """Replaces the sustained section of RESULTS.md (or appends it), leaving the rest."""
+def replace_section(title: str, lines: list[str]) -> None:
+    """Replaces the section `title` of RESULTS.md (or appends it), leaving the rest."""
     text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = "\n".join(sustained_section(r)) + "\n"
-    if SUSTAINED in text:
-        before, _, after = text.partition(SUSTAINED)
+    section = "\n".join(lines) + "\n"
+    if title in text:
+        before, _, after = text.partition(title)
         rest = after.find("\n## ")
         text = before + section + (after[rest + 1 :] if rest >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text)
+
+
+def write_sustained(r: dict[str, Any]) -> None:
+    """Replaces the sustained section of RESULTS.md (or appends it), leaving the rest."""
+    replace_section(SUSTAINED, sustained_section(r))
+
+
+def write_triggers(r: dict[str, Any]) -> None:
+    replace_section(TRIGGERS, triggers_section(r))

@@ -1,7 +1,8 @@
 """`make bench`: engine figures on PostgreSQL + Redis, each beside its floor measured in
 the same run (bench/NOTES.md). Writes bench/out/latest.json and prints a Markdown table.
 `python -m bench.run --only sustained` (`make bench-load`) measures only the sustained
-submission, in about three minutes, and rewrites only its section of bench/RESULTS.md.
+submission, in about three minutes, and rewrites only its section of bench/RESULTS.md;
+`--only triggers` does the same for the webhook and schedule figures.
 
 Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis on
 127.0.0.1. A database and a Redis key prefix of its own, dropped at the end."""
@@ -40,7 +41,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_redis import get_redis_connection  # noqa: E402
 
-from bench import ai_scenarios, report, scenarios, sustained  # noqa: E402
+from bench import ai_scenarios, report, scenarios, sustained, trigger_scenarios  # noqa: E402
 from tests.support.workers import WorkerProcess, worker_process  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -69,7 +70,7 @@ def group_of(worker: WorkerProcess) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--only", choices=["sustained"], help="measure only this figure")
+    parser.add_argument("--only", choices=["sustained", "triggers"], help="measure only these figures")
     only = parser.parse_args(argv).only
     old_name = connection.settings_dict["NAME"]
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -96,13 +97,17 @@ def main(argv: list[str] | None = None) -> int:
                 results["ai"] = ai_scenarios.run_all(
                     user, os.environ["SWITCHBOARD_EMULATOR_URL"], scenarios.timed_execution, summary
                 )
-            # Last: it leaves thousands of executions behind. Each worker runs in a
-            # session of its own, so its process id is its group's.
-            worker_groups = {
-                "celery worker (default, nodes)": group_of(engine_worker),
-                "celery worker (ai)": group_of(ai_worker),
-            }
-            results["sustained"] = sustained.run(user, user.bench_password, worker_groups, summary)
+                results["triggers"] = trigger_scenarios.run_all(user, user.bench_password, summary)
+            if only == "triggers":
+                results["triggers"] = trigger_scenarios.run_all(user, user.bench_password, summary)
+            else:
+                # Last: it leaves thousands of executions behind. Each worker runs in a
+                # session of its own, so its process id is its group's.
+                worker_groups = {
+                    "celery worker (default, nodes)": group_of(engine_worker),
+                    "celery worker (ai)": group_of(ai_worker),
+                }
+                results["sustained"] = sustained.run(user, user.bench_password, worker_groups, summary)
     finally:
         emulator.terminate()
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -114,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     if only:
         (OUT / f"{only}.json").write_text(json.dumps(results, indent=2))
-        report.write_sustained(results)
+        if only == "triggers":
+            report.write_triggers(results)
+        else:
+            report.write_sustained(results)
     else:
         (OUT / "latest.json").write_text(json.dumps(results, indent=2))
         report.write(results)
