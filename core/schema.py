@@ -67,13 +67,15 @@ ERROR_SCHEMA: dict[str, Any] = {
     "required": ["error"],
 }
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_SERVER_TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _GENERIC_ERRORS = {
     "400": "The request is not valid: `validation_error` (details per field) or `parse_error`.",
     "401": "No credentials, or ones that are not valid (`not_authenticated`, `authentication_failed`).",
     "404": "Not found, not the caller's, or a page past the last (`not_found`).",
     "413": "The body is over SWITCHBOARD_MAX_BODY_BYTES (`payload_too_large`, the limit in details).",
     "414": "The query string is over SWITCHBOARD_MAX_QUERY_STRING_BYTES, 2,048 bytes by default "
-    "(`uri_too_long`, the limit in details).",
+    "(`uri_too_long`, the limit in details); a request line over 4,094 bytes is refused by the web server "
+    "itself, in text.",
     "415": "The body is not `application/json` (`unsupported_media_type`).",
     "429": "Over a rate limit (`throttled`; `Retry-After` header and `details.retry_after_s`).",
 }
@@ -92,6 +94,9 @@ def document_errors(result: dict[str, Any], generator: object, request: object, 
             for status, response in responses.items():
                 if status.startswith("4") and "content" not in response:
                     response["content"] = _ERROR_CONTENT
+            if "414" in responses:
+                # Past the web server's request line (4,094 bytes), gunicorn answers first, in text.
+                responses["414"]["content"] = {**_ERROR_CONTENT, **_SERVER_TEXT}
     return result
 
 

@@ -50,6 +50,9 @@ from accounts_app.tokens import refresh_token_for  # noqa: E402
 from executions_app.services import execution_create  # noqa: E402
 from tests.support.definitions import echo_definition  # noqa: E402
 from tests.support.web_server import running_web  # noqa: E402
+from triggers_app.schedules.services import schedule_create  # noqa: E402
+from triggers_app.webhooks.ingest import deliver_test  # noqa: E402
+from triggers_app.webhooks.services import webhook_create  # noqa: E402
 from workflows_app.services import workflow_create  # noqa: E402
 
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")
@@ -100,11 +103,21 @@ def schemathesis_run(base: str, label: str, extra: list[str]) -> int:
 
 
 def fuzzer_objects(user: Any) -> dict[str, str]:
-    """A workflow and a queued execution of it (no worker runs it) of the fuzzer's user,
-    named to schemathesis.toml in FUZZ_* variables."""
+    """A workflow, a queued execution of it (no worker runs it), a webhook with one test
+    delivery and a schedule of the fuzzer's user, named to schemathesis.toml in FUZZ_*
+    variables."""
     workflow = workflow_create(owner=user, name="fuzz", definition=echo_definition())
     execution, _ = execution_create(user=user, workflow_id=workflow.id, inputs={"text": "fuzz"})
-    return {"FUZZ_WORKFLOW_ID": str(workflow.id), "FUZZ_EXECUTION_ID": str(execution.id)}
+    hook, _, _ = webhook_create(user=user, workflow_id=workflow.id, name="fuzz")
+    delivery = deliver_test(hook, {"text": "fuzz"})
+    schedule = schedule_create(user=user, workflow_id=workflow.id, name="fuzz", cron="@daily")
+    return {
+        "FUZZ_WORKFLOW_ID": str(workflow.id),
+        "FUZZ_EXECUTION_ID": str(execution.id),
+        "FUZZ_WEBHOOK_ID": str(hook.id),
+        "FUZZ_DELIVERY_ID": str(delivery.id),
+        "FUZZ_SCHEDULE_ID": str(schedule.id),
+    }
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import StrictSerializer
 from core.schema import conflict
 from triggers_app import selectors
 from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
@@ -37,13 +36,14 @@ from triggers_app.webhooks import ingest
 from triggers_app.webhooks import services as webhooks
 
 
-class WorkflowQuery(StrictSerializer):
-    """Narrows a list to one workflow's triggers."""
+class WorkflowQuery(serializers.Serializer):
+    """Narrows a list to one workflow's triggers (beside the pagination's parameters)."""
 
     workflow = serializers.UUIDField(required=False)
 
 
 WORKFLOW_PARAMETER = OpenApiParameter("workflow", {"type": "string", "format": "uuid"}, required=False)
+NO_WORKFLOW = OpenApiResponse(description="No workflow with this `workflow_id` among the caller's (`not_found`).")
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
@@ -103,7 +103,9 @@ class WebhookListCreateApi(ListModelMixin, GenericAPIView[WebhookTrigger]):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    @extend_schema(request=WebhookInput, responses={201: WebhookSecretsOutput}, examples=[WEBHOOK_EXAMPLE])
+    @extend_schema(
+        request=WebhookInput, responses={201: WebhookSecretsOutput, 404: NO_WORKFLOW}, examples=[WEBHOOK_EXAMPLE]
+    )
     def post(self, request: Request) -> Response:
         data = _validated(WebhookInput, request.data)
         trigger, token, secret = webhooks.webhook_create(user=request.user, **data)
@@ -229,7 +231,9 @@ class ScheduleListCreateApi(ListModelMixin, GenericAPIView[Schedule]):
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    @extend_schema(request=ScheduleInput, responses={201: ScheduleOutput}, examples=[SCHEDULE_EXAMPLE])
+    @extend_schema(
+        request=ScheduleInput, responses={201: ScheduleOutput, 404: NO_WORKFLOW}, examples=[SCHEDULE_EXAMPLE]
+    )
     def post(self, request: Request) -> Response:
         data = _validated(ScheduleInput, request.data)
         schedule = schedules.schedule_create(user=request.user, **data)

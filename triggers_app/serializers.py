@@ -6,16 +6,40 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import StrictSerializer
 from triggers_app.models import CatchUp, Delivery, Overlap, Schedule, ScheduleTick, WebhookMode, WebhookTrigger
 from triggers_app.schedules.services import timing_of
 from triggers_app.selectors import schedule_state, schedule_stop_reason
-from triggers_app.webhooks.services import MAX_ROTATION_OVERLAP_S, MAX_SYNC_TIMEOUT_S
+from triggers_app.webhooks.services import MAX_ROTATION_OVERLAP_S, MAX_SYNC_TIMEOUT_S, RESPONSE_HEADER_NAMES
 
 HEADER_NAME = r"^[A-Za-z0-9-]{1,100}$"
 UPCOMING_FIRE_TIMES = 5
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "propertyNames": {"enum": RESPONSE_HEADER_NAMES},
+        "additionalProperties": {"type": "string", "maxLength": 1000},
+    }
+)
+class ResponseHeadersField(serializers.DictField):
+    """Headers a sync hook's answer may carry: names from the allow-list (any case)."""
+
+    child = serializers.CharField(max_length=1000, allow_blank=True)
+
+
+class ResponseTemplateInput(StrictSerializer):
+    """A sync hook's answer: JSON or text only, headers from an allow-list; `body` is a
+    template over `outputs`, `execution`, `body`, `query`, `headers` and `trigger`."""
+
+    status = serializers.IntegerField(min_value=200, max_value=299, default=200)
+    content_type = serializers.ChoiceField(choices=["json", "text"], default="json")
+    body = serializers.JSONField(required=False, default="{{ outputs }}")
+    headers = ResponseHeadersField(required=False, default=dict)
 
 
 class WebhookInput(StrictSerializer):
@@ -42,11 +66,11 @@ class WebhookInput(StrictSerializer):
         help_text="`{input name: template}` over `body`, `query`, `headers`, `trigger`; "
         "empty: the JSON body is the inputs.",
     )
-    response_template = serializers.DictField(
+    response_template = ResponseTemplateInput(
         required=False,
         allow_null=True,
         default=None,
-        help_text="A sync hook's answer: `{status (2xx), content_type (json|text), body (template), headers}`.",
+        help_text="A sync hook's answer; null: the execution's outputs as JSON.",
     )
     accept_text = serializers.BooleanField(default=False, help_text="Take a body that is not JSON, as `body` text.")
     exposed_headers = serializers.ListField(

@@ -20,9 +20,8 @@ MAX_SYNC_TIMEOUT_S = 30.0
 MAX_ROTATION_OVERLAP_S = 7 * 86400
 # Headers an owner's sync response may set; Content-Type comes from `content_type`, and
 # X-Content-Type-Options and Content-Security-Policy are always ours.
-RESPONSE_HEADERS_ALLOWED = frozenset(
-    {"cache-control", "content-language", "etag", "last-modified", "retry-after", "x-request-id"}
-)
+RESPONSE_HEADER_NAMES = ["Cache-Control", "Content-Language", "ETag", "Last-Modified", "Retry-After", "X-Request-Id"]
+RESPONSE_HEADERS_ALLOWED = frozenset(name.lower() for name in RESPONSE_HEADER_NAMES)
 RESPONSE_CONTENT_TYPES = ("json", "text")
 # Never handed to the mapping, whatever the owner lists: they carry credentials.
 HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-switchboard-signature"})
