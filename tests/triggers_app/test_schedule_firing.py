@@ -14,12 +14,13 @@ from django.test.utils import CaptureQueriesContext
 
 from executions_app.models import Execution
 from executions_app.services import execution_cancel
+from tests.support import clock
 from tests.support.definitions import echo_definition
 from tests.support.factories import WorkflowFactory
 from triggers_app.models import Schedule, ScheduleTick, TickOutcome
 from triggers_app.schedules.firing import fire_due, fire_held, fire_now
 from triggers_app.schedules.lag import lag_histogram
-from triggers_app.schedules.services import schedule_create, timing_of
+from triggers_app.schedules.services import timing_of
 from workflows_app.services import workflow_archive
 
 pytestmark = pytest.mark.django_db
@@ -35,17 +36,8 @@ def workflow(user: Any) -> Any:
 
 
 def make_schedule(user: Any, workflow: Any, first_at: dt.datetime = T0, **values: Any) -> Schedule:
-    """A schedule armed as if created just before `first_at`: its next fire time is the
-    first tick at or after it."""
     values.setdefault("inputs", ON_TICK)
-    if "cron" not in values:
-        values.setdefault("interval_s", 60)
-    schedule = schedule_create(user=user, workflow_id=workflow.id, **values)
-    if schedule.interval_s:
-        schedule.anchor_at = first_at
-    schedule.next_fire_at = timing_of(schedule).next_after(first_at - dt.timedelta(microseconds=1))
-    schedule.save()
-    return schedule
+    return clock.make_schedule(user, workflow, first_at, **values)
 
 
 def executions_of(schedule: Schedule) -> list[Execution]:
