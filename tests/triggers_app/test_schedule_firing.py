@@ -74,6 +74,20 @@ def test_a_due_tick_fires_once_with_its_fire_time_in_the_inputs(user: Any, workf
     assert schedule.last_execution_id == execution.id
 
 
+def test_a_schedule_set_back_to_a_tick_it_fired_does_not_fire_it_again(user: Any, workflow: Any) -> None:
+    schedule = make_schedule(user, workflow, overlap="allow")
+    fire_due(T0)
+    # An edit saved from a read taken before the tick fired writes the old fire time back.
+    Schedule.objects.filter(id=schedule.id).update(next_fire_at=T0)
+
+    fire_due(T0 + dt.timedelta(seconds=1))
+
+    assert len(executions_of(schedule)) == 1
+    assert len(ticks_of(schedule, TickOutcome.FIRED)) == 1
+    schedule.refresh_from_db()
+    assert schedule.next_fire_at == T0 + dt.timedelta(minutes=1)
+
+
 def test_paused_schedules_do_not_fire(user: Any, workflow: Any) -> None:
     schedule = make_schedule(user, workflow)
     Schedule.objects.filter(id=schedule.id).update(is_paused=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from core.api import AppError, Conflict, NotFound
@@ -106,7 +106,9 @@ def fire_now(schedule: Schedule) -> Execution:
 
 # --- claims ------------------------------------------------------------------------------
 def _locked(rows: QuerySet[Schedule]) -> QuerySet[Schedule]:
-    rows = rows.select_related("workflow", "owner")
+    # The previous run's status comes with the row (the overlap policy reads it): one query
+    # less per tick than asking for it.
+    rows = rows.select_related("workflow", "owner").annotate(last_run_status=F("last_execution__status"))
     if connection.features.has_select_for_update_skip_locked:
         # Only the schedule rows: the workflow and the user are read, not claimed.
         return rows.select_for_update(skip_locked=True, of=("self",))
@@ -131,7 +133,8 @@ def _claim_and_fire(schedule: Schedule, now: dt.datetime, lags: list[float]) -> 
             try:
                 following = timing_of(schedule).next_after(max(claimed_at, now))
             except Exception:
-                _stop(schedule, "The schedule's timing could not be computed.")
+                reason = "The schedule's timing could not be computed."
+                Schedule.objects.filter(id=schedule.id).update(next_fire_at=None, stopped_reason=reason)
             else:
                 Schedule.objects.filter(id=schedule.id).update(next_fire_at=following)
         return 1
@@ -139,11 +142,6 @@ def _claim_and_fire(schedule: Schedule, now: dt.datetime, lags: list[float]) -> 
 
 def _fire_claimed(schedule: Schedule, claimed_at: dt.datetime, now: dt.datetime, lags: list[float]) -> None:
     steps = catchup.plan(timing_of(schedule), claimed_at, now, schedule.misfire_grace_s, schedule.catch_up)
-    moved = Schedule.objects.filter(id=schedule.id, next_fire_at=claimed_at, is_paused=False).update(
-        next_fire_at=steps.next_fire_at
-    )
-    if moved != 1:
-        raise _Lost
     schedule.next_fire_at = steps.next_fire_at
     if steps.missed is not None:
         missed = steps.missed
@@ -159,10 +157,12 @@ def _fire_claimed(schedule: Schedule, claimed_at: dt.datetime, now: dt.datetime,
             detail=detail,
         )
         logger.debug("schedule %s: %s ticks missed from %s", schedule.id, count, missed.first.isoformat())
-    if steps.fire_at is not None:
-        tick = _fire_tick(schedule, steps.fire_at, now, apply_overlap=True)
-        if tick is not None and tick.outcome == TickOutcome.FIRED:
-            lags.append(max((tick.recorded_at - steps.fire_at).total_seconds(), 0.0))
+    tick = _fire_tick(schedule, steps.fire_at, now, apply_overlap=True) if steps.fire_at else None
+    # The claim: the schedule moves on only from the fire time this process read. On
+    # PostgreSQL the row lock already guarantees it; on SQLite this is what decides.
+    _save_outcome(schedule, next_fire_at=claimed_at, is_paused=False)
+    if steps.fire_at is not None and tick is not None and tick.outcome == TickOutcome.FIRED:
+        lags.append(max((tick.recorded_at - steps.fire_at).total_seconds(), 0.0))
 
 
 def _release_held(schedule: Schedule, now: dt.datetime) -> int:
@@ -170,10 +170,9 @@ def _release_held(schedule: Schedule, now: dt.datetime) -> int:
     assert held_at is not None, "only held ticks are released"
     try:
         with transaction.atomic():
-            if Schedule.objects.filter(id=schedule.id, queued_fire_at=held_at).update(queued_fire_at=None) != 1:
-                raise _Lost
             schedule.queued_fire_at = None
             tick = _fire_tick(schedule, held_at, now, apply_overlap=False, held=True)
+            _save_outcome(schedule, queued_fire_at=held_at)
         return int(tick is not None and tick.outcome == TickOutcome.FIRED)
     except _Lost:
         return 0
@@ -192,7 +191,6 @@ def _fire_tick(
         return _record(schedule, fire_at, TickOutcome.FAILED, reason, held=held)
     if apply_overlap and schedule.overlap != Overlap.ALLOW and _previous_run_going(schedule):
         if schedule.overlap == Overlap.QUEUE and schedule.queued_fire_at is None:
-            Schedule.objects.filter(id=schedule.id).update(queued_fire_at=fire_at)
             schedule.queued_fire_at = fire_at
             return _record(schedule, fire_at, TickOutcome.QUEUED, "Held until the previous run ends.")
         detail = (
@@ -203,7 +201,7 @@ def _fire_tick(
         return _record(schedule, fire_at, TickOutcome.SKIPPED, detail)
     try:
         with transaction.atomic():
-            execution, _ = execution_create(
+            execution, created = execution_create(
                 user=schedule.owner,
                 workflow_id=schedule.workflow_id,
                 inputs=_inputs(schedule, fire_at, now),
@@ -216,7 +214,11 @@ def _fire_tick(
             _stop(schedule, exc.message)
         logger.warning("schedule %s: tick %s failed: %s", schedule.id, fire_at.isoformat(), exc.message)
         return _record(schedule, fire_at, TickOutcome.FAILED, exc.message, held=held)
-    Schedule.objects.filter(id=schedule.id).update(last_execution=execution)
+    if not created:
+        # This tick's execution exists already: something set the schedule back to a fire
+        # time it had passed (an edit saved from a stale read). Nothing runs twice.
+        logger.warning("schedule %s: tick %s had fired already", schedule.id, fire_at.isoformat())
+        return None
     schedule.last_execution = execution
     logger.debug("schedule %s: tick %s fired as execution %s", schedule.id, fire_at.isoformat(), execution.id)
     detail = f"Held until the previous run ended; fired at {now.isoformat()}." if held else ""
@@ -238,6 +240,9 @@ def _inputs(schedule: Schedule, fire_at: dt.datetime, now: dt.datetime) -> Any:
 def _previous_run_going(schedule: Schedule) -> bool:
     if schedule.last_execution_id is None:
         return False
+    status = getattr(schedule, "last_run_status", None)  # read with the row (_locked)
+    if status is not None:
+        return status in ACTIVE_EXECUTION_STATUSES
     return Execution.objects.filter(id=schedule.last_execution_id, status__in=ACTIVE_EXECUTION_STATUSES).exists()
 
 
@@ -251,10 +256,22 @@ def _stop_reason(schedule: Schedule) -> str:
 
 
 def _stop(schedule: Schedule, reason: str) -> None:
-    """The schedule fires no more until its owner resumes it (services.schedule_resume)."""
-    reason = reason[:REASON_MAX]
-    Schedule.objects.filter(id=schedule.id).update(next_fire_at=None, queued_fire_at=None, stopped_reason=reason)
-    schedule.next_fire_at, schedule.queued_fire_at, schedule.stopped_reason = None, None, reason
+    """The schedule fires no more until its owner resumes it (services.schedule_resume);
+    saved with the tick's outcome."""
+    schedule.next_fire_at, schedule.queued_fire_at, schedule.stopped_reason = None, None, reason[:REASON_MAX]
+
+
+def _save_outcome(schedule: Schedule, **claim: Any) -> None:
+    """Writes what the tick changed, in one UPDATE conditional on the claim (the value this
+    process read); _Lost when another process changed it first."""
+    moved = Schedule.objects.filter(id=schedule.id, **claim).update(
+        next_fire_at=schedule.next_fire_at,
+        queued_fire_at=schedule.queued_fire_at,
+        last_execution_id=schedule.last_execution_id,
+        stopped_reason=schedule.stopped_reason,
+    )
+    if moved != 1:
+        raise _Lost
 
 
 def _record(
