@@ -1,9 +1,11 @@
 """Clocks for schedule tests.
 
-`python -m tests.support.clock START TICKS GO`: a clock process with an injected time.
-Once the file GO exists (so that several start racing at one moment) it calls fire_due at
-START, START + 1 s, ... (TICKS values), firing at each moment until nothing due is left:
-two of them racing on one database fire every tick up to the last moment between them.
+`python -m tests.support.clock START TICKS GO BATCH`: a clock process with an injected
+time. Once the file GO exists (so that several start racing at one moment) it calls
+fire_due at START, START + 1 s, ... (TICKS values), BATCH schedules a call, firing at each
+moment until nothing due is left: two of them racing on one database fire every tick up
+to the last moment between them. A batch smaller than the due schedules keeps both busy:
+with SKIP LOCKED, a clock that finds every due row locked by the other moves on.
 Run by clock_processes() on the test session's database (its environment names it, as
 for worker processes)."""
 
@@ -22,13 +24,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fire_every_second(start: dt.datetime, ticks: int) -> int:
+def fire_every_second(start: dt.datetime, ticks: int, batch: int) -> int:
     from triggers_app.schedules.firing import fire_due
 
     claimed = 0
     for second in range(ticks):
         now = start + dt.timedelta(seconds=second)
-        while (n := fire_due(now)) > 0:
+        while (n := fire_due(now, batch)) > 0:
             claimed += n
     return claimed
 
@@ -50,7 +52,9 @@ def make_schedule(user: Any, workflow: Any, first_at: dt.datetime, **values: Any
 
 
 @contextmanager
-def clock_processes(count: int, start: dt.datetime, ticks: int, go: Path) -> Iterator[list[subprocess.Popen]]:
+def clock_processes(
+    count: int, start: dt.datetime, ticks: int, go: Path, batch: int
+) -> Iterator[list[subprocess.Popen]]:
     """`count` injected-clock processes on this session's database, let go together once
     all are ready; the block waits for them with communicate() (each prints `claimed N`)."""
     from tests.support.markers import require_marker
@@ -58,7 +62,7 @@ def clock_processes(count: int, start: dt.datetime, ticks: int, go: Path) -> Ite
 
     require_marker("worker_process", "starts clock processes")
     env = {**os.environ, "DATABASE_URL": session_database_url()}
-    command = [sys.executable, "-m", "tests.support.clock", start.isoformat(), str(ticks), str(go)]
+    command = [sys.executable, "-m", "tests.support.clock", start.isoformat(), str(ticks), str(go), str(batch)]
     processes = [
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(count)
@@ -81,11 +85,16 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    start, ticks, go = dt.datetime.fromisoformat(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    start, ticks, go, batch = (
+        dt.datetime.fromisoformat(sys.argv[1]),
+        int(sys.argv[2]),
+        Path(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.005)
-    print(f"claimed {fire_every_second(start, ticks)}", flush=True)
+    print(f"claimed {fire_every_second(start, ticks, batch)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_two_clock_processes_racing_for_60_ticks_fire_each_tick_once(user: Any, 
         clock.make_schedule(user, workflow, T0, inputs=ON_TICK, interval_s=1, overlap="allow") for _ in range(count)
     ]
 
-    with clock.clock_processes(2, T0, 60, tmp_path / "go") as processes:
+    with clock.clock_processes(2, T0, 60, tmp_path / "go", batch=max(count // 4, 1)) as processes:
         outputs = [process.communicate(timeout=600) for process in processes]
 
     for process, (_out, err) in zip(processes, outputs, strict=True):
