@@ -4,9 +4,10 @@ The claim is the move of a schedule's `next_fire_at`, made in the transaction th
 creates the tick's execution and records the tick: a crash before the commit leaves the
 tick due (a clock fires it again), a commit leaves it fired; never half of each. On
 PostgreSQL the due rows are read with SELECT ... FOR UPDATE SKIP LOCKED, so two clocks
-split the due rows instead of queueing behind each other. Every database then moves
-`next_fire_at` with a conditional UPDATE (WHERE next_fire_at = the time read): on SQLite,
-which has no row locks, that UPDATE is the claim (one row changed: this process won). The
+split the due rows instead of queueing behind each other. Every database then writes the
+tick's outcome with one UPDATE conditional on the fire time read (WHERE next_fire_at =
+...): on SQLite, which has no row locks, that UPDATE is the claim (no row changed: another
+clock won, and the savepoint, this tick's execution with it, is rolled back). The
 execution's idempotency key, `schedule:<id>:<fire time>`, would refuse a second run of one
 tick even so.
 
