@@ -130,3 +130,30 @@ def test_run_clock_processes_fire_a_one_second_schedule_and_stop_on_sigterm(user
     assert_each_tick_fired_once(schedule, times)
     # One second apart, none left out between the first and the last.
     assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [1.0] * (len(times) - 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker_process
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_clock_outlives_its_redis(user: Any, workflow: Any, own_redis: Any) -> None:
+    schedule = schedule_create(user=user, workflow_id=workflow.id, interval_s=1, overlap="allow", inputs=ON_TICK)
+    fired = ScheduleTick.objects.filter(schedule=schedule, outcome=TickOutcome.FIRED)
+    env = {"REDIS_URL": own_redis.url, "CELERY_BROKER_URL": own_redis.url, "CACHE_REDIS_URL": own_redis.url}
+    process = WorkerProcess("", 0, "", extra_env=env, command=[sys.executable, "manage.py", "run_clock"]).start()
+    try:
+        wait_for(lambda: fired.count() >= 1, timeout=60)
+        own_redis.kill()
+        # Ticks keep firing: their executions are committed, and the sweeper queues them
+        # once the broker is back (each waits out the broker's retries first).
+        ticks_before = fired.count()
+        wait_for(lambda: fired.count() >= ticks_before + 2, timeout=60)
+        own_redis.start()
+        ticks_back = fired.count()
+        wait_for(lambda: fired.count() >= ticks_back + 2, timeout=60)
+        assert process.process is not None and process.process.poll() is None  # still running
+    finally:
+        process.stop()
+
+    assert process.process.returncode == 0, process.log()[-3000:]
+    assert_each_tick_fired_once(schedule, sorted(fired.values_list("scheduled_at", flat=True)))

@@ -40,8 +40,8 @@ def record_lags(lags_s: Iterable[float], client: Any = None) -> None:
             pipe.hincrby(name, "count", 1)
             pipe.hincrbyfloat(name, "sum", max(seconds, 0.0))
         pipe.execute()
-    except Exception:
-        logger.warning("schedule lag: could not record %d samples", len(lags), exc_info=True)
+    except Exception as exc:  # one line, no traceback: it repeats every tick while Redis is down
+        logger.warning("schedule lag: could not record %d samples (%s: %s)", len(lags), type(exc).__name__, exc)
 
 
 def lag_histogram(client: Any = None) -> dict[str, float]:
