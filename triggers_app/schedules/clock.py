@@ -23,6 +23,7 @@ from triggers_app.schedules.firing import fire_due, fire_held
 logger = logging.getLogger(__name__)
 LIMITS = settings.SWITCHBOARD
 MAX_BACKOFF_S = 10.0
+MIN_SLEEP_S = 0.05
 
 
 def run(stop: threading.Event, *, clock: Callable[[], dt.datetime] = timezone.now) -> None:
@@ -53,7 +54,12 @@ def step(clock: Callable[[], dt.datetime], interval: float) -> float:
     released = fire_held(now, batch)
     if claimed >= batch or released >= batch:
         return 0.0  # more are due: no sleep
-    return sleep_until_next(clock(), interval)
+    delay = sleep_until_next(clock(), interval)
+    if not claimed and not released:
+        # Due rows this turn could not claim are another clock's, locked while it fires
+        # them: a short pause instead of asking again at full speed.
+        delay = max(delay, MIN_SLEEP_S)
+    return delay
 
 
 def sleep_until_next(now: dt.datetime, interval: float) -> float:
