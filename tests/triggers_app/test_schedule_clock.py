@@ -117,6 +117,8 @@ def test_run_clock_processes_fire_a_one_second_schedule_and_stop_on_sigterm(user
     command = [sys.executable, "manage.py", "run_clock"]
     clocks = [WorkerProcess("", 0, "", command=command).start() for _ in range(2)]
     try:
+        # Both racing: a clock stopped before its start-up ended would not have raced.
+        wait_for(lambda: all("clock: started" in process.log() for process in clocks), timeout=60)
         fired = ScheduleTick.objects.filter(schedule=schedule, outcome=TickOutcome.FIRED)
         wait_for(lambda: fired.count() >= 3, timeout=60)
     finally:
