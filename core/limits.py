@@ -74,6 +74,11 @@ class Limits:
     # calling one owner's hooks cannot take every thread). Beyond either: 202 at once.
     hook_sync_waits_per_process: int = 4
     hook_sync_waits_per_owner: int = 8
+    # Schedules (triggers_app/schedules/clock.py): the clock sleeps until the next due
+    # schedule but never longer than this, and claims at most clock_batch schedules per
+    # transaction.
+    clock_interval_s: float = 0.5
+    clock_batch: int = 100
 
 
 # Variables whose names are not SWITCHBOARD_<FIELD>.

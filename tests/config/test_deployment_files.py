@@ -17,7 +17,7 @@ from development.embedded_redis import free_port
 from development.launcher_banner import redact_url
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "ai-worker", "beat", "flower")
+APP_SERVICES = ("web", "worker", "ai-worker", "clock", "beat", "flower")
 
 
 def procfile() -> dict[str, str]:
@@ -37,6 +37,7 @@ def test_procfile_runs_the_process_layout() -> None:
     assert "--pool" not in entries["worker"]
     assert "celery -A config worker -Q ai --pool threads -c 16 " in entries["ai-worker"]
     assert "celery -A config beat " in entries["beat"]
+    assert entries["clock"] == "exec python manage.py run_clock"
 
 
 def test_flower_entry_refuses_to_start_without_credentials() -> None:

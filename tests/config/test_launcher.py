@@ -199,7 +199,15 @@ def test_make_run_serves_everything_and_ctrl_c_leaves_no_process(tmp_path: Path)
 
         tree.record()
         running = " | ".join(tree.command_lines())
-        programs = ("redis-server", "provider_emulator", "gunicorn", "config worker", "config beat", "config flower")
+        programs = (
+            "redis-server",
+            "provider_emulator",
+            "gunicorn",
+            "config worker",
+            "config beat",
+            "manage.py run_clock",
+            "config flower",
+        )
         for program in programs:
             assert program in running, f"{program} is not running under the launcher"
 
