@@ -16,9 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import conflict
+from executions_app.selectors import execution_get
+from executions_app.serializers import ExecutionOutput
 from triggers_app import selectors
 from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
 from triggers_app.schedules import services as schedules
+from triggers_app.schedules.firing import fire_now
 from triggers_app.serializers import (
     DeliveryOutput,
     RotationInput,
@@ -277,6 +280,18 @@ class ScheduleResumeApi(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         schedule = schedules.schedule_resume(schedule=selectors.schedule_get(user=request.user, schedule_id=pk))
         return Response(ScheduleOutput(schedule).data)
+
+
+class ScheduleRunApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: ExecutionOutput, 409: conflict("`workflow_inactive`")},
+        description="A run now, recorded as a fired tick; the overlap policy does not apply (the owner asked "
+        "for this run) and the next fire time stays as it is.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        execution = fire_now(selectors.schedule_get(user=request.user, schedule_id=pk))
+        return Response(ExecutionOutput(execution_get(user=request.user, execution_id=execution.id)).data, status=201)
 
 
 class TickListApi(ListModelMixin, GenericAPIView[ScheduleTick]):

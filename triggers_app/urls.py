@@ -26,5 +26,6 @@ urlpatterns = [
     path("triggers/schedules/<uuid:pk>", apis.ScheduleDetailApi.as_view(), name="schedule-detail"),
     path("triggers/schedules/<uuid:pk>/pause", apis.SchedulePauseApi.as_view(), name="schedule-pause"),
     path("triggers/schedules/<uuid:pk>/resume", apis.ScheduleResumeApi.as_view(), name="schedule-resume"),
+    path("triggers/schedules/<uuid:pk>/run", apis.ScheduleRunApi.as_view(), name="schedule-run"),
     path("triggers/schedules/<uuid:pk>/ticks", apis.TickListApi.as_view(), name="schedule-ticks"),
 ]

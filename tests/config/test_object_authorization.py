@@ -216,6 +216,7 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     "schedule-pause": ObjectRoute(make_schedule, "post", (200,), "POST only"),
     "schedule-resume": ObjectRoute(make_schedule, "post", (200,), "POST only"),
     "schedule-ticks": ObjectRoute(make_schedule, "get", (200,)),
+    "schedule-run": ObjectRoute(make_schedule, "post", (201,), "POST only: a run now (it stays queued)"),
 }
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_panel_shows_what_fires_next_the_last_deliveries_and_what_fails(auth_client, staff_client, user) -> None:
     workflow = WorkflowFactory(owner=user, name="orders")
-    soon = schedule_create(user=user, workflow_id=workflow.id, name="soon", interval_s=60)
+    soon = schedule_create(user=user, workflow_id=workflow.id, name="soon", interval_s=5)
     later = schedule_create(user=user, workflow_id=workflow.id, name="later", cron="@daily")
     broken = schedule_create(user=user, workflow_id=workflow.id, name="broken", cron="@hourly")
     ScheduleTick.objects.create(
@@ -35,8 +35,8 @@ def test_the_panel_shows_what_fires_next_the_last_deliveries_and_what_fails(auth
 
     mine = auth_client.get("/api/dashboard/triggers").json()
     assert mine["scope"] == "user"
-    assert [s["name"] for s in mine["upcoming"]][:1] == ["soon"]
-    assert {s["name"] for s in mine["upcoming"]} == {"soon", "later", "broken"}
+    in_fire_order = [s.name for s in sorted((soon, later, broken), key=lambda s: s.next_fire_at)]
+    assert [s["name"] for s in mine["upcoming"]] == in_fire_order  # the next to fire first
     hooks = {hook["name"]: hook for hook in mine["webhooks"]}
     assert list(hooks) == ["busy", "quiet"]  # most recently called first
     assert hooks["busy"]["last_delivery"]["response_status"] == 401
@@ -47,7 +47,7 @@ def test_the_panel_shows_what_fires_next_the_last_deliveries_and_what_fails(auth
         ("schedule", "broken"): "1 failed tick(s)",
         ("webhook", "busy"): "1 refused or failed deliveries",
     }
-    assert soon.id and later.id and quiet.id
+    assert quiet.id
 
     platform = staff_client.get("/api/dashboard/triggers").json()
     assert platform["scope"] == "platform"

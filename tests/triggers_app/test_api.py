@@ -204,3 +204,24 @@ def test_the_owner_sends_a_test_delivery_and_replays_it(auth_client, workflow_id
     assert [d["source"] for d in log] == ["test", "replay", "test"]
     listed = auth_client.get(f"/api/executions?trigger=webhook:{hook['id']}").json()["results"]
     assert len(listed) == 2
+
+
+def test_run_now_starts_one_execution_and_records_the_tick(auth_client, workflow_id) -> None:
+    schedule = auth_client.post(
+        "/api/triggers/schedules",
+        {
+            "workflow_id": workflow_id,
+            "name": "s",
+            "cron": "@daily",
+            "inputs": {"text": "at {{ trigger.scheduled_at }}"},
+        },
+        format="json",
+    ).json()
+    ran = auth_client.post(f"/api/triggers/schedules/{schedule['id']}/run")
+    assert ran.status_code == 201, ran.content
+    execution = ran.json()
+    assert execution["trigger"] == f"schedule:{schedule['id']}" and execution["inputs"]["text"].startswith("at 20")
+    ticks = auth_client.get(f"/api/triggers/schedules/{schedule['id']}/ticks").json()["results"]
+    assert [(t["outcome"], t["execution_id"]) for t in ticks] == [("fired", execution["id"])]
+    after = auth_client.get(f"/api/triggers/schedules/{schedule['id']}").json()
+    assert after["next_fire_at"] == schedule["next_fire_at"] and after["last_execution_id"] == execution["id"]

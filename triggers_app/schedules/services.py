@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.api import Conflict, ValidationFailed
@@ -67,15 +68,21 @@ def schedule_update(*, schedule: Schedule, **values: Any) -> Schedule:
     """Changes what the owner may change. A new cron, interval or timezone recomputes the
     next fire time from now; other changes keep it."""
     values = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
-    retimed = any(k in values and values[k] != getattr(schedule, k) for k in TIMING_FIELDS)
-    for name, value in values.items():
-        setattr(schedule, name, "" if name == "cron" and value is None else value)
-    check_schedule(schedule)
-    if retimed and not schedule.stopped_reason:
-        if "interval_s" in values:
-            schedule.anchor_at = None
-        _arm(schedule)
-    schedule.save()
+    with transaction.atomic():
+        # The row as it is now, locked: a clock firing it meanwhile has moved next_fire_at
+        # on, and writing back the value read earlier would set it back to a fired tick.
+        schedule = Schedule.objects.select_for_update().select_related("workflow").get(pk=schedule.pk)
+        retimed = any(k in values and values[k] != getattr(schedule, k) for k in TIMING_FIELDS)
+        for name, value in values.items():
+            setattr(schedule, name, "" if name == "cron" and value is None else value)
+        check_schedule(schedule)
+        changed = [*values, "updated_at"]
+        if retimed and not schedule.stopped_reason:
+            if "interval_s" in values:
+                schedule.anchor_at = None
+            _arm(schedule)
+            changed += ["next_fire_at", "anchor_at"]
+        schedule.save(update_fields=changed)
     return schedule
 
 
