@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from ai_providers.health import provider_status
 from dashboard_app import counters, platform_state, selectors
+from triggers_app.schedules.lag import LAG_BUCKETS_S, lag_histogram
 from triggers_app.webhooks.metrics import delivery_counts
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,19 @@ class PlatformCollector(Collector):
             for (trigger_id, status), count in sorted(delivery_counts(client=client).items()):
                 deliveries.add_metric([trigger_id, status], count)
             yield deliveries
+            yield histogram_family(
+                "switchboard_schedule_lag_seconds",
+                "From a schedule's fire time to its execution's start, a worker claiming its first node "
+                "(Redis counters).",
+                lag_histogram(client=client, kind="started"),
+                LAG_BUCKETS_S,
+            )
+            yield histogram_family(
+                "switchboard_schedule_fire_lag_seconds",
+                "From a schedule's fire time to its execution's creation by the clock (Redis counters).",
+                lag_histogram(client=client, kind="created"),
+                LAG_BUCKETS_S,
+            )
 
     def _database(self) -> Iterator[Metric]:
         now = timezone.now()
@@ -101,15 +115,19 @@ class PlatformCollector(Collector):
 
 
 def duration_histogram(raw: dict[str, float]) -> HistogramMetricFamily:
-    # The counters keep cumulative buckets (`le:<s>` counts every run at or under s).
-    buckets = [(_le(bound), raw.get(f"le:{bound}", 0.0)) for bound in counters.DURATION_BUCKETS_S]
-    buckets.append(("+Inf", raw.get("count", 0.0)))
-    return HistogramMetricFamily(
+    return histogram_family(
         "switchboard_execution_duration_seconds",
         "Execution duration, start to finish (Redis counters).",
-        buckets=buckets,
-        sum_value=raw.get("sum", 0.0),
+        raw,
+        counters.DURATION_BUCKETS_S,
     )
+
+
+def histogram_family(name: str, documentation: str, raw: dict[str, float], bounds: Any) -> HistogramMetricFamily:
+    # The counters keep cumulative buckets (`le:<s>` counts every sample at or under s).
+    buckets = [(_le(bound), raw.get(f"le:{bound}", 0.0)) for bound in bounds]
+    buckets.append(("+Inf", raw.get("count", 0.0)))
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=raw.get("sum", 0.0))
 
 
 def _le(bound: float) -> str:

@@ -183,12 +183,21 @@ class ScheduleTick(models.Model):
     )
     detail = models.CharField(max_length=500, blank=True, default="")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # From scheduled_at to the execution's start (its first node claimed by a worker),
+    # filled in by the clock once the execution has started (schedules/lag.py).
+    start_lag_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-scheduled_at", "-id"]
         indexes = [
             models.Index(fields=["schedule", "-scheduled_at"], name="tick_schedule_scheduled"),
             models.Index(fields=["recorded_at"], name="tick_recorded"),
+            # The fired ticks whose start the clock has yet to see: few, however many ticks.
+            models.Index(
+                fields=["recorded_at"],
+                condition=models.Q(outcome="fired", start_lag_ms__isnull=True),
+                name="tick_start_unseen",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -281,4 +281,13 @@ class TickOutput(serializers.ModelSerializer[ScheduleTick]):
 
     class Meta:
         model = ScheduleTick
-        fields = ["scheduled_at", "last_scheduled_at", "count", "outcome", "execution_id", "detail", "recorded_at"]
+        fields = [
+            "scheduled_at",
+            "last_scheduled_at",
+            "count",
+            "outcome",
+            "execution_id",
+            "detail",
+            "recorded_at",
+            "start_lag_ms",
+        ]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from triggers_app.models import Schedule
 from triggers_app.schedules.firing import fire_due, fire_held
+from triggers_app.schedules.lag import observe_started
 
 logger = logging.getLogger(__name__)
 LIMITS = settings.SWITCHBOARD
@@ -54,6 +55,7 @@ def step(clock: Callable[[], dt.datetime], interval: float) -> float:
     released = fire_held(now, batch)
     if claimed >= batch or released >= batch:
         return 0.0  # more are due: no sleep
+    observe_started(now)
     delay = sleep_until_next(clock(), interval)
     if not claimed and not released:
         # Due rows this turn could not claim are another clock's, locked while it fires
