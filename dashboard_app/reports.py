@@ -68,6 +68,7 @@ def _failure(execution: Any, user: Any) -> dict[str, Any]:
         "id": str(execution.id),
         "workflow_id": str(execution.workflow_id),
         "workflow_name": execution.workflow.name,
+        "trigger": execution.trigger,
         "owner": execution.owner.username,
         "node_id": error.get("node_id"),
         "error_code": error.get("code"),

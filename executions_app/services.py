@@ -59,18 +59,29 @@ def _idempotent_match(user: Any, key: str, fingerprint: str) -> Execution | None
 
 
 def execution_create(
-    *, user: Any, workflow_id: Any, inputs: dict, idempotency_key: str | None = None, trigger: str = "api"
+    *,
+    user: Any,
+    workflow_id: Any,
+    inputs: dict,
+    idempotency_key: str | None = None,
+    trigger: str = "api",
+    workflow: Any = None,
+    key_is_new: bool = False,
 ) -> tuple[Execution, bool]:
     """Validates the inputs against the pinned version and queues the root nodes.
     Returns (execution, created); an idempotent repeat returns the first execution.
-    `trigger` says what started it (Execution.trigger)."""
+    `trigger` says what started it (Execution.trigger). For callers that create many
+    (the schedule clock, webhooks): `workflow`, the user's workflow already read, saves
+    reading it again; `key_is_new` says the caller has claimed the key already, so it is
+    not looked up first (a repeat is still caught, by the key's unique constraint)."""
     fingerprint = request_fingerprint(workflow_id, inputs)
     if idempotency_key:
         _check_idempotency_key(idempotency_key)
-        existing = _idempotent_match(user, idempotency_key, fingerprint)
+        existing = None if key_is_new else _idempotent_match(user, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
-    workflow = workflow_to_run(user, workflow_id)
+    if workflow is None or workflow.archived_at is not None or workflow.owner_id != user.pk:
+        workflow = workflow_to_run(user, workflow_id)  # NotFound for an archived one, as for any caller
     if not workflow.is_active:
         raise Conflict("This workflow is inactive and cannot be run.", code="workflow_inactive")
     graph = graph_for_version(workflow.current_version_id)

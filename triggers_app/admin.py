@@ -17,8 +17,10 @@ from core.api import AppError
 from executions_app.admin import json_display, time_display, to_the_millisecond
 from triggers_app.models import Schedule, WebhookTrigger
 from triggers_app.schedules import services as schedules
+from triggers_app.schedules.firing import fire_now
 from triggers_app.selectors import schedule_state, schedule_stop_reason
 from triggers_app.webhooks import services as webhooks
+from triggers_app.webhooks.ingest import deliver_test
 
 if TYPE_CHECKING:
     _WebhookAdmin = admin.ModelAdmin[WebhookTrigger]
@@ -72,7 +74,7 @@ class WebhookTriggerAdmin(_WebhookAdmin):
         "response",
         "recent_deliveries",
     ]
-    actions = ["revoke", "rotate_token"]
+    actions = ["send_test", "revoke", "rotate_token"]
     mapping = json_display("input_mapping")
     response = json_display("response_template")
 
@@ -107,6 +109,14 @@ class WebhookTriggerAdmin(_WebhookAdmin):
             return
         if secret:
             self.message_user(request, f"New signing secret (shown once): {secret}", messages.WARNING)
+
+    @admin.action(description="Send a test delivery (an empty JSON body, no signature needed)")
+    def send_test(self, request: HttpRequest, queryset: QuerySet[WebhookTrigger]) -> None:
+        for trigger in queryset:
+            delivery = deliver_test(trigger, {})
+            outcome = f"execution {delivery.execution_id}" if delivery.execution_id else delivery.error_code
+            level = messages.SUCCESS if delivery.execution_id else messages.WARNING
+            self.message_user(request, f"{trigger.name}: {delivery.response_status}, {outcome}", level)
 
     @admin.action(description="Revoke: every token answers 404")
     def revoke(self, request: HttpRequest, queryset: QuerySet[WebhookTrigger]) -> None:
@@ -147,7 +157,7 @@ class ScheduleAdmin(_ScheduleAdmin):
     search_fields = ["name", "workflow__name", "owner__username"]
     list_select_related = ["workflow", "owner"]
     readonly_fields = ["state", "stopped", "next_fire", "queued_fire_at", "last_execution", "recent_ticks"]
-    actions = ["pause", "resume"]
+    actions = ["run_now", "pause", "resume"]
     next_fire = time_display("next_fire_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -176,6 +186,16 @@ class ScheduleAdmin(_ScheduleAdmin):
     def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in form.changed_data}
         schedules.schedule_update(schedule=Schedule.objects.get(pk=obj.pk), **values)
+
+    @admin.action(description="Run now (the overlap policy does not apply)")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        for schedule in queryset.select_related("workflow", "owner"):
+            try:
+                execution = fire_now(schedule)
+            except AppError as exc:
+                self.message_user(request, f"{schedule.name}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{schedule.name}: started execution {execution.id}.", messages.SUCCESS)
 
     @admin.action(description="Pause")
     def pause(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:

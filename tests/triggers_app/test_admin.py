@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from executions_app.services import execution_create
+from tests.support.definitions import edge, input_node, node
 from tests.support.factories import WorkflowFactory
 from triggers_app.models import Delivery, Schedule, ScheduleTick, TickOutcome
 from triggers_app.schedules.services import schedule_create
@@ -76,3 +77,24 @@ def test_a_schedules_page_shows_its_ticks_and_edits_go_through_the_checks(admin_
 
     admin_client.post("/admin/triggers_app/schedule/", {"action": "pause", "_selected_action": [str(schedule.pk)]})
     assert Schedule.objects.get(pk=schedule.pk).is_paused
+
+
+def test_admin_actions_send_a_test_delivery_and_run_a_schedule_now(admin_client, admin_user) -> None:
+    # No required input: the action's test delivery is an empty body.
+    definition = {"nodes": [input_node(), node("result", "OUTPUT", {"value": 1})], "edges": [edge("start", "result")]}
+    workflow = WorkflowFactory(owner=admin_user, definition=definition)
+    trigger, _, _ = webhook_create(user=admin_user, workflow_id=workflow.id, name="orders")
+    page = admin_client.post(
+        "/admin/triggers_app/webhooktrigger/",
+        {"action": "send_test", "_selected_action": [str(trigger.pk)]},
+        follow=True,
+    ).content.decode()
+    delivery = Delivery.objects.get(trigger=trigger)
+    assert delivery.source == "test" and f"execution {delivery.execution_id}" in page
+
+    schedule = schedule_create(user=admin_user, workflow_id=workflow.id, name="nightly", cron="@daily")
+    page = admin_client.post(
+        "/admin/triggers_app/schedule/", {"action": "run_now", "_selected_action": [str(schedule.pk)]}, follow=True
+    ).content.decode()
+    tick = ScheduleTick.objects.get(schedule=schedule)
+    assert tick.outcome == TickOutcome.FIRED and f"started execution {tick.execution_id}" in page

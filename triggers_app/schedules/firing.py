@@ -208,6 +208,10 @@ def _fire_tick(
                 inputs=_inputs(schedule, fire_at, now),
                 idempotency_key=f"schedule:{schedule.id}:{fire_at.isoformat()}",
                 trigger=f"schedule:{schedule.id}",
+                # Read with the locked row; the claim makes the key new (a re-fire of a
+                # passed tick still meets the key's unique constraint).
+                workflow=schedule.workflow,
+                key_is_new=True,
             )
     except AppError as exc:
         if isinstance(exc, NotFound) or exc.code == "workflow_inactive":

@@ -140,6 +140,9 @@ def accept(
                 inputs=inputs,
                 trigger=f"webhook:{trigger.id}",
                 idempotency_key=_execution_key(trigger, key),
+                # Read with the trigger; the delivery id was looked up just above.
+                workflow=trigger.workflow,
+                key_is_new=True,
             )
             delivery.execution = execution
             delivery.save(update_fields=["execution"])

@@ -85,6 +85,7 @@ function showOverview(data) {
     }
     cell(row, target);
     cell(row, failure.workflow_name);
+    cell(row, failure.trigger);
     cell(row, failure.node_id);
     cell(row, [failure.error_code, failure.error_message].filter(Boolean).join(": "));
     cell(row, failure.finished_at ? new Date(failure.finished_at).toLocaleTimeString() : null);
