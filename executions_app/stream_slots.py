@@ -50,6 +50,14 @@ return 1
 """
 
 
+def take_slot(key: str, cap: int, lease_ms: int, token: str) -> bool:
+    """Adds `token` to the leased set at `key` unless it holds `cap` live leases already;
+    True when it was added. Raises RedisError. Other capped holders (sync webhook waits)
+    keep their own sets with it."""
+    redis = get_redis_connection("default")
+    return bool(redis.register_script(_ACQUIRE_SLOT)(keys=[key], args=[cap, lease_ms, token]))
+
+
 def slots_key(user_id: Any) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:event-streams:{user_id}"
 
@@ -74,9 +82,7 @@ class StreamSlot:
             return cls(None, token)
         key = slots_key(user_id)
         try:
-            redis = get_redis_connection("default")
-            lease_ms = _lease_ms() if lease_s is None else int(lease_s * 1000)
-            taken = redis.register_script(_ACQUIRE_SLOT)(keys=[key], args=[cap, lease_ms, token])
+            taken = take_slot(key, cap, _lease_ms() if lease_s is None else int(lease_s * 1000), token)
         except RedisError:
             logger.warning("could not count open event streams; this one goes uncounted", exc_info=True)
             return cls(None, token)

@@ -24,27 +24,13 @@ from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from executions_app.stream_slots import StreamSlot
+from executions_app.stream_slots import StreamSlot, take_slot
 from triggers_app.models import WebhookTrigger
 from triggers_app.webhooks.errors import throttled
 
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 60
-
-# KEYS[1]: the owner's waits; ARGV: cap, lease in ms, token. The time comes from Redis, so
-# web processes with skewed clocks agree on which leases ran out.
-_ACQUIRE_WAIT = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[2]), ARGV[3])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1
-"""
 
 
 def check_rate(trigger: WebhookTrigger, now_s: float | None = None) -> None:
@@ -102,8 +88,7 @@ def _owner_slot(owner_id: Any, lease_s: float) -> StreamSlot | None:
         return StreamSlot(None, token)
     key = owner_waits_key(owner_id)
     try:
-        redis = get_redis_connection("default")
-        taken = redis.register_script(_ACQUIRE_WAIT)(keys=[key], args=[cap, int(lease_s * 1000), token])
+        taken = take_slot(key, cap, int(lease_s * 1000), token)
     except RedisError:
         logger.warning("could not count a sync webhook wait; it goes uncounted", exc_info=True)
         return StreamSlot(None, token)
