@@ -110,7 +110,7 @@ def fuzzer_objects(user: Any) -> dict[str, str]:
     execution, _ = execution_create(user=user, workflow_id=workflow.id, inputs={"text": "fuzz"})
     hook, _, _ = webhook_create(user=user, workflow_id=workflow.id, name="fuzz")
     delivery = deliver_test(hook, {"text": "fuzz"})
-    schedule = schedule_create(user=user, workflow_id=workflow.id, name="fuzz", cron="@daily")
+    schedule = schedule_create(user=user, workflow_id=workflow.id, name="fuzz", cron="@daily", inputs={"text": "fuzz"})
     return {
         "FUZZ_WORKFLOW_ID": str(workflow.id),
         "FUZZ_EXECUTION_ID": str(execution.id),
