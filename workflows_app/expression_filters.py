@@ -130,13 +130,11 @@ def _split_parts(text: str, separator: str | None, maxsplit: int) -> Iterator[st
     if separator is None:
         # Runs of whitespace separate; the rest of the text after maxsplit keeps its
         # inner whitespace, as str.split does.
-        splits = 0
-        for word in re.finditer(r"\S+", text):
+        for splits, word in enumerate(re.finditer(r"\S+", text)):
             if maxsplit >= 0 and splits == maxsplit:
                 yield text[word.start() :].rstrip()
                 return
             yield word.group(0)
-            splits += 1
         return
     position, splits = 0, 0
     while maxsplit < 0 or splits < maxsplit:

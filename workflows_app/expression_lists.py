@@ -169,6 +169,8 @@ def _unique(value: Any, case_sensitive: bool = False, attribute: Any = None) -> 
 
 
 def _sum(value: Any, attribute: Any = None, start: Any = 0) -> Any:
+    if not isinstance(start, int | float) or isinstance(start, bool):
+        raise ExpressionError("sum start must be a number")
     get = _getter(attribute, "sum")
     total = start
     for item in _items(value, "sum"):
@@ -176,8 +178,6 @@ def _sum(value: Any, attribute: Any = None, start: Any = 0) -> Any:
         if not isinstance(number, int | float) or isinstance(number, bool):
             raise ExpressionError(f"sum adds numbers, not {describe(number)}")
         total = total + number
-    if not isinstance(total, int | float) or isinstance(total, bool):
-        raise ExpressionError("sum start must be a number")
     return total
 
 

@@ -97,7 +97,10 @@ def _compiled(pattern: str) -> Any:
     try:
         return _re2.compile(pattern, options)
     except Exception as exc:  # re2.error: its own syntax rules, or the program is too large
-        raise ExpressionError(f"regex: invalid pattern: {exc}") from None
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):  # RE2 reports its reasons as bytes
+            reason = reason.decode("utf-8", "replace")
+        raise ExpressionError(f"regex: invalid pattern: {reason}") from None
 
 
 def _prepare(value: Any, pattern: Any, name: str) -> tuple[str, Any]:
