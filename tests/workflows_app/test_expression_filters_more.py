@@ -144,23 +144,37 @@ def test_a_catastrophic_pattern_is_linear_on_re2():
     assert evaluate("inputs.text | regex_match('.*.*.*x')", subject) is False
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+$", "(a*)*b", "(a|aa)*c", ".*.*x", "\\\\w+@\\\\w+"])
-def test_patterns_that_could_backtrack_badly_are_refused_by_the_fallback(pattern, monkeypatch):
+@pytest.fixture
+def fallback_engine(monkeypatch):
     monkeypatch.setattr(expression_regex, "_re2", None)
     expression_regex._compiled.cache_clear()
-    with pytest.raises(ExpressionError, match=r"not allowed|at most one open-ended repeat"):
+    yield
+    expression_regex._compiled.cache_clear()
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(a*)*b", "(a|aa)*c", "(x\\\\d{1,3})+", "(?:a|b)(a|aa)+"])
+def test_exponential_patterns_are_refused_by_the_fallback(fallback_engine, pattern):
+    with pytest.raises(ExpressionError, match="inside a repeat"):
         evaluate(f"'aaaa' | regex_match('{pattern}')", {})
-    expression_regex._compiled.cache_clear()
 
 
-def test_the_fallback_refuses_a_huge_subject(monkeypatch):
-    monkeypatch.setattr(expression_regex, "_re2", None)
-    expression_regex._compiled.cache_clear()
+@pytest.mark.parametrize(("pattern", "longest"), [(".*.*x", 500), ("\\\\w+@\\\\w+\\\\.\\\\w+", 100)])
+def test_polynomial_patterns_are_bounded_by_the_subject_length_in_the_fallback(fallback_engine, pattern, longest):
+    """Two or three open-ended repeats: fine on a short field, refused on a long text."""
+    short = expression_context(inputs={"text": "a" * longest})
+    assert evaluate(f"inputs.text | regex_match('{pattern}')", short) is False
+    long = expression_context(inputs={"text": "a" * 10_000})
+    with pytest.raises(ExpressionError, match="could take too long on 10000 characters"):
+        evaluate(f"inputs.text | regex_match('{pattern}')", long)
+    # One open-ended repeat is linear per start: the whole subject cap.
+    assert evaluate("inputs.text | regex_findall('a*b')", long) == []
+
+
+def test_the_fallback_refuses_a_huge_subject(fallback_engine):
     huge = expression_context(inputs={"text": "a" * 10_001})
     with pytest.raises(ExpressionError, match="longer than the limit of 10000 characters"):
         evaluate("inputs.text | regex_match('b')", huge)
     assert evaluate("inputs.text[:10000] | regex_match('b')", huge) is False
-    expression_regex._compiled.cache_clear()
 
 
 def test_a_regex_result_is_within_the_cap(regex_engine, settings):
