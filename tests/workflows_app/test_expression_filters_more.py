@@ -12,6 +12,7 @@ import pytest
 from tests.support.expressions import evaluate
 from workflows_app import expression_regex
 from workflows_app.expressions import ExpressionError, compile_expression, expression_context
+from workflows_app.nodes.base import NodeContext, get_node_class
 
 # Five references to one 300-byte text: allowed as a list, too large once copied out.
 FIVE = "[inputs.text, inputs.text, inputs.text, inputs.text, inputs.text]"
@@ -375,3 +376,22 @@ def test_every_new_filter_is_known_to_the_checker():
     for name in ("attr", "format", "tojson", "pprint", "xmlattr", "groupby", "items"):
         with pytest.raises(ExpressionError, match="unknown filter"):
             compile_expression(f"inputs.x | {name}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{{ inputs.when | in_timezone('Mars/Olympus') }}",
+        "{{ inputs.text | regex_match('(') }}",
+        "{{ inputs.text | from_json }}",
+        "{{ inputs.orders | sort(attribute='missing') | map(attribute='id') | sum(start='x') }}",
+    ],
+)
+def test_a_bad_input_fails_the_node_with_an_expression_error(value):
+    """What the engine records as the node's failure (code expression_error), not a crash."""
+    node = get_node_class("TRANSFORM").from_config("shape", {"value": {"out": value}})
+    inputs = {"when": "2026-03-29T00:30:00Z", "text": "not json", "orders": [{"id": 1}]}
+    with pytest.raises(ExpressionError) as caught:
+        node.run(NodeContext(inputs=inputs, nodes={}, execution_id="exec-1", workflow={}))
+    assert caught.value.code == "expression_error"
+    assert caught.value.status_code == 400
