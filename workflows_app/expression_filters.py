@@ -128,11 +128,11 @@ def _replace(value: Any, old: Any, new: Any, count: Any = None) -> str:
 def _split_parts(text: str, separator: str | None, maxsplit: int) -> Iterator[str]:
     """str.split's parts one at a time, so a huge split stops at the cap, not after it."""
     if separator is None:
-        # Runs of whitespace separate; the rest of the text after maxsplit keeps its
-        # inner whitespace, as str.split does.
+        # Runs of whitespace separate; the rest after maxsplit is kept as it is, trailing
+        # whitespace too, as str.split does.
         for splits, word in enumerate(re.finditer(r"\S+", text)):
             if maxsplit >= 0 and splits == maxsplit:
-                yield text[word.start() :].rstrip()
+                yield text[word.start() :]
                 return
             yield word.group(0)
         return

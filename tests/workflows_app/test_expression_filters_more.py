@@ -56,6 +56,7 @@ def data():
     [
         ("inputs.text | split", ["the", "quick", "brown", "fox"]),
         ("inputs.text | split(none, 2)", ["the", "quick", "brown\tfox"]),
+        ("' a b  c ' | split(none, 1)", ["a", "b  c "]),
         ("inputs.csv | split(',')", ["a", "b", "", "c"]),
         ("inputs.csv | split(',', 1)", ["a", "b,,c"]),
         ("'' | split", []),
