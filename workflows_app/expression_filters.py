@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from jinja2.runtime import Undefined
 
+from workflows_app.expression_dates import DATE_FILTERS
+from workflows_app.expression_lists import LIST_FILTERS, bounded_list
+from workflows_app.expression_regex import REGEX_FILTERS
 from workflows_app.expression_values import (
     ExpressionError,
     compact_json,
@@ -22,6 +28,7 @@ from workflows_app.expression_values import (
 
 MAX_ROUND_PRECISION = 15
 MAX_JSON_INDENT = 8
+_WORD = re.compile(r"\w+")
 
 
 def _is_number(value: Any) -> bool:
@@ -118,6 +125,83 @@ def _replace(value: Any, old: Any, new: Any, count: Any = None) -> str:
     return text.replace(old, new, -1 if count is None else count)
 
 
+def _split_parts(text: str, separator: str | None, maxsplit: int) -> Iterator[str]:
+    """str.split's parts one at a time, so a huge split stops at the cap, not after it."""
+    if separator is None:
+        # Runs of whitespace separate; the rest after maxsplit is kept as it is, trailing
+        # whitespace too, as str.split does.
+        for splits, word in enumerate(re.finditer(r"\S+", text)):
+            if maxsplit >= 0 and splits == maxsplit:
+                yield text[word.start() :]
+                return
+            yield word.group(0)
+        return
+    position, splits = 0, 0
+    while maxsplit < 0 or splits < maxsplit:
+        found = text.find(separator, position)
+        if found < 0:
+            break
+        yield text[position:found]
+        position, splits = found + len(separator), splits + 1
+    yield text[position:]
+
+
+def _split(value: Any, separator: Any = None, maxsplit: Any = -1) -> list:
+    """Text cut at separator (runs of whitespace by default), at most maxsplit times."""
+    text = to_text(value)
+    if separator is not None:
+        separator = to_text(separator)
+        if not separator:
+            raise ExpressionError("split separator must not be empty")
+    if not isinstance(maxsplit, int) or isinstance(maxsplit, bool):
+        raise ExpressionError("split maxsplit must be an integer (-1: no limit)")
+    return bounded_list(_split_parts(text, separator, maxsplit), "the split list")
+
+
+def _wordcount(value: Any) -> int:
+    """Words (runs of letters, digits and _), as Jinja counts them."""
+    return sum(1 for _ in _WORD.finditer(to_text(value)))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large a number")
+    return number
+
+
+def _json_depth(value: Any) -> int:
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            depth = max(depth, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return depth
+
+
+def _from_json(value: Any) -> Any:
+    """JSON text as data, within the result cap and the definition's nesting limit."""
+    if not isinstance(value, str):
+        raise ExpressionError(f"from_json needs JSON text, not {describe(value)}")
+    if text_size(value) > max_result_size():
+        raise too_large("the JSON text")
+    try:
+        data = json.loads(value, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ExpressionError("from_json: the JSON nests too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, NaN, a number of more than 4,300 digits
+        raise ExpressionError(f"from_json: not valid JSON: {exc}") from None
+    max_depth = settings.SWITCHBOARD.max_json_depth
+    if _json_depth(data) > max_depth:
+        raise ExpressionError(f"from_json: the JSON nests deeper than the limit of {max_depth}")
+    return data
+
+
 FILTERS = {
     "default": _default,
     "length": _length,
@@ -130,4 +214,10 @@ FILTERS = {
     "float": _float,
     "round": _round,
     "replace": _replace,
+    "split": _split,
+    "wordcount": _wordcount,
+    "from_json": _from_json,
+    **REGEX_FILTERS,
+    **DATE_FILTERS,
+    **LIST_FILTERS,
 }
