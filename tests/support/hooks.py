@@ -33,6 +33,7 @@ class Hook:
     token: str
     secret: str | None
     sent: int = 0
+    first_second: int = 0
 
     @property
     def url(self) -> str:
@@ -60,7 +61,10 @@ class Hook:
         same signature, a replay."""
         self.sent += 1
         if timestamp is None:
-            timestamp = int(time.time()) - self.sent
+            # Counted down from the first post's second, not from each post's own: two
+            # posts a second boundary apart would otherwise get the same timestamp.
+            self.first_second = self.first_second or int(time.time())
+            timestamp = self.first_second - self.sent
         data = raw if raw is not None else json.dumps({} if body is None else body).encode()
         sent = dict(headers)
         if signed and self.secret:
