@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.api import AppError
-from executions_app.admin import json_display, time_display, to_the_millisecond
+from executions_app.admin_display import json_display, time_display, to_the_millisecond
 from triggers_app.models import Schedule, WebhookTrigger
 from triggers_app.schedules import services as schedules
 from triggers_app.schedules.firing import fire_now

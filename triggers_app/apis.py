@@ -1,6 +1,6 @@
-"""The triggers API: the owner's webhooks and schedules under /api/triggers/. Thin:
-validate, call one service or selector, answer. The hook itself (POST /hooks/<token>)
-is triggers_app/hook_views.py."""
+"""The triggers API: the owner's webhooks under /api/triggers/webhooks, and what the
+schedules' views (schedule_apis.py) share with them. Thin: validate, call one service or
+selector, answer. The hook itself (POST /hooks/<token>) is triggers_app/hook_views.py."""
 
 from __future__ import annotations
 
@@ -16,20 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import conflict
-from executions_app.selectors import execution_get
-from executions_app.serializers import ExecutionOutput
 from triggers_app import selectors
-from triggers_app.models import Delivery, Schedule, ScheduleTick, WebhookTrigger
-from triggers_app.schedules import services as schedules
-from triggers_app.schedules.firing import fire_now
+from triggers_app.models import Delivery, WebhookTrigger
 from triggers_app.serializers import (
     DeliveryOutput,
     RotationInput,
-    ScheduleInput,
-    ScheduleOutput,
-    ScheduleUpdateInput,
     TestDeliveryInput,
-    TickOutput,
     WebhookInput,
     WebhookOutput,
     WebhookSecretsOutput,
@@ -49,15 +41,15 @@ WORKFLOW_PARAMETER = OpenApiParameter("workflow", {"type": "string", "format": "
 NO_WORKFLOW = OpenApiResponse(description="No workflow with this `workflow_id` among the caller's (`not_found`).")
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
+def validated(serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False) -> dict[str, Any]:
     serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data
     return validated
 
 
-def _workflow_filter(request: Request) -> Any:
-    return _validated(WorkflowQuery, request.query_params).get("workflow")
+def workflow_filter(request: Request) -> Any:
+    return validated(WorkflowQuery, request.query_params).get("workflow")
 
 
 def _with_secrets(request: Request, trigger: WebhookTrigger, token: str | None, secret: str | None) -> dict:
@@ -78,19 +70,6 @@ WEBHOOK_EXAMPLE = OpenApiExample(
         "delivery_id_header": "X-Shop-Delivery",
     },
 )
-SCHEDULE_EXAMPLE = OpenApiExample(
-    "Every night at 02:30 in Berlin",
-    request_only=True,
-    value={
-        "workflow_id": "6f1c2d1e-8a86-4a53-9b1c-0f8f5d4a9b10",
-        "name": "Nightly report",
-        "cron": "30 2 * * *",
-        "timezone": "Europe/Berlin",
-        "inputs": {"day": "{{ trigger.scheduled_at[:10] }}"},
-        "overlap": "skip",
-        "catch_up": "skip_missed",
-    },
-)
 
 
 class WebhookListCreateApi(ListModelMixin, GenericAPIView[WebhookTrigger]):
@@ -100,7 +79,7 @@ class WebhookListCreateApi(ListModelMixin, GenericAPIView[WebhookTrigger]):
     def get_queryset(self) -> QuerySet[WebhookTrigger]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator has no user
             return WebhookTrigger.objects.none()
-        return selectors.webhook_list(user=self.request.user, workflow_id=_workflow_filter(self.request))
+        return selectors.webhook_list(user=self.request.user, workflow_id=workflow_filter(self.request))
 
     @extend_schema(parameters=[WORKFLOW_PARAMETER])
     def get(self, request: Request) -> Response:
@@ -110,7 +89,7 @@ class WebhookListCreateApi(ListModelMixin, GenericAPIView[WebhookTrigger]):
         request=WebhookInput, responses={201: WebhookSecretsOutput, 404: NO_WORKFLOW}, examples=[WEBHOOK_EXAMPLE]
     )
     def post(self, request: Request) -> Response:
-        data = _validated(WebhookInput, request.data)
+        data = validated(WebhookInput, request.data)
         trigger, token, secret = webhooks.webhook_create(user=request.user, **data)
         return Response(_with_secrets(request, trigger, token, secret), status=201)
 
@@ -127,7 +106,7 @@ class WebhookDetailApi(APIView):
     )
     def patch(self, request: Request, pk: Any) -> Response:
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)  # 404 before any body problem
-        data = _validated(WebhookUpdateInput, request.data, partial=True)
+        data = validated(WebhookUpdateInput, request.data, partial=True)
         trigger, secret = webhooks.webhook_update(trigger=trigger, **data)
         return Response(_with_secrets(request, trigger, None, secret))
 
@@ -145,7 +124,7 @@ class WebhookRotateTokenApi(APIView):
     )
     def post(self, request: Request, pk: Any) -> Response:
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
-        data = _validated(RotationInput, request.data)
+        data = validated(RotationInput, request.data)
         trigger, token = webhooks.webhook_rotate_token(trigger=trigger, overlap_s=data["overlap_s"])
         return Response(_with_secrets(request, trigger, token, None))
 
@@ -158,7 +137,7 @@ class WebhookRotateSecretApi(APIView):
     )
     def post(self, request: Request, pk: Any) -> Response:
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
-        data = _validated(RotationInput, request.data)
+        data = validated(RotationInput, request.data)
         trigger, secret = webhooks.webhook_rotate_secret(trigger=trigger, overlap_s=data["overlap_s"])
         return Response(_with_secrets(request, trigger, None, secret))
 
@@ -205,7 +184,7 @@ class WebhookTestApi(APIView):
     )
     def post(self, request: Request, pk: Any) -> Response:
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
-        data = _validated(TestDeliveryInput, request.data)
+        data = validated(TestDeliveryInput, request.data)
         return Response(DeliveryOutput(ingest.deliver_test(trigger, data["body"])).data, status=201)
 
 
@@ -219,92 +198,3 @@ class DeliveryReplayApi(APIView):
         trigger = selectors.webhook_get(user=request.user, trigger_id=pk)
         delivery = selectors.delivery_get(trigger=trigger, delivery_id=delivery_id)
         return Response(DeliveryOutput(ingest.deliver_replay(delivery)).data, status=201)
-
-
-class ScheduleListCreateApi(ListModelMixin, GenericAPIView[Schedule]):
-    serializer_class = ScheduleOutput
-    filter_backends = ()
-
-    def get_queryset(self) -> QuerySet[Schedule]:
-        if getattr(self, "swagger_fake_view", False):
-            return Schedule.objects.none()
-        return selectors.schedule_list(user=self.request.user, workflow_id=_workflow_filter(self.request))
-
-    @extend_schema(parameters=[WORKFLOW_PARAMETER])
-    def get(self, request: Request) -> Response:
-        return self.list(request)
-
-    @extend_schema(
-        request=ScheduleInput, responses={201: ScheduleOutput, 404: NO_WORKFLOW}, examples=[SCHEDULE_EXAMPLE]
-    )
-    def post(self, request: Request) -> Response:
-        data = _validated(ScheduleInput, request.data)
-        schedule = schedules.schedule_create(user=request.user, **data)
-        return Response(ScheduleOutput(schedule).data, status=201)
-
-
-class ScheduleDetailApi(APIView):
-    @extend_schema(responses=ScheduleOutput)
-    def get(self, request: Request, pk: Any) -> Response:
-        return Response(ScheduleOutput(selectors.schedule_get(user=request.user, schedule_id=pk)).data)
-
-    @extend_schema(
-        request=ScheduleUpdateInput,
-        responses=ScheduleOutput,
-        description="A new `cron`, `interval_s` or `timezone` recomputes the next fire time from now.",
-    )
-    def patch(self, request: Request, pk: Any) -> Response:
-        schedule = selectors.schedule_get(user=request.user, schedule_id=pk)
-        data = _validated(ScheduleUpdateInput, request.data, partial=True)
-        return Response(ScheduleOutput(schedules.schedule_update(schedule=schedule, **data)).data)
-
-    @extend_schema(responses={204: None}, description="Deletes the schedule and its ticks; its executions stay.")
-    def delete(self, request: Request, pk: Any) -> Response:
-        selectors.schedule_get(user=request.user, schedule_id=pk).delete()
-        return Response(status=204)
-
-
-class SchedulePauseApi(APIView):
-    @extend_schema(request=None, responses=ScheduleOutput, description="No tick fires until it is resumed.")
-    def post(self, request: Request, pk: Any) -> Response:
-        schedule = schedules.schedule_pause(schedule=selectors.schedule_get(user=request.user, schedule_id=pk))
-        return Response(ScheduleOutput(schedule).data)
-
-
-class ScheduleResumeApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: ScheduleOutput, 409: conflict("`workflow_inactive`")},
-        description="Fires again from the next future tick; the ticks it missed while paused are not made up.",
-    )
-    def post(self, request: Request, pk: Any) -> Response:
-        schedule = schedules.schedule_resume(schedule=selectors.schedule_get(user=request.user, schedule_id=pk))
-        return Response(ScheduleOutput(schedule).data)
-
-
-class ScheduleRunApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={201: ExecutionOutput, 409: conflict("`workflow_inactive`")},
-        description="A run now, recorded as a fired tick; the overlap policy does not apply (the owner asked "
-        "for this run) and the next fire time stays as it is.",
-    )
-    def post(self, request: Request, pk: Any) -> Response:
-        execution = fire_now(selectors.schedule_get(user=request.user, schedule_id=pk))
-        return Response(ExecutionOutput(execution_get(user=request.user, execution_id=execution.id)).data, status=201)
-
-
-class TickListApi(ListModelMixin, GenericAPIView[ScheduleTick]):
-    """What became of each tick, newest first: fired, skipped (overlap), queued, missed, failed."""
-
-    serializer_class = TickOutput
-    filter_backends = ()
-
-    def get_queryset(self) -> QuerySet[ScheduleTick]:
-        if getattr(self, "swagger_fake_view", False):
-            return ScheduleTick.objects.none()
-        schedule = selectors.schedule_get(user=self.request.user, schedule_id=self.kwargs["pk"])
-        return selectors.tick_list(schedule=schedule)
-
-    def get(self, request: Request, pk: Any) -> Response:
-        return self.list(request)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from triggers_app import apis
+from triggers_app import apis, schedule_apis
 
 urlpatterns = [
     path("triggers/webhooks", apis.WebhookListCreateApi.as_view(), name="webhook-list"),
@@ -22,10 +22,10 @@ urlpatterns = [
         apis.DeliveryReplayApi.as_view(),
         name="webhook-delivery-replay",
     ),
-    path("triggers/schedules", apis.ScheduleListCreateApi.as_view(), name="schedule-list"),
-    path("triggers/schedules/<uuid:pk>", apis.ScheduleDetailApi.as_view(), name="schedule-detail"),
-    path("triggers/schedules/<uuid:pk>/pause", apis.SchedulePauseApi.as_view(), name="schedule-pause"),
-    path("triggers/schedules/<uuid:pk>/resume", apis.ScheduleResumeApi.as_view(), name="schedule-resume"),
-    path("triggers/schedules/<uuid:pk>/run", apis.ScheduleRunApi.as_view(), name="schedule-run"),
-    path("triggers/schedules/<uuid:pk>/ticks", apis.TickListApi.as_view(), name="schedule-ticks"),
+    path("triggers/schedules", schedule_apis.ScheduleListCreateApi.as_view(), name="schedule-list"),
+    path("triggers/schedules/<uuid:pk>", schedule_apis.ScheduleDetailApi.as_view(), name="schedule-detail"),
+    path("triggers/schedules/<uuid:pk>/pause", schedule_apis.SchedulePauseApi.as_view(), name="schedule-pause"),
+    path("triggers/schedules/<uuid:pk>/resume", schedule_apis.ScheduleResumeApi.as_view(), name="schedule-resume"),
+    path("triggers/schedules/<uuid:pk>/run", schedule_apis.ScheduleRunApi.as_view(), name="schedule-run"),
+    path("triggers/schedules/<uuid:pk>/ticks", schedule_apis.TickListApi.as_view(), name="schedule-ticks"),
 ]

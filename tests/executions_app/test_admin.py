@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from executions_app.admin import to_the_millisecond
+from executions_app.admin_display import to_the_millisecond
 from executions_app.models import Execution, NodeRun
 from executions_app.services import execution_create
 from tests.support.factories import WorkflowFactory

@@ -51,6 +51,40 @@ def make_schedule(user: Any, workflow: Any, first_at: dt.datetime, **values: Any
     return schedule
 
 
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+ON_TICK = {"text": "{{ trigger.scheduled_at }}"}
+
+
+def schedule_on_tick(user: Any, workflow: Any, first_at: dt.datetime = T0, **values: Any) -> Any:
+    """make_schedule with inputs that carry the tick's time, unless others are given."""
+    values.setdefault("inputs", ON_TICK)
+    return make_schedule(user, workflow, first_at, **values)
+
+
+def executions_of(schedule: Any) -> list[Any]:
+    from executions_app.models import Execution
+
+    return list(Execution.objects.filter(trigger=f"schedule:{schedule.id}").order_by("created_at"))
+
+
+def fire_and_end(schedule: Any, now: dt.datetime) -> None:
+    """Fires at `now` and ends the run at once, as if a worker had run it (the overlap
+    policy then lets the next tick run)."""
+    from executions_app.services import execution_cancel
+    from triggers_app.schedules.firing import fire_due
+
+    fire_due(now)
+    for execution in executions_of(schedule):
+        execution_cancel(execution=execution)
+
+
+def ticks_of(schedule: Any, outcome: str | None = None) -> list[Any]:
+    from triggers_app.models import ScheduleTick
+
+    ticks = ScheduleTick.objects.filter(schedule=schedule).order_by("scheduled_at", "id")
+    return list(ticks.filter(outcome=outcome) if outcome else ticks)
+
+
 @contextmanager
 def clock_processes(
     count: int, start: dt.datetime, ticks: int, go: Path, batch: int
