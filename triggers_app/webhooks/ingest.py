@@ -132,20 +132,19 @@ def accept(
             first = _first_with_key(trigger, key) if key else None
             if first is not None:
                 return _duplicate(first, fields), first, True
-            inputs = map_inputs(trigger, stored, received_at)
-            delivery = Delivery.objects.create(dedup_key=key, **fields)
             execution, _ = execution_create(
                 user=trigger.owner,
                 workflow_id=trigger.workflow_id,
-                inputs=inputs,
+                inputs=map_inputs(trigger, stored, received_at),
                 trigger=f"webhook:{trigger.id}",
                 idempotency_key=_execution_key(trigger, key),
                 # Read with the trigger; the delivery id was looked up just above.
                 workflow=trigger.workflow,
                 key_is_new=True,
             )
-            delivery.execution = execution
-            delivery.save(update_fields=["execution"])
+            # Made with its execution, one INSERT: a racing duplicate's row fails on the
+            # (trigger, dedup_key) constraint and takes its execution down with it.
+            delivery = Delivery.objects.create(dedup_key=key, execution=execution, **fields)
             return delivery, delivery, False
     except IntegrityError:
         if not key:
