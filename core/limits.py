@@ -36,6 +36,16 @@ class Limits:
     # Claims a node may lose to a dying worker before it fails, whatever its retry policy:
     # a node is re-run after a SIGKILL even with max_attempts 1 (at least once).
     worker_lost_max_attempts: int = 3
+    # Suspension (docs/concepts/suspension.md): the longest an execution, or a node that
+    # suspends, may be given (timeout_s); a WAIT this short or shorter sleeps in the worker
+    # (suspending costs more than it saves); a retry backoff longer than this waits as a
+    # durable timer, not as a countdown held by the broker and the worker.
+    max_suspend_s: float = 30 * 24 * 3600
+    wait_inline_max_s: float = 5
+    retry_countdown_max_s: float = 5
+    # Calls nest (SUBWORKFLOW, MAP) at most this deep; a MAP takes at most map_max_items.
+    max_call_depth: int = 8
+    map_max_items: int = 10_000
     execution_retention_days: int = 30
     # Durability (docs/architecture.md, Durability): worker heartbeats, and how the
     # sweeper finds lost work.

@@ -76,7 +76,20 @@ NODE_EVENT_SCHEMA: dict[str, Any] = {
         "retry_in_s": {
             "type": "number",
             "minimum": 0,
-            "description": "On `pending` after a failed attempt: the backoff, in seconds, before the next attempt.",
+            "description": "On `pending` after a failed attempt: the backoff, in seconds, before the next attempt. "
+            "On `waiting` for a retry's durable timer: the same.",
+        },
+        "waiting_on": {
+            "type": "object",
+            "description": "On `waiting`: what wakes the node, as the execution's `waiting_on` lists it: "
+            "`kind` `timer` (with `until`), `child` (with `execution_id`) or `decision` (with `approval`).",
+            "properties": {"kind": {"type": "string", "enum": ["timer", "child", "decision"]}},
+            "required": ["kind"],
+        },
+        "woken_by": {
+            "type": "string",
+            "enum": ["timer", "child", "decision", "resume"],
+            "description": "On `pending` after `waiting`: what woke the node. It runs again next.",
         },
     },
     "required": ["kind", "node_id", "status", "at"],

@@ -20,12 +20,16 @@ ACTIVE_EXECUTION_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 FINISHED_EXECUTION_STATUSES = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED)
 
 # What an execution's `trigger` starts with; the kinds with an object add `:<its id>`.
-TRIGGER_KINDS = ("api", "cli", "admin", "retry", "webhook", "schedule")
+# A child execution (SUBWORKFLOW, a MAP item) is started by `parent:<parent execution id>`.
+TRIGGER_KINDS = ("api", "cli", "admin", "retry", "webhook", "schedule", "parent")
 
 
 class NodeRunStatus(models.TextChoices):
     PENDING = "pending"
     RUNNING = "running"
+    # Suspended: holds no worker, no lease and no broker message until something wakes it
+    # (its wake_at passes, a child execution ends, a decision arrives): engine/wakes.py.
+    WAITING = "waiting"
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -62,6 +66,14 @@ class Execution(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
+    # A child execution (SUBWORKFLOW, a MAP item): the parent's node that started it, and
+    # for a MAP the item's index (0 for a SUBWORKFLOW). Ending a child wakes that node; canceling the parent
+    # cancels its running children.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    parent_node_id = models.CharField(max_length=64, blank=True, default="")
+    parent_index = models.PositiveIntegerField(default=0)
+    # How many parents up to a top-level execution (0): calls nest at most max_call_depth.
+    depth = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,13 +84,23 @@ class Execution(models.Model):
             models.Index(fields=["status", "deadline_at"], name="execution_status_deadline"),
             models.Index(fields=["created_at"], name="execution_created"),
             models.Index(fields=["owner", "trigger", "-created_at"], name="execution_owner_trigger"),
+            models.Index(fields=["parent", "parent_node_id", "parent_index"], name="execution_parent"),
+            # Retention prunes finished executions by when they finished.
+            models.Index(fields=["finished_at"], name="execution_finished"),
         ]
         constraints = [
+            # One child per parent node and item: a parent node that starts its child again
+            # (a crash between the start and its own write) finds the first one.
+            models.UniqueConstraint(
+                fields=["parent", "parent_node_id", "parent_index"],
+                condition=models.Q(parent__isnull=False),
+                name="execution_unique_child",
+            ),
             models.UniqueConstraint(
                 fields=["owner", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="execution_unique_idempotency_key",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +134,16 @@ class NodeRun(models.Model):
     reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Suspension (engine/suspension.py, engine/wakes.py). `attempts` counts claims and
+    # fences every write; `resumes` counts the claims that resumed a waiting node rather
+    # than ran its work again, so the runs the retry policy counts are attempts - resumes.
+    # A waiting node says what it waits on, and is woken by the timer loop once wake_at
+    # passes (a child's end or a decision sets wake_at to now). `state` is what the node
+    # saved when it suspended; it gets it back when it runs again.
+    resumes = models.PositiveIntegerField(default=0)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    waiting_on = models.JSONField(null=True, blank=True)
+    state = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -119,10 +151,17 @@ class NodeRun(models.Model):
         indexes = [
             models.Index(fields=["status", "ready_at"], name="noderun_status_ready"),
             models.Index(fields=["status", "lease_until"], name="noderun_status_lease"),
+            # The timer loop's query: waiting nodes by wake time, only those.
+            models.Index(fields=["wake_at"], name="noderun_waiting_wake", condition=models.Q(status="waiting")),
         ]
 
     def __str__(self) -> str:
         return f"{self.node_id} ({self.status})"
+
+    @property
+    def runs(self) -> int:
+        """Runs of the node's work (what the API calls attempts): claims that were not resumes."""
+        return self.attempts - self.resumes
 
     @property
     def duration_ms(self) -> int | None:

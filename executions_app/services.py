@@ -114,7 +114,7 @@ def _create_rows(
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint,
         trigger=trigger,
-        deadline_at=now + timedelta(seconds=LIMITS.execution_timeout_s),
+        deadline_at=now + timedelta(seconds=graph.timeout_s or LIMITS.execution_timeout_s),
     )
     run_ids = storage().create_execution(execution, graph, now)
     first = [

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
 from core.json_text import NUL_MESSAGE, nul_paths
@@ -24,7 +25,7 @@ from workflows_app.problems import DefinitionInvalid, Problems
 __all__ = ["DefinitionInvalid", "EdgeSpec", "Graph", "NodeSpec", "RetryPolicy", "parse_definition", "validate_inputs"]
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_TOP_KEYS = ("nodes", "edges")
+_TOP_KEYS = ("nodes", "edges", "timeout_s")
 _NODE_KEYS = ("id", "type", "config", "retry", "timeout_s", "on_error")
 _EDGE_KEYS = ("source", "target", "branch")
 
@@ -61,12 +62,15 @@ class _Parser:
         self.types: dict[str, str] = {}
         self.specs: dict[str, NodeSpec] = {}
         self.edges: list[tuple[int, EdgeSpec]] = []
+        self.timeout_s: float = settings.SWITCHBOARD.execution_timeout_s
 
     def parse(self) -> Graph:
         problems = self.problems
         for key in self.definition:
             if key not in _TOP_KEYS:
-                problems.add(None, (key,), "unknown_field", f"unknown field {key!r}; a definition has nodes and edges")
+                message = f"unknown field {key!r}; a definition has nodes, edges and timeout_s"
+                problems.add(None, (key,), "unknown_field", message)
+        self.timeout_s = self.execution_timeout()
         self.nul_characters()
         for position, raw in enumerate(_list_of(self.definition, "nodes", problems, required=True)):
             self.node(position, raw)
@@ -84,7 +88,21 @@ class _Parser:
             edges=tuple(edge for _, edge in self.edges),
             input_node_id=next(node_id for node_id, kind in self.types.items() if kind == "INPUT"),
             output_node_ids=tuple(node_id for node_id, kind in self.types.items() if kind == "OUTPUT"),
+            timeout_s=self.definition.get("timeout_s"),
         )
+
+    def execution_timeout(self) -> float:
+        """The execution's time limit: the definition's timeout_s (up to max_suspend_s, for
+        workflows that wait for days), else SWITCHBOARD_EXECUTION_TIMEOUT_S."""
+        limits = settings.SWITCHBOARD
+        value = self.definition.get("timeout_s")
+        if value is None:
+            return limits.execution_timeout_s
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= limits.max_suspend_s:
+            message = f"timeout_s is a number of seconds above 0 and at most {limits.max_suspend_s:g} (30 days)"
+            self.problems.add(None, ("timeout_s",), "invalid_timeout", message)
+            return limits.execution_timeout_s
+        return float(value)
 
     def nul_characters(self) -> None:
         nodes = self.definition.get("nodes")
@@ -140,6 +158,7 @@ class _Parser:
         except ValidationError as exc:
             problems.add_pydantic(node_id, loc, exc)
             return
+        self.node_timeout(node_id, loc, node_class, options.timeout_s)
         if node_id and node is not None and isinstance(type_name, str):  # a node implies a known type
             retry = options.retry or RetryOptions(max_attempts=node.default_max_attempts)
             self.specs[node_id] = NodeSpec(
@@ -151,6 +170,20 @@ class _Parser:
                 on_error=options.on_error,
                 secret_refs=frozenset().union(*(part.secret_refs for _, part in compiled_parts(node.config, ()))),
             )
+
+    def node_timeout(self, node_id: Any, loc: tuple, node_class: Any, timeout_s: float | None) -> None:
+        """A node's timeout_s fits in the execution's. A node that runs in a worker gets at
+        most SWITCHBOARD_EXECUTION_TIMEOUT_S (its broker message stays unacknowledged that
+        long); one that suspends (WAIT, APPROVAL) may wait as long as the workflow's
+        timeout_s allows."""
+        if timeout_s is None:
+            return
+        suspends = node_class is not None and node_class.suspends
+        limit = self.timeout_s if suspends else min(self.timeout_s, settings.SWITCHBOARD.execution_timeout_s)
+        if timeout_s > limit:
+            whose = "the workflow's timeout_s" if suspends else "the execution's own limit"
+            message = f"timeout_s may be at most {limit:g} ({whose})"
+            self.problems.add(node_id, (*loc, "timeout_s"), "invalid_timeout", message)
 
     def edge(self, position: int, raw: Any) -> None:
         loc, problems = ("edges", position), self.problems

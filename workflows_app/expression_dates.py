@@ -68,6 +68,12 @@ def _parse(value: Any, name: str, fmt: Any = None) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def parse_time(value: Any, name: str = "time") -> datetime:
+    """A moment from ISO 8601 text or a Unix timestamp, aware (UTC when it has no offset);
+    ExpressionError otherwise. For nodes that take a time (WAIT's `until`)."""
+    return _parse(value, name)
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
 

@@ -40,6 +40,8 @@ class Graph:
     edges: tuple[EdgeSpec, ...]
     input_node_id: str
     output_node_ids: tuple[str, ...]
+    # The execution's time limit in seconds, when the definition sets one (waits of days).
+    timeout_s: float | None = None
     _parents: dict[str, tuple[EdgeSpec, ...]] = field(init=False, repr=False)
     _children: dict[str, tuple[EdgeSpec, ...]] = field(init=False, repr=False)
     _straight: dict[str, tuple[str, ...]] = field(init=False, repr=False)

@@ -35,9 +35,10 @@ class _NodeOptions(BaseModel):
     @field_validator("timeout_s")
     @classmethod
     def _within_execution(cls, value: float | None) -> float | None:
-        limit = settings.SWITCHBOARD.execution_timeout_s
+        # The workflow's own timeout_s (definition.py) bounds it further.
+        limit = settings.SWITCHBOARD.max_suspend_s
         if value is not None and value > limit:
-            raise ValueError(f"timeout_s may be at most {limit:g} (the execution's own limit)")
+            raise ValueError(f"timeout_s may be at most {limit:g} (30 days)")
         return value
 
 

@@ -1,5 +1,6 @@
 """A failed attempt that may be retried goes back to pending, due after its backoff; its
-message is published with that countdown after the change commits. (An execution's
+message is published with that countdown after the change commits. A backoff longer than
+retry_countdown_max_s is a durable timer instead: the node waits (engine/wakes.py). (An execution's
 retry, a new execution reusing outputs, is executions_app/retry.py.)"""
 
 from __future__ import annotations
@@ -66,12 +67,32 @@ def schedule_retry(
             if ended:
                 events.emit_after_commit(execution_id, [events.node_event(node_id, NodeRunStatus.FAILED)])
             return False
+        due = now + timedelta(seconds=delay_s)
+        if delay_s > settings.SWITCHBOARD.retry_countdown_max_s:
+            # A long backoff is a durable timer (the timer loop wakes it), not a countdown
+            # the broker and a worker hold in memory. Waking it is a run, not a resume.
+            waiting_on = {"kind": "timer", "until": due.isoformat(), "node_id": node_id, "retry": True}
+            written = this_attempt.update(
+                status=NodeRunStatus.WAITING,
+                attempt_log=[*attempt_log, *entries],
+                error=error,
+                lease_until=None,
+                claimed_by="",
+                wake_at=due,
+                waiting_on=waiting_on,
+            )
+            if written:
+                node_event = events.node_event(
+                    node_id, NodeRunStatus.WAITING, retry_in_s=delay_s, waiting_on=waiting_on
+                )
+                events.emit_after_commit(execution_id, [node_event])
+            return bool(written)
         written = this_attempt.update(
             status=NodeRunStatus.PENDING,
             attempt_log=[*attempt_log, *entries],
             error=error,
             lease_until=None,
-            ready_at=now + timedelta(seconds=delay_s),
+            ready_at=due,
         )
         if written:
             events.emit_after_commit(

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core import heartbeat
+from executions_app.engine.publish import run_timeout_s
 from executions_app.engine.storage import ClaimedRun, storage
 from executions_app.models import ACTIVE_EXECUTION_STATUSES, NodeRunStatus
 from workflows_app.graph import Graph, NodeSpec
@@ -31,11 +32,17 @@ class Claim:
 
     run: ClaimedRun
     graph: Graph
-    attempt: int
+    attempt: int  # the claim count: what fences this claim's writes
 
     @property
     def spec(self) -> NodeSpec:
         return self.graph.nodes[self.run.node_id]
+
+    @property
+    def runs(self) -> int:
+        """Which run of the node's work this is (1 the first): claims that resumed a
+        waiting node are not counted, so a wake never uses up a retry."""
+        return self.attempt - self.run.resumes
 
 
 @dataclass(slots=True)
@@ -78,9 +85,9 @@ def read_and_claim(node_run_id: int) -> Claim | WorkerLost | None:
         dead_holder = lease_lost_by(run)
         if dead_holder is None:
             return None  # a live worker holds the lease
-        if run.attempts >= max(spec.retry.max_attempts, LIMITS.worker_lost_max_attempts):
+        if run.attempts - run.resumes >= max(spec.retry.max_attempts, LIMITS.worker_lost_max_attempts):
             return WorkerLost(run, graph)
-    timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
+    timeout_s = run_timeout_s(spec)
     now = timezone.now()
     won = storage().claim(
         node_run_id,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from credentials_app.services import secrets_for
 from executions_app import events
@@ -68,7 +72,12 @@ class HeldEvents:
 
 
 def build_context(
-    run: ClaimedRun, graph: Graph, *, deadline: float, announce_start: Callable[[Any], None] | None = None
+    run: ClaimedRun,
+    graph: Graph,
+    *,
+    deadline: float,
+    node_run_id: int | None = None,
+    announce_start: Callable[[Any], None] | None = None,
 ) -> NodeContext:
     version_id = run.version_id
     secret_refs = graph.nodes[run.node_id].secret_refs
@@ -87,4 +96,22 @@ def build_context(
         secrets=secrets,
         announce_start=announce_start,
         ports=node_ports(),
+        node_id=run.node_id,
+        node_run_id=node_run_id,
+        started_at=run.started_at or timezone.now(),
+        state=run.state,
+        depth=run.depth,
+        execution_deadline_at=run.deadline_at,
+        wait_limit_at=wait_limit_at(run, graph),
     )
+
+
+def wait_limit_at(run: ClaimedRun, graph: Graph) -> datetime | None:
+    """The latest a node that suspends may still be waiting: its timeout_s (or the default
+    node timeout) counted from its first run, and never past the execution's deadline."""
+    spec = graph.nodes[run.node_id]
+    if not spec.node.suspends:
+        return None
+    started = run.started_at or timezone.now()
+    limit = started + timedelta(seconds=spec.timeout_s or settings.SWITCHBOARD.default_node_timeout_s)
+    return min(limit, run.deadline_at) if run.deadline_at is not None else limit

@@ -25,11 +25,12 @@ from executions_app.engine.context import HeldEvents, build_context
 from executions_app.engine.errors import NodeError, classify
 from executions_app.engine.outcome import Outcome
 from executions_app.engine.output_check import check_output_size
-from executions_app.engine.publish import publish_for
+from executions_app.engine.publish import publish_for, run_timeout_s
 from executions_app.engine.storage import ClaimedRun, storage
+from executions_app.engine.suspension import suspend_node
 from executions_app.models import ExecutionStatus, NodeRunStatus
 from workflows_app.graph import Graph, NodeSpec
-from workflows_app.nodes.base import DeferredWrite, NodeContext
+from workflows_app.nodes.base import DeferredWrite, NodeContext, Suspend
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> Outcome | None:
     if claim is None:
         return None
     run, spec = claim.run, claim.spec
-    timeout_s = spec.timeout_s or LIMITS.default_node_timeout_s
-    node_running = events.node_event(run.node_id, NodeRunStatus.RUNNING, attempt=claim.attempt, at=time.time())
+    timeout_s = run_timeout_s(spec)
+    node_running = events.node_event(run.node_id, NodeRunStatus.RUNNING, attempt=claim.runs, at=time.time())
     # The `running` event goes out now, or with the result (Node.in_process), or in the
     # node's own first Redis round trip (Node.announces_start) if it makes one.
     held = HeldEvents(run.execution_id, [])
@@ -63,7 +64,7 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> Outcome | None:
     started = time.monotonic()
     announce_start = held.add_to if held.held and spec.node.announces_start else None
     deadline = started + node_time_budget(run, timeout_s)
-    ctx = build_context(run, claim.graph, deadline=deadline, announce_start=announce_start)
+    ctx = build_context(run, claim.graph, node_run_id=node_run_id, deadline=deadline, announce_start=announce_start)
     try:
         return run_claimed(node_run_id, claim, ctx, started, held)
     finally:
@@ -77,8 +78,9 @@ def run_node(node_run_id: int, lease_s: float | None = None) -> Outcome | None:
 def fail_worker_lost(node_run_id: int, run: ClaimedRun, graph: Graph) -> Outcome | None:
     """A node whose worker keeps dying fails when its attempts run out."""
     spec = graph.nodes[run.node_id]
-    message = f"The worker running this node stopped {run.attempts} time(s); no attempts left."
-    entries = [{"n": run.attempts, "error_code": "worker_lost", "latency_ms": None}]
+    runs = run.attempts - run.resumes
+    message = f"The worker running this node stopped {runs} time(s); no attempts left."
+    entries = [{"n": runs, "error_code": "worker_lost", "latency_ms": None}]
     return complete_node(
         node_run_id=node_run_id,
         execution_id=run.execution_id,
@@ -110,13 +112,23 @@ def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float
     outcome: Outcome
     try:
         output = spec.node.run(ctx)
+        if isinstance(output, Suspend):
+            suspend_node(
+                node_run_id=node_run_id,
+                execution_id=run.execution_id,
+                node_id=run.node_id,
+                attempt=attempt,
+                suspend=output,
+                started_events=held.unsent(),
+            )
+            return None
         if not isinstance(output, DeferredWrite):
             check_output_size(output)
         outcome = Outcome(NodeRunStatus.COMPLETED, output=output)
     except Exception as exc:
         error = classify(exc)
-        entries = attempt_entries(attempt, started, ctx, error_code=error.code)
-        if error.retryable and attempt < spec.retry.max_attempts:
+        entries = attempt_entries(claim.runs, started, ctx, error_code=error.code)
+        if error.retryable and claim.runs < spec.retry.max_attempts:
             events.emit_now(run.execution_id, held.unsent())
             schedule_retry(
                 execution_id=run.execution_id,
@@ -126,17 +138,17 @@ def run_claimed(node_run_id: int, claim: Claim, ctx: NodeContext, started: float
                 attempt_log=run.attempt_log,
                 entries=entries,
                 error=error.as_dict(),
-                delay_s=backoff_delay(spec.retry, attempt, error.retry_after_s),
+                delay_s=backoff_delay(spec.retry, claim.runs, error.retry_after_s),
                 publish=publish_for(node_run_id, spec, run.execution_id),
             )
             return None
         outcome = failure_outcome(spec, error, entries)
     else:
-        outcome.attempt_entries = attempt_entries(attempt, started, ctx)
+        outcome.attempt_entries = attempt_entries(claim.runs, started, ctx)
 
     def on_write_error(exc: Exception) -> Outcome:
         error = classify(exc)
-        return failure_outcome(spec, error, attempt_entries(attempt, started, ctx, error_code=error.code))
+        return failure_outcome(spec, error, attempt_entries(claim.runs, started, ctx, error_code=error.code))
 
     return complete_node(
         node_run_id=node_run_id,

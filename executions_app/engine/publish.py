@@ -35,8 +35,17 @@ class Publish:
     execution_id: Any = None
 
 
+def run_timeout_s(spec: Any) -> float:
+    """How long one run of the node may take (its lease, less the grace). A node that
+    suspends may be given a timeout_s of days, which bounds its whole wait: each of its
+    runs is short, and gets no more than the default node timeout."""
+    default = settings.SWITCHBOARD.default_node_timeout_s
+    timeout_s: float = spec.timeout_s or default
+    return min(timeout_s, default) if spec.node.suspends else timeout_s
+
+
 def publish_for(node_run_id: int, spec: Any, execution_id: Any) -> Publish:
-    timeout_s = spec.timeout_s or settings.SWITCHBOARD.default_node_timeout_s
+    timeout_s = run_timeout_s(spec)
     return Publish(
         node_run_id,
         spec.node.queue,

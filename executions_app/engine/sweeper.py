@@ -19,7 +19,15 @@ from core import heartbeat
 from core.limits import Limits
 from executions_app.engine.execution_end import end_failed
 from executions_app.engine.publish import Publish, publish_for, publish_now
-from executions_app.models import ACTIVE_EXECUTION_STATUSES, Execution, ExecutionLog, NodeRun, NodeRunStatus
+from executions_app.engine.wakes import wake_due
+from executions_app.models import (
+    ACTIVE_EXECUTION_STATUSES,
+    FINISHED_EXECUTION_STATUSES,
+    Execution,
+    ExecutionLog,
+    NodeRun,
+    NodeRunStatus,
+)
 from workflows_app.nodes.base import get_node_class
 from workflows_app.selectors import graph_for_version
 
@@ -64,15 +72,26 @@ def sweep() -> dict[str, int]:
     lost_workers = republish_lost_leases(now, dead)
     abandoned = close_abandoned_runs(now, dead)
     timed_out = end_overdue_executions(now)
-    if lost_publishes or lost_workers or abandoned or timed_out:
+    # The timer loop (the clock process) wakes waiting nodes within half a second; this
+    # is the backstop for a deployment that runs no clock, or one that stopped.
+    timers = wake_due(now, limits().sweep_batch)
+    if lost_publishes or lost_workers or abandoned or timed_out or timers:
         logger.info(
-            "sweep: %s ready re-published, %s lost leases, %s abandoned runs closed, %s executions timed out",
+            "sweep: %s ready re-published, %s lost leases, %s abandoned runs closed, %s executions timed out, "
+            "%s timers woken",
             lost_publishes,
             lost_workers,
             abandoned,
             timed_out,
+            timers,
         )
-    return {"ready": lost_publishes, "leases": lost_workers, "abandoned": abandoned, "timed_out": timed_out}
+    return {
+        "ready": lost_publishes,
+        "leases": lost_workers,
+        "abandoned": abandoned,
+        "timed_out": timed_out,
+        "timers": timers,
+    }
 
 
 def republish_stale_ready(now: Any) -> int:
@@ -229,12 +248,16 @@ def end_overdue_executions(now: Any) -> int:
 
 
 def prune_old_executions(batch: int = 500) -> int:
-    """Retention: executions older than SWITCHBOARD_EXECUTION_RETENTION_DAYS, with their
-    node runs and logs, deleted in batches."""
+    """Retention: executions that finished more than SWITCHBOARD_EXECUTION_RETENTION_DAYS
+    ago, with their node runs, logs and children, deleted in batches. Only finished ones,
+    by when they finished: a 30-day wait is not deleted by a 30-day retention."""
     cutoff = timezone.now() - timedelta(days=limits().execution_retention_days)
     deleted = 0
     while True:
-        ids = list(Execution.objects.filter(created_at__lt=cutoff).values_list("id", flat=True)[:batch])
+        finished = Execution.objects.filter(status__in=FINISHED_EXECUTION_STATUSES, finished_at__lt=cutoff)
+        # A child goes with its parent (or on its own once the parent is gone).
+        finished = finished.filter(Q(parent__isnull=True) | Q(parent__status__in=FINISHED_EXECUTION_STATUSES))
+        ids = list(finished.values_list("id", flat=True)[:batch])
         if not ids:
             return deleted
         Execution.objects.filter(id__in=ids).delete()

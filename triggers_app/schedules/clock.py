@@ -1,4 +1,5 @@
-"""The clock: a loop that fires due schedules and sleeps until the next one is due, never
+"""The clock: a loop that fires due schedules, wakes waiting nodes whose timer is due (the
+engine's timer loop, executions_app/engine/wakes.py), and sleeps until the next one is due, never
 longer than clock_interval_s (0.5 s), so a tick fires at most that late when the clock is
 idle. Any number of clocks may run (firing.py makes each tick fire once); `manage.py
 run_clock` runs one, the Procfile's `clock` entry.
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from executions_app.engine.wakes import next_wake_at, wake_due
 from triggers_app.models import Schedule
 from triggers_app.schedules.firing import fire_due, fire_held
 from triggers_app.schedules.lag import observe_started
@@ -53,11 +55,13 @@ def step(clock: Callable[[], dt.datetime], interval: float) -> float:
     now = clock()
     claimed = fire_due(now, batch)
     released = fire_held(now, batch)
-    if claimed >= batch or released >= batch:
+    # The engine's timer loop turns here too: waiting nodes whose wake_at passed.
+    woken = wake_due(now, batch)
+    if claimed >= batch or released >= batch or woken >= batch:
         return 0.0  # more are due: no sleep
     observe_started(now)
     delay = sleep_until_next(clock(), interval)
-    if not claimed and not released:
+    if not claimed and not released and not woken:
         # Due rows this turn could not claim are another clock's, locked while it fires
         # them: a short pause instead of asking again at full speed.
         delay = max(delay, MIN_SLEEP_S)
@@ -65,16 +69,18 @@ def step(clock: Callable[[], dt.datetime], interval: float) -> float:
 
 
 def sleep_until_next(now: dt.datetime, interval: float) -> float:
-    """Seconds to the next due fire time of an unpaused schedule, within [0, interval]."""
+    """Seconds to the next due fire time of an unpaused schedule or the next waiting
+    node's timer, within [0, interval]."""
     upcoming = (
         Schedule.objects.filter(is_paused=False, next_fire_at__isnull=False)
         .order_by("next_fire_at")
         .values_list("next_fire_at", flat=True)
         .first()
     )
-    if upcoming is None:
+    times = [moment for moment in (upcoming, next_wake_at()) if moment is not None]
+    if not times:
         return interval
-    return max(0.0, min(interval, (upcoming - now).total_seconds()))
+    return max(0.0, min(interval, (min(times) - now).total_seconds()))
 
 
 def _drop_connection() -> None:

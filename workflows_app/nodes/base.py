@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
@@ -151,6 +152,19 @@ class NodeContext:
     after_record: list[Callable[[], None]] = field(default_factory=list)
     # The collaborators (record store, HTTP client, AI completer): workflows_app/nodes/ports.py.
     ports: NodePorts = NO_PORTS
+    # For a node that suspends (returns Suspend): its id, the node run's id, when its first
+    # run started (a wait's budget counts from there), the state its last Suspend saved
+    # (None on the first run; a decision or the engine may have added to it), and how deep
+    # its execution is nested under parents (0 at the top).
+    node_id: str = ""
+    node_run_id: int | None = None
+    started_at: datetime | None = None
+    state: Any = None
+    depth: int = 0
+    # The execution's deadline, and for a type that suspends the latest it may still be
+    # waiting (its timeout_s from its first run, within the deadline).
+    execution_deadline_at: datetime | None = None
+    wait_limit_at: datetime | None = None
 
     @property
     def records(self) -> RecordStore:
@@ -186,6 +200,20 @@ class NodeContext:
 
 
 @dataclass(frozen=True)
+class Suspend:
+    """What run() returns to suspend the node: its run ends `waiting`, holding no worker,
+    lease or broker message, until the engine wakes it: at `wake_at` (a timer), or when
+    the thing `waiting_on` names happens (a child execution ends, a decision arrives).
+    Woken, the node runs again with `state` as ctx.state and returns its output, raises,
+    or suspends again. `waiting_on` is what the execution shows: {"kind": "timer" |
+    "child" | "decision", ...}; the engine adds the node's id."""
+
+    waiting_on: dict[str, Any]
+    wake_at: datetime | None = None
+    state: Any = None
+
+
+@dataclass(frozen=True)
 class DeferredWrite:
     """A database effect a node returns instead of performing it: the engine calls apply()
     inside the node run's completion transaction, so the write commits exactly when the
@@ -215,6 +243,10 @@ class Node(Generic[ConfigT]):
     # sends its `running` event in it (NodeContext.announce_start); the engine sends the
     # event with the result when the node never did.
     announces_start: ClassVar[bool] = False
+    # A type whose run() may return Suspend: its timeout_s bounds the time from its first
+    # run to its end, waiting included, and may reach max_suspend_s; each run's lease is
+    # the default node timeout.
+    suspends: ClassVar[bool] = False
     # A JSON Schema of what run() returns (docs/concepts/workflows.md); {} means any JSON value.
     output_schema: ClassVar[dict[str, Any]] = {}
 

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from workflows_app.graph import Graph
 
 
+# What end_completed returns of the execution: for the monitoring counters, and the parent
+# node a child's end wakes.
+FINISHED_ROW = ("owner_id", "workflow_id", "started_at", "parent_id", "parent_node_id")
+
+
 def insert_node_runs(execution: Execution, graph: Graph, now: datetime) -> list[NodeRun]:
     """One pending node run per node with its join counter; roots are ready at once."""
     runs = NodeRun.objects.bulk_create(
@@ -221,7 +226,7 @@ class PortableStorage:
         self, execution_id: Any, output_node_ids: tuple[str, ...], now: datetime
     ) -> dict[str, Any] | None:
         """Gathers the OUTPUT nodes' results into the execution's outputs and marks it
-        completed. Returns what the monitoring counters need when it has it at hand."""
+        completed. Returns FINISHED_ROW's values."""
         outputs = dict(
             NodeRun.objects.filter(
                 execution_id=execution_id, node_id__in=output_node_ids, status=NodeRunStatus.COMPLETED
@@ -230,4 +235,4 @@ class PortableStorage:
         Execution.objects.filter(id=execution_id).update(
             status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
         )
-        return None
+        return Execution.objects.filter(id=execution_id).values(*FINISHED_ROW).first()

@@ -23,7 +23,7 @@ from django.db.models import AutoField
 from django.db.models.sql import InsertQuery
 from psycopg.errors import FeatureNotSupported
 
-from executions_app.engine.storage.portable import PortableStorage
+from executions_app.engine.storage.portable import FINISHED_ROW, PortableStorage
 from executions_app.engine.storage.statements import (
     COUNT_DOWN,
     EXECUTION,
@@ -66,6 +66,10 @@ NEW_RUN_VALUES = {
     "reused_from_id": "NULL",
     "started_at": "NULL",
     "finished_at": "NULL",
+    "resumes": "0",
+    "wake_at": "NULL",
+    "waiting_on": "NULL",
+    "state": "NULL",
 }
 INSERT_RUNS = (
     f"INSERT INTO {NODE_RUN} ({', '.join(NEW_RUN_VALUES)}) SELECT {', '.join(NEW_RUN_VALUES.values())} "
@@ -150,7 +154,7 @@ class PostgresStorage(PortableStorage):
             "claimed_by = %s, started_at = COALESCE(started_at, %s) "
             f"WHERE id = %s AND {UNINDEXED_STATUS} = 'pending' AND ready_at <= %s AND ("
             f"SELECT x.status FROM {EXECUTION} x WHERE x.id = execution_id) IN ('queued', 'running') "
-            "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by) "
+            "RETURNING execution_id, node_id, status, attempts, attempt_log, claimed_by, resumes, state, started_at) "
             f"SELECT {columns} FROM c {joined_execution('c')}"
         )
         params = [adapt_datetime(lease_until), holder, adapt_datetime(now), node_run_id, adapt_datetime(ready_by)]
@@ -239,10 +243,10 @@ class PostgresStorage(PortableStorage):
             f"UPDATE {EXECUTION} SET status = 'completed', remaining_nodes = 0, finished_at = %s, outputs = ("
             f"SELECT COALESCE(jsonb_object_agg(node_id, output), '{{}}'::jsonb) FROM {NODE_RUN} "
             f"WHERE execution_id = %s AND node_id IN ({marks}) AND status = 'completed') "
-            "WHERE id = %s RETURNING owner_id, workflow_id, started_at"
+            "WHERE id = %s RETURNING owner_id, workflow_id, started_at, parent_id, parent_node_id"
         )
         execution = adapt_uuid(execution_id)
         with self.cursor() as cursor:
             cursor.execute(sql, [adapt_datetime(now), execution, *output_node_ids, execution])
             found = cursor.fetchone()
-        return None if found is None else dict(zip(("owner_id", "workflow_id", "started_at"), found, strict=True))
+        return None if found is None else dict(zip(FINISHED_ROW, found, strict=True))

@@ -23,7 +23,8 @@ EXECUTION = Execution._meta.db_table
 UNINDEXED_STATUS = "(status || '')"
 _DEADLINE_FIELD = Execution._meta.get_field("deadline_at")
 _JSON_FIELDS = {
-    name: cast("models.Field[Any, Any]", NodeRun._meta.get_field(name)) for name in ("output", "error", "attempt_log")
+    name: cast("models.Field[Any, Any]", NodeRun._meta.get_field(name))
+    for name in ("output", "error", "attempt_log", "state", "waiting_on")
 }
 
 
@@ -62,6 +63,13 @@ class ClaimedRun:
     version_id: Any
     workflow_id: Any
     deadline_at: datetime | None
+    # Suspension: claims that resumed the node rather than ran it (NodeRun.resumes), what
+    # it saved when it suspended, when its first run started, and its execution's depth
+    # under parents.
+    resumes: int = 0
+    state: Any = None
+    started_at: datetime | None = None
+    depth: int = 0
 
 
 # The columns a ClaimedRun is read from, in its fields' order (nr: the node run, e: its execution).
@@ -69,7 +77,8 @@ def claimed_run_columns(node_alias: str, lease_expired: str) -> str:
     return (
         f"{node_alias}.execution_id, {node_alias}.node_id, {node_alias}.status, {node_alias}.attempts, "
         f"{node_alias}.attempt_log, {node_alias}.claimed_by, {lease_expired}, e.status, e.owner_id, e.inputs, "
-        "e.version_id, e.workflow_id, e.deadline_at"
+        f"e.version_id, e.workflow_id, e.deadline_at, {node_alias}.resumes, {node_alias}.state, "
+        f"{node_alias}.started_at, e.depth"
     )
 
 
@@ -82,10 +91,8 @@ def joined_execution(node_alias: str) -> str:
 
 def claimed_run(found: tuple[Any, ...]) -> ClaimedRun:
     (execution_id, node_id, status, attempts, attempt_log, claimed_by, lease_expired) = found[:7]
-    (execution_status, owner_id, inputs, version_id, workflow_id, deadline_at) = found[7:]
-    deadline_at = _DEADLINE_FIELD.to_python(deadline_at)
-    if deadline_at is not None and deadline_at.tzinfo is None:  # SQLite keeps UTC without an offset
-        deadline_at = deadline_at.replace(tzinfo=UTC)
+    (execution_status, owner_id, inputs, version_id, workflow_id, deadline_at) = found[7:13]
+    (resumes, state, started_at, depth) = found[13:]
     to_uuid = Execution._meta.pk.to_python
     return ClaimedRun(
         execution_id=to_uuid(execution_id),
@@ -100,8 +107,19 @@ def claimed_run(found: tuple[Any, ...]) -> ClaimedRun:
         inputs=loads(inputs),
         version_id=to_uuid(version_id),
         workflow_id=to_uuid(workflow_id),
-        deadline_at=deadline_at,
+        deadline_at=_aware(deadline_at),
+        resumes=resumes,
+        state=loads(state),
+        started_at=_aware(started_at),
+        depth=depth,
     )
+
+
+def _aware(value: Any) -> datetime | None:
+    value = _DEADLINE_FIELD.to_python(value)
+    if value is not None and value.tzinfo is None:  # SQLite keeps UTC without an offset
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 # The fenced completion of a node run: written only by the attempt that holds the claim.
