@@ -91,6 +91,14 @@ class PlatformCollector(Collector):
         for status, n in selectors.active_execution_counts(owner_id=self.owner_id).items():
             active.add_metric([status], n)
         yield active
+        waiting = GaugeMetricFamily(
+            "switchboard_nodes_waiting",
+            "Node runs waiting now (suspended, holding no worker), by what wakes them (database).",
+            labels=["kind"],
+        )
+        for kind, n in selectors.waiting_node_counts(owner_id=self.owner_id).items():
+            waiting.add_metric([kind], n)
+        yield waiting
         node_runs = GaugeMetricFamily(
             "switchboard_node_runs_last_day",
             "Node runs of the executions created in the last 24 h, by node type and status (database).",

@@ -48,6 +48,7 @@ def overview_report(*, user: Any) -> dict[str, Any]:
         "recent_failures": [
             _failure(execution, user) for execution in selectors.recent_failures(owner_id=owner_id, now=now)
         ],
+        "waiting": selectors.waiting_node_counts(owner_id=owner_id),
         "queues": _from_redis("queues", platform_state.queue_depths, unavailable),
         "workers": None if workers is None else _workers(workers, user),
         "counters": _from_redis(

@@ -19,6 +19,7 @@ from executions_app.models import (
     Execution,
     ExecutionStatus,
     NodeRun,
+    NodeRunStatus,
 )
 
 STATUSES = [status.value for status in ExecutionStatus]
@@ -193,6 +194,9 @@ def workflow_stats(*, owner_id: Any | None, since: datetime) -> list[dict[str, A
     return stats
 
 
+WAIT_KINDS = ("timer", "child", "decision")
+
+
 def active_execution_counts(*, owner_id: Any | None) -> dict[str, int]:
     """Executions queued or running right now."""
     rows = (
@@ -204,6 +208,20 @@ def active_execution_counts(*, owner_id: Any | None) -> dict[str, int]:
     )
     counts = {status.value: 0 for status in ACTIVE_EXECUTION_STATUSES}
     counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def waiting_node_counts(*, owner_id: Any | None) -> dict[str, int]:
+    """Nodes waiting right now, by what they wait on (timer, child, decision); a retry's
+    backoff waiting as a durable timer counts as a timer."""
+    runs = NodeRun.objects.filter(status=NodeRunStatus.WAITING)
+    if owner_id is not None:
+        runs = runs.filter(execution__owner_id=owner_id)
+    counts = dict.fromkeys(WAIT_KINDS, 0)
+    for row in runs.values("waiting_on__kind").annotate(n=Count("id")).order_by():
+        kind = row["waiting_on__kind"]
+        if kind in counts:
+            counts[kind] += row["n"]
     return counts
 
 

@@ -18,12 +18,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.api import AppError
-from executions_app.admin_display import in_seconds, json_display, time_display
+from executions_app.admin_display import in_seconds, indented_json, json_display, time_display
 from executions_app.filters import started_by
 from executions_app.models import FINISHED_EXECUTION_STATUSES, TRIGGER_KINDS, Execution, NodeRun
 from executions_app.retry import RETRYABLE, execution_retry
 from executions_app.selectors import execution_logs
 from executions_app.services import execution_cancel, execution_create
+from executions_app.waiting import waiting_on
 from workflows_app.admin import PrettyJSONField
 from workflows_app.models import Workflow
 
@@ -32,7 +33,7 @@ NODE_RUN_FIELDS = (
     "node_id",
     "type",
     "status",
-    "attempts",
+    "runs",
     "started",
     "finished",
     "duration",
@@ -40,6 +41,7 @@ NODE_RUN_FIELDS = (
     "output_json",
     "error_json",
     "attempt_log_json",
+    "waiting_on_json",
 )
 # The model's times, shown to the millisecond in UTC by the display methods named here.
 EXECUTION_TIMES = {
@@ -87,6 +89,11 @@ class NodeRunInline(TimesToTheMillisecond, ReadOnlyInline):
     output_json = json_display("output")
     error_json = json_display("error")
     attempt_log_json = json_display("attempt_log")
+    waiting_on_json = json_display("waiting_on")
+
+    @admin.display(description="attempts")
+    def runs(self, obj: NodeRun) -> int:
+        return obj.runs  # resumes of a waiting node are not attempts
 
 
 def log_table(execution: Execution) -> SafeString:
@@ -145,8 +152,13 @@ class ExecutionAdmin(TimesToTheMillisecond, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["workflow", "owner"]
     inlines = [NodeRunInline]
-    readonly_fields = ["log", *DISPLAYED_AS.values()]
+    readonly_fields = ["log", "waiting", *DISPLAYED_AS.values()]
     actions = ["run_again", "cancel"]
+
+    @admin.display(description="waiting on")
+    def waiting(self, obj: Execution) -> SafeString:
+        """Why a running execution is not moving: its waiting nodes."""
+        return indented_json(waiting_on(obj.node_runs.all()) or None)
 
     inputs_json = json_display("inputs")
     outputs_json = json_display("outputs")

@@ -97,10 +97,24 @@ def node_lines(run: NodeRun) -> list[LogLine]:
         message = f"Node {run.node_id} ({run.type}) started, attempt 1."
         lines.append(LogLine(run.started_at, INFO, message, node_id=run.node_id, attempt=1))
         lines += _earlier_attempts(run, run.started_at)
-    end = _node_end(run)
+    end = _node_end(run) or _node_waits(run)
     if end is not None:
         lines.append(end)
     return lines
+
+
+def _node_waits(run: NodeRun) -> LogLine | None:
+    """A suspended node: what it waits on (a retry's backoff is told by _earlier_attempts)."""
+    waiting_on = run.waiting_on if isinstance(run.waiting_on, dict) else {}
+    if run.status != NodeRunStatus.WAITING or waiting_on.get("retry") or run.started_at is None:
+        return None
+    kind = waiting_on.get("kind")
+    what = {
+        "timer": f"until {waiting_on.get('until')}",
+        "child": f"for its child execution {waiting_on.get('execution_id')}",
+        "decision": "for a decision",
+    }.get(str(kind), f"on {kind}")
+    return LogLine(run.started_at, INFO, f"Node {run.node_id} is waiting {what}.", node_id=run.node_id)
 
 
 def _earlier_attempts(run: NodeRun, at: datetime.datetime) -> list[LogLine]:
@@ -110,15 +124,17 @@ def _earlier_attempts(run: NodeRun, at: datetime.datetime) -> list[LogLine]:
     for entry in run.attempt_log if isinstance(run.attempt_log, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("n"), int):
             by_attempt.setdefault(entry["n"], []).append(entry)
-    waiting = run.status == NodeRunStatus.PENDING
-    last = run.attempts if waiting else run.attempts - 1
+    waits_retry = run.status == NodeRunStatus.WAITING and (run.waiting_on or {}).get("retry")
+    waiting = run.status == NodeRunStatus.PENDING or bool(waits_retry)
+    last = run.runs if waiting else run.runs - 1
+    due = run.wake_at if waits_retry else run.ready_at
     lines = []
     for n in range(1, last + 1):
         entries = by_attempt.get(n, [])
         codes = [e["error_code"] for e in entries if e.get("error_code")]
         next_one = "tried again"
-        if waiting and n == last and run.ready_at:
-            next_one = f"attempt {n + 1} is due at {run.ready_at.isoformat()}"
+        if waiting and n == last and due:
+            next_one = f"attempt {n + 1} is due at {due.isoformat()}"
         if not codes:
             message = f"Node {run.node_id} attempt {n} ended without a result (its worker was lost); {next_one}."
             lines.append(LogLine(at, WARNING, message, node_id=run.node_id, attempt=n))
@@ -134,7 +150,7 @@ def _earlier_attempts(run: NodeRun, at: datetime.datetime) -> list[LogLine]:
 def _node_end(run: NodeRun) -> LogLine | None:
     if run.finished_at is None:
         return None
-    node, at, took, attempt = run.node_id, run.finished_at, run.duration_ms, run.attempts or None
+    node, at, took, attempt = run.node_id, run.finished_at, run.duration_ms, run.runs or None
     after = f" in {took} ms" if took is not None else ""
     which = f", attempt {attempt}" if attempt else ""
     if run.status == NodeRunStatus.COMPLETED:

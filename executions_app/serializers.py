@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import StrictSerializer
 from executions_app.models import Execution, ExecutionLog, NodeRun
+from executions_app.waiting import WAITING_ON_SCHEMA, waiting_on
 
 
 class ExecutionCreateInput(StrictSerializer):
@@ -17,6 +21,14 @@ class ExecutionCreateInput(StrictSerializer):
 
 class NodeRunOutput(serializers.ModelSerializer):
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
+    attempts = serializers.IntegerField(
+        source="runs",
+        read_only=True,
+        help_text="Runs of the node's work so far; waking a waiting node to run again does not count.",
+    )
+    waiting_on = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="While `waiting`: what wakes it (see the execution's `waiting_on`)."
+    )
     reused_from: serializers.PrimaryKeyRelatedField[NodeRun] = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True
     )
@@ -35,6 +47,7 @@ class NodeRunOutput(serializers.ModelSerializer):
             "finished_at",
             "duration_ms",
             "reused_from",
+            "waiting_on",
         ]
 
 
@@ -43,6 +56,15 @@ class ExecutionOutput(serializers.ModelSerializer):
     workflow_version = serializers.IntegerField(source="version.number", read_only=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
     nodes = NodeRunOutput(source="node_runs", many=True, read_only=True)
+    waiting_on = serializers.SerializerMethodField(
+        help_text="Why the execution is not moving: one entry per waiting node, `{kind, node_id, ...}` with "
+        "`kind` `timer` (`until`), `child` (`execution_id`) or `decision` (`approval`). Empty when nothing waits. "
+        "An execution whose only live nodes wait stays `running`."
+    )
+
+    @extend_schema_field({"type": "array", "items": WAITING_ON_SCHEMA})
+    def get_waiting_on(self, execution: Execution) -> list[dict[str, Any]]:
+        return waiting_on(execution.node_runs.all())
 
     class Meta:
         model = Execution
@@ -59,6 +81,7 @@ class ExecutionOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "duration_ms",
+            "waiting_on",
             "nodes",
         ]
 

@@ -147,7 +147,10 @@ def test_retention_prunes_old_executions_with_their_runs_and_logs(celery_worker,
     new_id = run(workflow_id).json()["id"]
     ExecutionLog.objects.create(execution_id=old_id, message="old")
     days = settings.SWITCHBOARD.execution_retention_days
-    Execution.objects.filter(id=old_id).update(created_at=timezone.now() - timedelta(days=days, minutes=1))
+    long_ago = timezone.now() - timedelta(days=days, minutes=1)
+    Execution.objects.filter(id=old_id).update(created_at=long_ago, finished_at=long_ago)
+    # Created as long ago but finished recently: kept (retention counts from the end).
+    Execution.objects.filter(id=new_id).update(created_at=long_ago)
     assert prune_old_executions() == 1
     assert not Execution.objects.filter(id=old_id).exists()
     assert not NodeRun.objects.filter(execution_id=old_id).exists()

@@ -71,6 +71,7 @@ function showOverview(data) {
   }
   queues.replaceChildren(...entries);
   setText("workers-online", data.workers ? data.workers.online : null);
+  for (const kind of ["timer", "child", "decision"]) setText("waiting-" + kind, (data.waiting || {})[kind]);
   fillTable("workers", data.workers ? data.workers.list : [], (row, worker) => {
     cell(row, worker.name);
     cell(row, worker.queues.join(", "));

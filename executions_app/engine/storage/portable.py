@@ -235,4 +235,5 @@ class PortableStorage:
         Execution.objects.filter(id=execution_id).update(
             status=ExecutionStatus.COMPLETED, outputs=outputs, remaining_nodes=0, finished_at=now
         )
-        return Execution.objects.filter(id=execution_id).values(*FINISHED_ROW).first()
+        row: dict[str, Any] | None = Execution.objects.filter(id=execution_id).values(*FINISHED_ROW).first()
+        return row

@@ -116,10 +116,10 @@ def claimed_run(found: tuple[Any, ...]) -> ClaimedRun:
 
 
 def _aware(value: Any) -> datetime | None:
-    value = _DEADLINE_FIELD.to_python(value)
-    if value is not None and value.tzinfo is None:  # SQLite keeps UTC without an offset
-        value = value.replace(tzinfo=UTC)
-    return value
+    moment: datetime | None = _DEADLINE_FIELD.to_python(value)
+    if moment is not None and moment.tzinfo is None:  # SQLite keeps UTC without an offset
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 # The fenced completion of a node run: written only by the attempt that holds the claim.
