@@ -2,7 +2,8 @@
 the same run (bench/NOTES.md). Writes bench/out/latest.json and prints a Markdown table.
 `python -m bench.run --only sustained` (`make bench-load`) measures only the sustained
 submission, in about three minutes, and rewrites only its section of bench/RESULTS.md;
-`--only triggers` does the same for the webhook and schedule figures.
+`--only triggers` does the same for the webhook and schedule figures, `--only suspension`
+for the waiting nodes' (timer lateness, MAP fan-out).
 
 Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis on
 127.0.0.1. A database and a Redis key prefix of its own, dropped at the end."""
@@ -41,7 +42,15 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_redis import get_redis_connection  # noqa: E402
 
-from bench import ai_scenarios, report, scenarios, sustained, trigger_scenarios  # noqa: E402
+from bench import (  # noqa: E402
+    ai_scenarios,
+    report,
+    scenarios,
+    suspension_report,
+    suspension_scenarios,
+    sustained,
+    trigger_scenarios,
+)
 from tests.support.workers import WorkerProcess, worker_process  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -70,7 +79,7 @@ def group_of(worker: WorkerProcess) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--only", choices=["sustained", "triggers"], help="measure only these figures")
+    parser.add_argument("--only", choices=["sustained", "triggers", "suspension"], help="measure only these figures")
     only = parser.parse_args(argv).only
     old_name = connection.settings_dict["NAME"]
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -98,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                     user, os.environ["SWITCHBOARD_EMULATOR_URL"], scenarios.timed_execution, summary
                 )
                 results["triggers"] = trigger_scenarios.run_all(user, user.bench_password, summary)
+                results["suspension"] = suspension_scenarios.run_all(user, summary)
             if only == "triggers":
                 results["triggers"] = trigger_scenarios.run_all(user, user.bench_password, summary)
+            elif only == "suspension":
+                results["suspension"] = suspension_scenarios.run_all(user, summary)
             else:
                 # Last: it leaves thousands of executions behind. Each worker runs in a
                 # session of its own, so its process id is its group's.
@@ -121,11 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         (OUT / f"{only}.json").write_text(json.dumps(results, indent=2))
         if only == "triggers":
             report.write_triggers(results)
+        elif only == "suspension":
+            suspension_report.write_suspension(results)
         else:
             report.write_sustained(results)
     else:
         (OUT / "latest.json").write_text(json.dumps(results, indent=2))
         report.write(results)
+        suspension_report.write_suspension(results)
     print(json.dumps(results, indent=2))
     print(f"(test database {test_name} dropped)", file=sys.stderr)
     return 0

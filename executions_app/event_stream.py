@@ -165,7 +165,9 @@ def _at(moment: Any) -> float:
 def snapshot(execution: Execution) -> Iterator[str]:
     """The current state from the database, for a stream that expired or was lost."""
     for run in execution.node_runs.all():
-        yield frame("0-0", events.node_event(run.node_id, run.status, at=_at(run.finished_at or run.started_at)))
+        extra = {"waiting_on": run.waiting_on} if run.status == "waiting" and run.waiting_on else {}
+        at = _at(run.finished_at or run.started_at)
+        yield frame("0-0", events.node_event(run.node_id, run.status, at=at, **extra))
     yield frame("0-0", events.execution_event(execution.status, at=_at(execution.finished_at)))
 
 
