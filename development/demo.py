@@ -1,4 +1,4 @@
-"""The demo: a `demo` user, three workflows that show the platform's parts, a webhook
+"""The demo: a `demo` user, five workflows that show the platform's parts, a webhook
 and a schedule (README "Monitoring" → "Demo"). Seeding is idempotent: a second run changes nothing unless a
 definition changed (then the workflow gets a new version)."""
 
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from development.demo_waiting import BATCH, REFUND, batch_triage, refund_with_approval
 from executions_app.services import execution_create
 from triggers_app.models import Schedule, WebhookTrigger
 from triggers_app.schedules.services import schedule_create
@@ -239,18 +240,27 @@ def demo_seed(*, http_url: str | None = None, base_url: str = "http://127.0.0.1:
         CODE_REVIEW: ("The first provider fails; the router falls back", code_review()),
     }
     for name, (description, definition) in definitions.items():
-        workflow = Workflow.objects.filter(owner=user, name=name, archived_at__isnull=True).first()
-        if workflow is None:
-            workflow = workflow_create(owner=user, name=name, description=description, definition=definition)
-            seed.changes[name] = "created"
-        elif workflow.current_version and workflow.current_version.definition != definition:
-            workflow = workflow_update(workflow=workflow, user=user, definition=definition)
-            seed.changes[name] = "updated"
-        else:
-            seed.changes[name] = "unchanged"
-        seed.workflows[name] = workflow
+        _seed_workflow(seed, name, description, definition)
+    # The workflows that wait: the batch calls the triage workflow by its id.
+    _seed_workflow(seed, BATCH, "MAP over tickets, calling support triage", batch_triage(seed.workflows[TRIAGE].id))
+    _seed_workflow(seed, REFUND, "Waits for the owner's approval", refund_with_approval())
     _demo_triggers(seed, base_url)
     return seed
+
+
+def _seed_workflow(seed: DemoSeed, name: str, description: str, definition: dict) -> None:
+    """Creates the workflow, or gives it a new version when its definition changed."""
+    user = seed.user
+    workflow = Workflow.objects.filter(owner=user, name=name, archived_at__isnull=True).first()
+    if workflow is None:
+        workflow = workflow_create(owner=user, name=name, description=description, definition=definition)
+        seed.changes[name] = "created"
+    elif workflow.current_version and workflow.current_version.definition != definition:
+        workflow = workflow_update(workflow=workflow, user=user, definition=definition)
+        seed.changes[name] = "updated"
+    else:
+        seed.changes[name] = "unchanged"
+    seed.workflows[name] = workflow
 
 
 def demo_run(seed: DemoSeed) -> Any:

@@ -89,7 +89,7 @@ def allow_demo_endpoint(web_port: int, env: MutableMapping[str, str]) -> str:
     if own not in allowed:
         env["SWITCHBOARD_HTTP_ALLOWED_HOSTS"] = ",".join([*allowed, own])
     return (
-        f"on: user demo, 3 workflows, a webhook, a schedule, one run; {own} added to"
+        f"on: user demo, 5 workflows, a webhook, a schedule, one run; {own} added to"
         " SWITCHBOARD_HTTP_ALLOWED_HOSTS, so any user's HTTP_REQUEST can reach this server"
         " (SWITCHBOARD_DEMO=0 turns both off)"
     )

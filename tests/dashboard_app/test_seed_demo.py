@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from development.demo import CODE_REVIEW, CONTENT, TRIAGE
+from development.demo_waiting import BATCH, REFUND
 from executions_app.models import Execution
 from tests.support.workers import wait_for
 from triggers_app.models import Schedule, WebhookTrigger
@@ -31,11 +32,13 @@ def test_seed_demo_is_idempotent_and_prints_the_password_once(transactional_db, 
     second = seed("--http-url", "http://127.0.0.1:9/hook")
     assert "demo-password-for-tests-7" not in second
     assert hook_url not in second and secret not in second  # shown once
-    assert second.count(": unchanged") == 5  # three workflows, the hook, the schedule
+    assert second.count(": unchanged") == 7  # five workflows, the hook, the schedule
 
     demo = get_user_model().objects.get(username="demo")
     workflows = Workflow.objects.filter(owner=demo)
-    assert sorted(w.name for w in workflows) == sorted([TRIAGE, CONTENT, CODE_REVIEW])
+    assert sorted(w.name for w in workflows) == sorted([TRIAGE, CONTENT, CODE_REVIEW, BATCH, REFUND])
+    batch = Workflow.objects.get(owner=demo, name=BATCH).current_version.definition
+    assert batch["nodes"][1]["config"]["workflow_id"] == str(Workflow.objects.get(owner=demo, name=TRIAGE).id)
     assert all(w.current_version.number == 1 for w in workflows)
     assert Client().login(username="demo", password="demo-password-for-tests-7")
     hook = WebhookTrigger.objects.get(owner=demo)
