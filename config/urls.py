@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(r"^api(?:/(?P<path>.*))?$", api_not_found, name="api-not-found"),
     # Token-addressed, outside /api/: a hook's caller holds no account (triggers_app/hook_urls.py).
     path("hooks/", include("triggers_app.hook_urls")),
+    path("approvals/", include("executions_app.approval_urls")),
     path("", include("dashboard_app.page_urls")),
 ]
 

@@ -1,6 +1,7 @@
-"""gunicorn's access log without hook tokens: a hook's URL is its credential
-(`/hooks/<token>`), so every atom of the access line (request line, path, raw URI,
-referer, environ) shows `/hooks/<redacted>` instead. Used by the Procfile's web entry
+"""gunicorn's access log without URL tokens: a hook's URL (`/hooks/<token>`) and a signed
+approval link (`/approvals/<token>`) are credentials, so every atom of the access line
+(request line, path, raw URI, referer, environ) shows `/hooks/<redacted>` or
+`/approvals/<redacted>` instead. Used by the Procfile's web entry
 (`--logger-class core.access_log.RedactingLogger`)."""
 
 from __future__ import annotations

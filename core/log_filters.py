@@ -46,8 +46,9 @@ class RateLimitedWarning(logging.Filter):
         return True
 
 
-# `/hooks/` and everything up to the next `/`, `?`, `#`, space or quote: a hook's token.
-HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s\"']+")
+# `/hooks/` or `/approvals/` and everything up to the next `/`, `?`, `#`, space or quote:
+# a hook's token, or a signed approval link's.
+HOOK_TOKEN = re.compile(r"(/(?:hooks|approvals)/)[^/?#\s\"']+")
 
 
 def redact_hook_tokens(text: str) -> str:
@@ -55,12 +56,12 @@ def redact_hook_tokens(text: str) -> str:
 
 
 class RedactHookTokens(logging.Filter):
-    """Takes hook tokens out of every line (Django's "Not Found: /hooks/<token>" and the
-    like): a hook's URL is its credential. On the handler, so it sees every logger's
+    """Takes hook and approval-link tokens out of every line (Django's "Not Found:
+    /hooks/<token>" and the like): such a URL is its credential. On the handler, so it sees every logger's
     records. Never drops a line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/hooks/" in message:
+        if "/hooks/" in message or "/approvals/" in message:
             record.msg, record.args = redact_hook_tokens(message), ()
         return True

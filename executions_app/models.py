@@ -189,3 +189,22 @@ class ExecutionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.message[:60]}"
+
+
+class ApprovalLink(models.Model):
+    """A signed link that decides a waiting APPROVAL once, for someone without an account.
+    Only the token's SHA-256 is kept: the URL is shown to the owner once."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+
+    node_run = models.ForeignKey(NodeRun, on_delete=models.CASCADE, related_name="approval_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.decision} link of node run {self.node_run_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from executions_app import apis
+from executions_app import apis, approval_apis
 
 urlpatterns = [
     path("executions", apis.ExecutionListCreateApi.as_view(), name="execution-list"),
@@ -9,4 +9,15 @@ urlpatterns = [
     path("executions/<uuid:pk>/cancel", apis.ExecutionCancelApi.as_view(), name="execution-cancel"),
     path("executions/<uuid:pk>/retry", apis.ExecutionRetryApi.as_view(), name="execution-retry"),
     path("executions/<uuid:pk>/events", apis.ExecutionEventsApi.as_view(), name="execution-events"),
+    path(
+        "executions/<uuid:pk>/nodes/<str:node_id>/decision",
+        approval_apis.ApprovalDecisionApi.as_view(),
+        name="approval-decision",
+    ),
+    path(
+        "executions/<uuid:pk>/nodes/<str:node_id>/links",
+        approval_apis.ApprovalLinksApi.as_view(),
+        name="approval-links",
+    ),
+    path("approvals", approval_apis.ApprovalListApi.as_view(), name="approval-list"),
 ]

@@ -28,6 +28,9 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TOP_KEYS = ("nodes", "edges", "timeout_s")
 _NODE_KEYS = ("id", "type", "config", "retry", "timeout_s", "on_error")
 _EDGE_KEYS = ("source", "target", "branch")
+# Types whose edges may carry a branch, taken by their output's `result` (an APPROVAL's
+# unbranched edges are taken whatever the decision).
+_BRANCHING = ("CONDITION", "APPROVAL")
 
 
 def _list_of(definition: dict, key: str, problems: Problems, *, required: bool) -> list:
@@ -212,8 +215,9 @@ class _Parser:
         source, target = ends["source"], ends["target"]
         if self.types[source] == "CONDITION" and branch is None:
             problems.add(source, loc, "missing_branch", 'an edge from a CONDITION needs branch "true" or "false"')
-        elif self.types[source] != "CONDITION" and branch is not None:
-            problems.add(source, (*loc, "branch"), "unexpected_branch", "only edges from a CONDITION carry a branch")
+        elif self.types[source] not in _BRANCHING and branch is not None:
+            message = "only edges from a CONDITION or an APPROVAL carry a branch"
+            problems.add(source, (*loc, "branch"), "unexpected_branch", message)
         if self.types[target] == "INPUT":
             problems.add(target, (*loc, "target"), "input_has_parent", "no edge may lead to the INPUT node")
         edge = EdgeSpec(source, target, branch)

@@ -76,6 +76,8 @@ NOT_OBJECT_ROUTES = {
     # credential, not an account (tests/triggers_app/test_hook_*.py: a wrong token is a 404).
     "hook-deliver": "a webhook's public URL, addressed by its token, not by an owner's object id",
     "hook-delivery": "a delivery's status, scoped by the hook's token; another token's delivery is a 404",
+    # A signed approval link: the token is the credential (tests/executions_app/test_approvals.py).
+    "approval-page": "a signed approval link's page, addressed by its token, not by an owner's object id",
 }
 
 
@@ -145,6 +147,22 @@ def make_canceled_execution(owner: APIClient, user: User) -> Made:
     return made
 
 
+def make_approval_node(owner: APIClient, user: User) -> Made:
+    """A queued execution with an APPROVAL node (no worker runs here, so it never waits:
+    the owner's answers show the node was found). The waiting case, with a worker, is in
+    tests/executions_app/test_approvals.py."""
+    definition = {
+        "nodes": [input_node(), node("review", "APPROVAL", {"message": "ok?"}), node("result", "OUTPUT", {"value": 1})],
+        "edges": [edge("start", "review"), edge("review", "result")],
+    }
+    workflow = owner.post("/api/workflows", {"name": "mine", "definition": definition}, format="json")
+    assert workflow.status_code == 201, workflow.content
+    response = owner.post("/api/executions", {"workflow_id": workflow.json()["id"], "inputs": {}}, format="json")
+    assert response.status_code == 202, response.content
+    execution_id = response.json()["id"]
+    return Made({"pk": execution_id, "node_id": "review"}, lambda: _execution_state(execution_id))
+
+
 def make_credential(owner: APIClient, user: User) -> Made:
     response = owner.post("/api/credentials", {"name": "MINE", "value": "s3cret"}, format="json")
     assert response.status_code == 201, response.content
@@ -204,6 +222,12 @@ OBJECT_ROUTES: dict[str, ObjectRoute] = {
     ),
     # An event stream: the owner's answer is read up to its first chunk, then closed.
     "execution-events": ObjectRoute(make_execution, "get", (200,), "a stream: its first bytes are read"),
+    "approval-decision": ObjectRoute(
+        make_approval_node, "post", (400,), "POST only: the owner's empty body is refused, after the node is found"
+    ),
+    "approval-links": ObjectRoute(
+        make_approval_node, "post", (409,), "POST only: a node that allows no links (`links_disabled`)"
+    ),
     "webhook-detail": ObjectRoute(make_webhook, "get", (200,)),
     "webhook-rotate-token": ObjectRoute(make_webhook, "post", (200,), "POST only"),
     "webhook-rotate-secret": ObjectRoute(make_webhook, "post", (200,), "POST only"),

@@ -40,10 +40,12 @@ def schema_of(type_name: str) -> dict:
     return schema
 
 
-def run(type_name: str, config: dict, **ports: Any) -> Any:
-    """The output of one run of the type, with fakes of the ports it uses (a write applied)."""
+def run(type_name: str, config: dict, state: Any = None, **ports: Any) -> Any:
+    """The output of one run of the type, with fakes of the ports it uses (a write applied);
+    `state`: what a suspended node saved, for its run once woken."""
     node = get_node_class(type_name).from_config("n", config)
-    output = node.run(node_context(fake_ports(**ports), inputs={"message": "The parcel is late again", "count": 2}))
+    context = node_context(fake_ports(**ports), inputs={"message": "The parcel is late again", "count": 2}, state=state)
+    output = node.run(context)
     return output.apply() if isinstance(output, DeferredWrite) else output
 
 
@@ -56,6 +58,11 @@ REAL_RUNS = [
     ("CONDITION", {"expression": "inputs.count > 1"}, {}),
     ("CONDITION", {"expression": "'refund' in inputs.message"}, {}),
     ("WAIT", {"seconds": 0.01}, {}),
+    (
+        "APPROVAL",
+        {"message": "ok?"},
+        {"state": {"decision": {"decision": "reject", "by": "ada", "at": "2026-01-01T00:00:00+00:00", "data": None}}},
+    ),
     ("DATABASE", {"operation": "find", "collection": "c"}, {"records": FakeRecordStore(records=[{"id": 1, "a": 2}])}),
     ("DATABASE", {"operation": "find_one", "collection": "c"}, {"records": FakeRecordStore()}),
     ("DATABASE", {"operation": "count", "collection": "c"}, {"records": FakeRecordStore(count=4)}),
@@ -85,6 +92,7 @@ WRONG_OUTPUTS = {
     "INPUT": ["not", "an", "object"],
     "CONDITION": {"result": "yes"},
     "WAIT": {"waited_s": "1"},
+    "APPROVAL": {"result": False, "decision": "maybe", "by": "ada", "at": "now", "comment": None, "data": None},
     "DATABASE": {"records": "none"},
     "HTTP_REQUEST": {"status": 200, "headers": {}},  # neither `json` nor `text`
     "AI_PROCESSOR": {"text": "hi", "provider": "p"},  # model, usage, ... missing
