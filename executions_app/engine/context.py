@@ -108,10 +108,12 @@ def build_context(
 
 def wait_limit_at(run: ClaimedRun, graph: Graph) -> datetime | None:
     """The latest a node that suspends may still be waiting: its timeout_s (or the default
-    node timeout) counted from its first run, and never past the execution's deadline."""
+    node timeout) counted from its first run once it has suspended (from this run before
+    that: a run retried after its worker died starts its wait afresh), and never past the
+    execution's deadline."""
     spec = graph.nodes[run.node_id]
     if not spec.node.suspends:
         return None
-    started = run.started_at or timezone.now()
+    started = run.started_at if run.resumes and run.started_at else timezone.now()
     limit = started + timedelta(seconds=spec.timeout_s or settings.SWITCHBOARD.default_node_timeout_s)
     return min(limit, run.deadline_at) if run.deadline_at is not None else limit
