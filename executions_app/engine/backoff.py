@@ -55,7 +55,9 @@ def schedule_retry(
     this_attempt = NodeRun.objects.filter(id=node_run_id, status=NodeRunStatus.RUNNING, attempts=attempt)
     with transaction.atomic():
         # Locked as a completion locks it, so an ending execution and this retry do not cross.
-        status = Execution.objects.select_for_update().filter(id=execution_id).values_list("status", flat=True)
+        status = (
+            Execution.objects.select_for_update(no_key=True).filter(id=execution_id).values_list("status", flat=True)
+        )
         if status.first() not in ACTIVE_EXECUTION_STATUSES:
             ended = this_attempt.update(
                 status=NodeRunStatus.FAILED,

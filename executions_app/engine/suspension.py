@@ -47,7 +47,9 @@ def suspend_node(
     waiting_on = waiting_on_of(node_id, suspend)
     with transaction.atomic():
         # Locked as a completion locks it, so an ending execution and this wait do not cross.
-        status = Execution.objects.select_for_update().filter(id=execution_id).values_list("status", flat=True)
+        status = (
+            Execution.objects.select_for_update(no_key=True).filter(id=execution_id).values_list("status", flat=True)
+        )
         if status.first() not in ACTIVE_EXECUTION_STATUSES:
             if this_attempt.update(status=NodeRunStatus.CANCELED, lease_until=None, finished_at=now):
                 node_events = [*started_events, events.node_event(node_id, NodeRunStatus.CANCELED)]

@@ -231,7 +231,10 @@ def end_overdue_executions(now: Any) -> int:
     for execution_id in overdue:
         with transaction.atomic():
             status = (
-                Execution.objects.select_for_update().filter(id=execution_id).values_list("status", flat=True).first()
+                Execution.objects.select_for_update(no_key=True)
+                .filter(id=execution_id)
+                .values_list("status", flat=True)
+                .first()
             )
             if status not in ACTIVE_EXECUTION_STATUSES:
                 continue
