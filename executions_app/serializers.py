@@ -16,6 +16,8 @@ class ExecutionCreateInput(StrictSerializer):
 
 
 class NodeRunOutput(serializers.ModelSerializer):
+    # Runs of the node's work: a waiting node woken again (a resume) is not an attempt.
+    attempts = serializers.IntegerField(source="runs", read_only=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
     reused_from: serializers.PrimaryKeyRelatedField[NodeRun] = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True
