@@ -206,7 +206,7 @@ def execution_create_child(*, owner_id: Any, parent: ChildOf, workflow_id: Any, 
     try:
         with transaction.atomic():
             # Locked as an ending parent locks it: a child is never created under an ended one.
-            status = Execution.objects.select_for_update().filter(id=parent.execution_id)
+            status = Execution.objects.select_for_update(no_key=True).filter(id=parent.execution_id)
             if status.values_list("status", flat=True).first() not in ACTIVE_EXECUTION_STATUSES:
                 raise NodeFailure("parent_ended", "The execution ended before the child could start.")
             execution = _create_rows(
@@ -224,7 +224,7 @@ def execution_cancel(*, execution: Execution) -> Execution:
     """No new node starts; running nodes finish or reach their deadline; nodes that never
     started become canceled. Canceling a finished execution changes nothing."""
     with transaction.atomic():
-        Execution.objects.select_for_update().filter(id=execution.id).values_list("id").first()
+        Execution.objects.select_for_update(no_key=True).filter(id=execution.id).values_list("id").first()
         if end_execution(execution.id, ExecutionStatus.CANCELED, timezone.now()):
             ExecutionLog.objects.create(execution_id=execution.id, level="info", message="Canceled by the user.")
     execution.refresh_from_db()

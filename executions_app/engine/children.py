@@ -60,7 +60,7 @@ class EngineChildren:
         for execution_id in execution_ids:
             with transaction.atomic():
                 # Locked first, as a cancel from the API locks it.
-                Execution.objects.select_for_update().filter(id=execution_id).values_list("id").first()
+                Execution.objects.select_for_update(no_key=True).filter(id=execution_id).values_list("id").first()
                 end_execution(execution_id, ExecutionStatus.CANCELED, now, error=error)
 
     def reusable(self, execution_id: str, node_id: str) -> dict[int, str]:
