@@ -141,15 +141,30 @@ def test_fail_fast_cancels_the_running_items_and_fails_the_node(celery_worker, m
 @pytest.mark.worker_thread
 def test_collect_lists_each_items_result_or_error(celery_worker, make_workflow, run) -> None:
     parent_id = mapper(make_workflow, item_workflow(make_workflow), concurrency=2, on_item_error="collect")
-    parent = run(parent_id, {"xs": [1, 0, 3]}).json()
+    parent = run(parent_id, {"xs": [1, 0, 3, "four"]}).json()
     assert parent["status"] == "completed", parent["error"]
-    first, failed, last = parent["outputs"]["result"]
+    first, failed, last, unstarted = parent["outputs"]["result"]
     assert first == {"index": 0, "output": {"result": {"twice": 2, "at": 0}}}
     assert last == {"index": 2, "output": {"result": {"twice": 6, "at": 2}}}
     assert failed["index"] == 1
     assert failed["error"]["code"] == "child_failed"
     assert failed["error"]["execution_id"] == str(children_of(parent["id"])[1].id)
     assert "check" in failed["error"]["message"]
+    # An item whose inputs the workflow refuses never starts; its entry says why.
+    assert unstarted["index"] == 3
+    assert unstarted["error"]["code"] == "invalid_child_inputs"
+    assert "x: must be of type integer" in unstarted["error"]["message"]
+    assert len(children_of(parent["id"])) == 3
+
+
+@pytest.mark.worker_thread
+def test_fail_fast_fails_on_an_item_that_cannot_start(celery_worker, make_workflow, run) -> None:
+    parent = run(mapper(make_workflow, item_workflow(make_workflow), concurrency=1), {"xs": [1, "two", 3]}).json()
+    assert parent["status"] == "failed"
+    error = nodes_by_id(parent)["each"]["error"]
+    assert error["code"] == "item_failed"
+    assert error["message"].startswith("Item 1: The inputs do not fit")
+    assert [c.parent_index for c in children_of(parent["id"])] == [0]
 
 
 @pytest.mark.worker_thread

@@ -16,7 +16,7 @@ from pydantic import Field
 from pydantic.functional_validators import PlainValidator
 from pydantic_core import PydanticCustomError
 
-from workflows_app.expressions import ROOT_NAMES, compile_value, render_value
+from workflows_app.expressions import ROOT_NAMES, ExpressionError, compile_value, render_value
 from workflows_app.nodes.base import ExpressionText, Node, NodeContext, Suspend, node_type
 from workflows_app.nodes.subworkflow import ENDED, CallConfig, CallFailed, check_depth, child_error, past_wait_limit
 
@@ -124,20 +124,33 @@ class Map(Node[MapConfig]):
             state["next"] += 1
             if ids[index] is not None:
                 continue  # reused from the execution this one retries
-            context = {**ctx.template_context, "item": items[index], "index": index}
-            inputs = render_value(self.config.inputs, context) if self.config.inputs is not None else {}
-            ids[index] = ctx.ports.children.start(
-                owner_id=ctx.owner_id,
-                parent_execution_id=ctx.execution_id,
-                parent_node_id=ctx.node_id,
-                index=index,
-                depth=ctx.depth,
-                deadline_at=ctx.execution_deadline_at,
-                workflow_id=self.config.workflow_id,
-                version=self.config.version,
-                inputs=inputs,
-            )
+            try:
+                ids[index] = self._start(ctx, items[index], index)
+            except Exception as exc:
+                problem = item_problem(exc)
+                if problem is not None and self.config.on_item_error == "collect":
+                    state.setdefault("errors", {})[str(index)] = problem
+                    continue
+                self._cancel(ctx, state, "Another item could not start.")
+                if problem is None:
+                    raise  # not this item's own (the target gone, the depth): the node's failure
+                raise CallFailed("item_failed", f"Item {index}: {problem['message']}") from None
             running.append(index)
+
+    def _start(self, ctx: NodeContext, item: Any, index: int) -> str:
+        context = {**ctx.template_context, "item": item, "index": index}
+        inputs = render_value(self.config.inputs, context) if self.config.inputs is not None else {}
+        return ctx.ports.children.start(
+            owner_id=ctx.owner_id,
+            parent_execution_id=ctx.execution_id,
+            parent_node_id=ctx.node_id,
+            index=index,
+            depth=ctx.depth,
+            deadline_at=ctx.execution_deadline_at,
+            workflow_id=self.config.workflow_id,
+            version=self.config.version,
+            inputs=inputs,
+        )
 
     def _cancel(self, ctx: NodeContext, state: dict[str, Any], reason: str) -> None:
         running = [str(state["ids"][i]) for i in state["running"]]
@@ -145,13 +158,18 @@ class Map(Node[MapConfig]):
             ctx.ports.children.cancel(running, reason)
 
     def _output(self, ctx: NodeContext, state: dict[str, Any]) -> list[Any]:
-        ids: list[str] = state["ids"]
+        ids: list[str | None] = state["ids"]
+        started = [child_id for child_id in ids if child_id]
         results: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), READ_CHUNK):
-            results.update(ctx.ports.children.results(ids[start : start + READ_CHUNK]))
+        for start in range(0, len(started), READ_CHUNK):
+            results.update(ctx.ports.children.results(started[start : start + READ_CHUNK]))
         collect = self.config.on_item_error == "collect"
+        errors: dict[str, Any] = state.get("errors", {})
         output: list[Any] = []
         for index, child_id in enumerate(ids):
+            if child_id is None:  # collect: the item could not start
+                output.append({"index": index, "error": errors.get(str(index))})
+                continue
             result = results.get(child_id) or {"status": "canceled", "outputs": None, "error": None}
             if result["status"] == "completed":
                 output.append({"index": index, "output": result["outputs"]} if collect else result["outputs"])
@@ -161,3 +179,13 @@ class Map(Node[MapConfig]):
             else:  # only a child deleted meanwhile gets here
                 raise CallFailed("item_failed", f"Item {index}: {child_error(child_id, result)}")
         return output
+
+
+def item_problem(exc: Exception) -> dict[str, str] | None:
+    """The error of an item that could not start for a reason of its own (its inputs did
+    not render, or do not fit the workflow's INPUT fields); None for any other reason."""
+    if isinstance(exc, ExpressionError):
+        return {"code": "expression_error", "message": str(exc)}
+    if getattr(exc, "code", None) == "invalid_child_inputs":
+        return {"code": "invalid_child_inputs", "message": str(getattr(exc, "message", exc))}
+    return None
