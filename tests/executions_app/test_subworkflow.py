@@ -189,3 +189,10 @@ def test_calls_deeper_than_the_limit_fail_at_run_time(celery_worker, make_workfl
     assert not Execution.objects.filter(parent_id=deepest.id).exists()
     failed = nodes_by_id(top)["call"]
     assert failed["error"]["code"] == "child_failed"
+
+
+def test_the_parent_filter_takes_an_execution_id(auth_client) -> None:
+    refused = auth_client.get("/api/executions?parent=not-an-id")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"parent": ["Enter a valid UUID."]}
+    assert auth_client.get("/api/executions?parent=6f1c0c1e-2f7a-4c59-9d7e-0b7f4f4f2a10").json()["count"] == 0
