@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from django.utils import timezone
 
-from executions_app.models import Execution
+from executions_app.engine.wakes import wake_due
+from executions_app.models import Execution, NodeRun
 from tests.support.definitions import edge, input_node, node
 from tests.support.executions import nodes_by_id, status_of
 from tests.support.workers import wait_for
@@ -143,8 +145,8 @@ def test_a_target_archived_before_the_run_fails_the_node(celery_worker, make_wor
     assert nodes_by_id(parent)["call"]["error"]["code"] == "workflow_not_found"
 
 
-@pytest.mark.worker_thread
-def test_canceling_the_parent_cancels_the_child(celery_worker, make_workflow, run, auth_client) -> None:
+def sleeper_and_caller(make_workflow, call_timeout_s: float) -> str:
+    """A caller of a child that waits 10 minutes."""
     sleeper = make_workflow(
         [
             input_node(x={"type": "integer"}),
@@ -154,17 +156,25 @@ def test_canceling_the_parent_cancels_the_child(celery_worker, make_workflow, ru
         [edge("start", "pause"), edge("pause", "result")],
         name="sleeper",
     )
-    parent_id = make_workflow(
+    return make_workflow(
         [
             input_node(),
-            node("call", "SUBWORKFLOW", {"workflow_id": sleeper}, timeout_s=900),
+            node("call", "SUBWORKFLOW", {"workflow_id": sleeper}, timeout_s=call_timeout_s),
             node("result", "OUTPUT", {"value": "{{ nodes.call.output }}"}),
         ],
         [edge("start", "call"), edge("call", "result")],
     )
-    parent = run(parent_id, wait=None).json()
+
+
+def waiting_child(parent_id: str) -> str:
     waiting = Execution.objects.filter(node_runs__node_id="pause", node_runs__status="waiting")
-    child = wait_for(lambda: waiting.filter(parent_id=parent["id"]).values_list("id", flat=True).first())
+    return wait_for(lambda: waiting.filter(parent_id=parent_id).values_list("id", flat=True).first())
+
+
+@pytest.mark.worker_thread
+def test_canceling_the_parent_cancels_the_child(celery_worker, make_workflow, run, auth_client) -> None:
+    parent = run(sleeper_and_caller(make_workflow, 900), wait=None).json()
+    child = waiting_child(parent["id"])
     assert auth_client.post(f"/api/executions/{parent['id']}/cancel").status_code == 200
     assert Execution.objects.get(id=parent["id"]).status == "canceled"
     ended = Execution.objects.get(id=child)
@@ -196,3 +206,19 @@ def test_the_parent_filter_takes_an_execution_id(auth_client) -> None:
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"parent": ["Enter a valid UUID."]}
     assert auth_client.get("/api/executions?parent=6f1c0c1e-2f7a-4c59-9d7e-0b7f4f4f2a10").json()["count"] == 0
+
+
+@pytest.mark.worker_thread
+def test_a_child_still_running_at_the_nodes_timeout_is_canceled(celery_worker, make_workflow, run) -> None:
+    parent = run(sleeper_and_caller(make_workflow, 1), wait=None).json()
+    child = waiting_child(parent["id"])
+
+    def ended() -> bool:
+        wake_due(timezone.now(), 100)  # the timer loop's step, as the clock runs it
+        return Execution.objects.get(id=parent["id"]).status not in ("queued", "running")
+
+    wait_for(ended, timeout=30, interval=0.2)
+    call = NodeRun.objects.get(execution_id=parent["id"], node_id="call")
+    assert call.error["code"] == "node_timeout"
+    assert str(child) in call.error["message"]
+    assert Execution.objects.get(id=child).status == "canceled"
