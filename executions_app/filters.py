@@ -42,18 +42,30 @@ class TriggerFilter(django_filters.CharFilter):
         return qs.filter(started_by(value)) if value else qs
 
 
+class ParentFilter(django_filters.UUIDFilter):
+    """Child executions (SUBWORKFLOW, MAP items) are listed under their parent only:
+    without `parent`, the list holds top-level executions."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return qs.filter(parent_id=value) if value else qs.filter(parent__isnull=True)
+
+
 class ExecutionFilter(django_filters.FilterSet):
     workflow = django_filters.UUIDFilter(field_name="workflow_id")
     trigger = TriggerFilter(
         field_name="trigger",
         max_length=80,
-        help_text="What started it: `api`, `cli`, `admin`, `retry`, `webhook`, `schedule` (every one of that kind), "
-        "or one trigger: `webhook:<id>`, `schedule:<id>`.",
+        help_text="What started it: `api`, `cli`, `admin`, `retry`, `webhook`, `schedule`, `parent` (every one of "
+        "that kind), or one trigger: `webhook:<id>`, `schedule:<id>`, `parent:<execution id>`.",
     )
     status = django_filters.ChoiceFilter(choices=ExecutionStatus.choices)
+    parent = ParentFilter(
+        help_text="The child executions this execution started (SUBWORKFLOW, MAP items); without it, only "
+        "executions that no other started are listed.",
+    )
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Execution
-        fields = ["workflow", "status", "trigger", "created_after", "created_before"]
+        fields = ["workflow", "status", "trigger", "parent", "created_after", "created_before"]

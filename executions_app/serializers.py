@@ -56,6 +56,13 @@ class ExecutionOutput(serializers.ModelSerializer):
     workflow_version = serializers.IntegerField(source="version.number", read_only=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
     nodes = NodeRunOutput(source="node_runs", many=True, read_only=True)
+    parent_execution_id = serializers.UUIDField(
+        source="parent_id", read_only=True, allow_null=True, help_text="The execution whose node started this one."
+    )
+    parent_node_id = serializers.CharField(
+        read_only=True, help_text="The SUBWORKFLOW or MAP node of the parent that started it; empty at the top level."
+    )
+    parent_index = serializers.IntegerField(read_only=True, help_text="The MAP item's index (0 for a SUBWORKFLOW).")
     waiting_on = serializers.SerializerMethodField(
         help_text="Why the execution is not moving: one entry per waiting node, `{kind, node_id, ...}` with "
         "`kind` `timer` (`until`), `child` (`execution_id`) or `decision` (`approval`). Empty when nothing waits. "
@@ -77,6 +84,9 @@ class ExecutionOutput(serializers.ModelSerializer):
             "outputs",
             "error",
             "trigger",
+            "parent_execution_id",
+            "parent_node_id",
+            "parent_index",
             "created_at",
             "started_at",
             "finished_at",

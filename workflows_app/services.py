@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.api import Conflict, NotFound, ValidationFailed
+from workflows_app.calls import check_calls
 from workflows_app.definition import parse_definition
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.selectors import EXPORT_FORMAT
@@ -27,6 +28,7 @@ def workflow_create(
 ) -> Workflow:
     """Validates the definition and saves the workflow with its version 1."""
     parse_definition(definition)
+    check_calls(owner=owner, definition=definition)
     workflow = Workflow.objects.create(owner=owner, name=name, description=description, is_active=is_active)
     version = WorkflowVersion.objects.create(workflow=workflow, number=1, definition=definition, created_by=owner)
     workflow.current_version = version
@@ -71,6 +73,7 @@ def workflow_update(
             changed.append(field)
     if definition is not None and (current is None or definition != current.definition):
         parse_definition(definition)
+        check_calls(owner=locked.owner_id, definition=definition, workflow_id=locked.pk)
         number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
         locked.current_version = WorkflowVersion.objects.create(
             workflow=locked, number=number, definition=definition, created_by=user

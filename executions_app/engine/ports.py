@@ -1,5 +1,6 @@
 """The real collaborators every node is given (workflows_app/nodes/ports.py), built once
-per process: the guarded HTTP client, the owner-bound record store, the AI router."""
+per process: the guarded HTTP client, the owner-bound record store, the AI router, the
+runner of child executions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from executions_app.engine.children import EngineChildren
 from outbound import guarded_client
 from records_app.store import OwnerRecords
 from workflows_app.nodes.ports import NodePorts
@@ -43,4 +45,4 @@ def _complete_with_fallback() -> Callable[..., Any]:
 @functools.cache
 def node_ports() -> NodePorts:
     """The one NodePorts of this process."""
-    return NodePorts(records_for=OwnerRecords, http=guarded_client(), ai=RoutedCompleter())
+    return NodePorts(records_for=OwnerRecords, http=guarded_client(), ai=RoutedCompleter(), children=EngineChildren())

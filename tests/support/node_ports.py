@@ -13,7 +13,7 @@ from ai_providers.base import Completion, CompletionResult
 from outbound.client import GuardedResponse
 from records_app.filters import RecordQueryError
 from workflows_app.nodes.base import NodeContext
-from workflows_app.nodes.ports import NO_PORTS, AiCompleter, HttpClient, NodePorts, RecordStore
+from workflows_app.nodes.ports import NO_PORTS, AiCompleter, ChildRunner, HttpClient, NodePorts, RecordStore
 
 WRITES = ("insert", "update", "delete")
 
@@ -148,6 +148,31 @@ class FakeAiCompleter:
         return self.result
 
 
+class FakeChildren:
+    """A child runner whose children complete at once with `answer(inputs)` as outputs;
+    it notes every start."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], Any]) -> None:
+        self.answer = answer
+        self.started: list[dict[str, Any]] = []
+        self.outputs: dict[str, Any] = {}
+
+    def start(self, **call: Any) -> str:
+        child_id = f"child-{len(self.started)}"
+        self.started.append(call)
+        self.outputs[child_id] = self.answer(call["inputs"])
+        return child_id
+
+    def results(self, execution_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: {"status": "completed", "outputs": self.outputs[i], "error": None} for i in execution_ids}
+
+    def cancel(self, execution_ids: list[str], reason: str) -> None:
+        pass
+
+    def reusable(self, execution_id: str, node_id: str) -> dict[int, str]:
+        return {}
+
+
 class OwnerBoundStores:
     """records_for: the store it was built with, noting which owners asked for it."""
 
@@ -161,13 +186,18 @@ class OwnerBoundStores:
 
 
 def fake_ports(
-    *, records: RecordStore | None = None, http: HttpClient | None = None, ai: AiCompleter | None = None
+    *,
+    records: RecordStore | None = None,
+    http: HttpClient | None = None,
+    ai: AiCompleter | None = None,
+    children: ChildRunner | None = None,
 ) -> NodePorts:
     """NodePorts of the given fakes; a port not given raises PortUnavailable when used."""
     return NodePorts(
         records_for=OwnerBoundStores(records) if records is not None else NO_PORTS.records_for,
         http=http if http is not None else NO_PORTS.http,
         ai=ai if ai is not None else NO_PORTS.ai,
+        children=children if children is not None else NO_PORTS.children,
     )
 
 

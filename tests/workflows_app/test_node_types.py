@@ -13,13 +13,14 @@ import pytest
 from ai_providers.base import CompletionResult, Usage
 from tests.support.node_ports import (
     FakeAiCompleter,
+    FakeChildren,
     FakeHttpClient,
     FakeRecordStore,
     fake_ports,
     http_answer,
     node_context,
 )
-from workflows_app.nodes.base import DeferredWrite, get_node_class, node_types
+from workflows_app.nodes.base import DeferredWrite, Suspend, get_node_class, node_types
 
 URL = "/api/workflows/node-types"
 
@@ -41,15 +42,19 @@ def schema_of(type_name: str) -> dict:
 
 
 def run(type_name: str, config: dict, state: Any = None, **ports: Any) -> Any:
-    """The output of one run of the type, with fakes of the ports it uses (a write applied);
-    `state`: what a suspended node saved, for its run once woken."""
+    """The output of one run of the type, with fakes of the ports it uses (a write applied;
+    a type that suspends is run again with the state it saved until it gives its output).
+    `state`: what a suspended node saved, for a first run as if woken."""
     node = get_node_class(type_name).from_config("n", config)
-    context = node_context(fake_ports(**ports), inputs={"message": "The parcel is late again", "count": 2}, state=state)
-    output = node.run(context)
+    inputs = {"message": "The parcel is late again", "count": 2}
+    output = node.run(node_context(fake_ports(**ports), inputs=inputs, state=state))
+    while isinstance(output, Suspend):
+        output = node.run(node_context(fake_ports(**ports), inputs=inputs, state=output.state))
     return output.apply() if isinstance(output, DeferredWrite) else output
 
 
 SENTIMENT = CompletionResult(text="negative", provider="p", model="m", label="negative", score=None)
+CHILD_ID = "6f1c0c1e-2f7a-4c59-9d7e-0b7f4f4f2a10"
 JSON_ANSWER = CompletionResult(text="{}", provider="p", model="m", usage=Usage(3, 1), json={"a": [1]}, cached=True)
 
 # Real outputs, one run each: (type, config, fakes of its ports).
@@ -85,6 +90,21 @@ REAL_RUNS = [
     ),
     ("AI_PROCESSOR", {"task_type": "sentiment_analysis", "prompt": "x"}, {"ai": FakeAiCompleter(SENTIMENT)}),
     ("AI_PROCESSOR", {"task_type": "content_generation", "prompt": "x"}, {"ai": FakeAiCompleter(JSON_ANSWER)}),
+    (
+        "SUBWORKFLOW",
+        {"workflow_id": CHILD_ID, "inputs": {"n": "{{ inputs.count }}"}},
+        {"children": FakeChildren(lambda inputs: {"result": inputs["n"] * 2})},
+    ),
+    (
+        "MAP",
+        {"workflow_id": CHILD_ID, "items": "[1, 2, 3]", "inputs": {"n": "{{ item }}"}, "concurrency": 2},
+        {"children": FakeChildren(lambda inputs: {"result": inputs["n"] * 2})},
+    ),
+    (
+        "MAP",
+        {"workflow_id": CHILD_ID, "items": "[1]", "inputs": {"n": "{{ item }}"}, "on_item_error": "collect"},
+        {"children": FakeChildren(lambda inputs: {"result": inputs["n"] * 2})},
+    ),
 ]
 
 # For every type with a real schema: an output it must refuse.
@@ -96,6 +116,8 @@ WRONG_OUTPUTS = {
     "DATABASE": {"records": "none"},
     "HTTP_REQUEST": {"status": 200, "headers": {}},  # neither `json` nor `text`
     "AI_PROCESSOR": {"text": "hi", "provider": "p"},  # model, usage, ... missing
+    "SUBWORKFLOW": ["not", "an", "object"],
+    "MAP": {"not": "a list"},
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # types only: the engine passes the real objects in
@@ -79,6 +80,43 @@ class AiCompleter(Protocol):
     ) -> CompletionResult: ...
 
 
+class ChildRunner(Protocol):
+    """Child executions of the running one (SUBWORKFLOW, MAP): started, read and canceled
+    for the node that owns them. Every call binds to the parent execution the engine
+    names, so a node reaches only its own children and its owner's workflows."""
+
+    def start(
+        self,
+        *,
+        owner_id: Any,
+        parent_execution_id: str,
+        parent_node_id: str,
+        index: int,
+        depth: int,
+        deadline_at: datetime | None,
+        workflow_id: str,
+        version: int | str,
+        inputs: dict[str, Any],
+    ) -> str:
+        """The child's id: created and started, or the one this (node, index) started
+        before (a parent node woken again after a crash never starts a second). Raises
+        an error with a `code` when it cannot start (the target gone, bad inputs)."""
+        ...
+
+    def results(self, execution_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{id: {status, outputs, error}} of these children, in one read."""
+        ...
+
+    def cancel(self, execution_ids: list[str], reason: str) -> None:
+        """Ends these children, if still active, as canceled."""
+        ...
+
+    def reusable(self, execution_id: str, node_id: str) -> dict[int, str]:
+        """For a retry from failure: {item index: child id} of the children the node
+        completed in the execution this one retries (and the ones it retried)."""
+        ...
+
+
 class PortUnavailable(RuntimeError):
     """A node asked for a collaborator its context was built without."""
 
@@ -91,15 +129,20 @@ class _Unavailable:
         raise PortUnavailable(f"this node context has no {self.name} (build it with NodePorts)")
 
 
+_NO_CHILDREN: Any = _Unavailable("child runner")
+
+
 @dataclass(frozen=True)
 class NodePorts:
     """What the engine hands every node. `records_for` binds the store to the workflow's
-    owner, so a node cannot reach another user's records. Later ports (starting a child
-    execution, checking a budget) are added here, beside these."""
+    owner, so a node cannot reach another user's records. `children` starts and reads the
+    child executions of SUBWORKFLOW and MAP. Later ports (checking a budget) are added
+    here, beside these."""
 
     records_for: Callable[[Any], RecordStore]
     http: HttpClient
     ai: AiCompleter
+    children: ChildRunner = _NO_CHILDREN
 
 
 def _no_records(owner_id: Any) -> RecordStore:
@@ -110,4 +153,5 @@ NO_PORTS = NodePorts(
     records_for=_no_records,
     http=_Unavailable("HTTP client"),
     ai=_Unavailable("AI completer"),
+    children=_NO_CHILDREN,
 )
