@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from executions_app.engine.creation import ChildOf, create_child
 from executions_app.engine.execution_end import end_execution
 from executions_app.models import Execution, ExecutionStatus
 
@@ -38,10 +39,8 @@ class EngineChildren:
         version: int | str,
         inputs: dict[str, Any],
     ) -> str:
-        from executions_app.services import ChildOf, execution_create_child  # noqa: PLC0415 - services import the engine
-
         parent = ChildOf(parent_execution_id, parent_node_id, index, depth, deadline_at)
-        child_id = execution_create_child(
+        child_id = create_child(
             owner_id=owner_id, parent=parent, workflow_id=workflow_id, version=version, inputs=inputs
         )
         return str(child_id)
