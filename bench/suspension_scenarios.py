@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bench.scenarios import ROUNDS, ten_node_definition, timed_execution
 from executions_app.models import Execution, ExecutionStatus, NodeRun, NodeRunStatus
+from executions_app.services import execution_create
 from tests.support.workers import session_database_url
 from workflows_app.services import workflow_create
 
@@ -118,5 +119,75 @@ def ten_node_baseline(user: Any, summary: Callable) -> dict[str, Any]:
     return {"ten_node_end_to_end_ms": summary([timed_execution(user, workflow.id) for _ in range(ROUNDS * 2)])}
 
 
+def _two_node_definition() -> dict:
+    return {
+        "nodes": [
+            {"id": "start", "type": "INPUT", "config": {"fields": {"item": {"type": "integer"}}}},
+            {"id": "result", "type": "OUTPUT", "config": {"value": "{{ inputs.item }}"}},
+        ],
+        "edges": [{"source": "start", "target": "result"}],
+    }
+
+
+def _map_definition(child_id: Any, concurrency: int) -> dict:
+    return {
+        "nodes": [
+            {"id": "start", "type": "INPUT", "config": {"fields": {"items": {"type": "array"}}}},
+            {
+                "id": "each",
+                "type": "MAP",
+                "config": {
+                    "items": "inputs.items",
+                    "workflow_id": str(child_id),
+                    "inputs": {"item": "{{ item }}"},
+                    "concurrency": concurrency,
+                },
+            },
+            {"id": "result", "type": "OUTPUT", "config": {"value": "{{ nodes.each.output | length }}"}},
+        ],
+        "edges": [{"source": "start", "target": "each"}, {"source": "each", "target": "result"}],
+    }
+
+
+def _wait_until_finished(ids: list[Any], timeout_s: float) -> dt.datetime:
+    """Waits until every execution in `ids` finished; returns when the last one did."""
+    deadline = time.monotonic() + timeout_s
+    rows = Execution.objects.filter(id__in=ids)
+    while rows.filter(finished_at__isnull=True).exists():
+        assert time.monotonic() < deadline, "executions still running"
+        time.sleep(0.2)
+    assert not rows.exclude(status=ExecutionStatus.COMPLETED).exists(), "an execution did not complete"
+    return max(rows.values_list("finished_at", flat=True))
+
+
+def map_fan_out(user: Any, items: int = 1000, concurrency: int = 100) -> dict[str, Any]:
+    """A MAP over `items` items of a 2-node sub-workflow against a burst of as many
+    executions of that sub-workflow created one after another, in the same run."""
+    child = workflow_create(owner=user, name="item", description="", definition=_two_node_definition())
+    parent = workflow_create(
+        owner=user, name="fan-out", description="", definition=_map_definition(child.id, concurrency)
+    )
+    began = timezone.now()
+    burst = [execution_create(user=user, workflow_id=child.id, inputs={"item": n})[0].id for n in range(items)]
+    burst_s = (_wait_until_finished(burst, 300) - began).total_seconds()
+    began = timezone.now()
+    mapped, _ = execution_create(user=user, workflow_id=parent.id, inputs={"items": list(range(items))})
+    map_s = (_wait_until_finished([mapped.id], 600) - began).total_seconds()
+    assert Execution.objects.get(id=mapped.id).outputs == {"result": items}
+    return {
+        "items": items,
+        "concurrency": concurrency,
+        "items_per_s": round(items / map_s, 1),
+        "per_item_ms": round(map_s * 1000 / items, 2),
+        "burst_per_s": round(items / burst_s, 1),
+        "burst_per_item_ms": round(burst_s * 1000 / items, 2),
+        "over_burst": round(map_s / burst_s, 2),
+    }
+
+
 def run_all(user: Any, summary: Callable) -> dict[str, Any]:
-    return {"ten_node": ten_node_baseline(user, summary), "timers": timer_lateness(user, summary)}
+    return {
+        "ten_node": ten_node_baseline(user, summary),
+        "map": map_fan_out(user),
+        "timers": timer_lateness(user, summary),
+    }

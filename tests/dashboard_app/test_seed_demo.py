@@ -80,3 +80,43 @@ def test_seeded_triage_runs_and_the_review_falls_back(celery_worker, ai_settings
     assert review.outputs["result"]["fallback_used"] is True
     assert review.outputs["result"]["provider"] == "openrouter/qwen/qwen-2.5-72b-instruct"
     assert emulator.calls("groq", "demo-unavailable-model") == 1
+
+
+@pytest.mark.server
+@pytest.mark.worker_thread
+def test_the_seeded_batch_triages_each_ticket_and_the_refund_waits_for_approval(
+    celery_worker, ai_settings, emulator
+) -> None:
+    from rest_framework.test import APIClient
+
+    from development.demo_waiting import SAMPLE_TICKETS
+    from executions_app.models import NodeRun
+    from executions_app.services import execution_create
+
+    seed()
+    demo = get_user_model().objects.get(username="demo")
+    batch_workflow = Workflow.objects.get(owner=demo, name=BATCH)
+    batch, _ = execution_create(user=demo, workflow_id=batch_workflow.id, inputs={"tickets": SAMPLE_TICKETS})
+    batch = wait_for(lambda: (e := Execution.objects.get(id=batch.id)).finished_at and e, timeout=60)
+    assert batch.status == "completed", batch.error
+    results = batch.outputs["results"]
+    assert [entry["index"] for entry in results] == [0, 1, 2]  # one per ticket, in order
+    assert results[0]["output"]["result"]["mood"] == "negative"
+    assert Execution.objects.filter(parent_id=batch.id, trigger=f"parent:{batch.id}").count() == 3
+
+    refund_workflow = Workflow.objects.get(owner=demo, name=REFUND)
+    refund, _ = execution_create(user=demo, workflow_id=refund_workflow.id, inputs={"customer": "Ada", "amount": 40})
+    wait_for(lambda: NodeRun.objects.filter(execution_id=refund.id, node_id="review", status="waiting").exists())
+    owner = APIClient()
+    owner.force_authenticate(demo)
+    [waiting] = owner.get("/api/approvals").json()["results"]
+    assert waiting["message"] == "Refund 40 EUR to Ada?"
+    decided = owner.post(
+        f"/api/executions/{refund.id}/nodes/review/decision",
+        {"decision": "approve", "data": {"amount": 35}},
+        format="json",
+    )
+    assert decided.status_code == 200, decided.content
+    refund = wait_for(lambda: (e := Execution.objects.get(id=refund.id)).finished_at and e)
+    assert refund.status == "completed", refund.error
+    assert refund.outputs == {"approved_result": "Refunded 35 EUR to Ada"}
