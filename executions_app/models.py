@@ -69,7 +69,11 @@ class Execution(models.Model):
     # A child execution (SUBWORKFLOW, a MAP item): the parent's node that started it, and
     # for a MAP the item's index (0 for a SUBWORKFLOW). Ending a child wakes that node; canceling the parent
     # cancels its running children.
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    # No index of its own: the unique constraint below (children only) serves every lookup
+    # by parent, and a top-level execution, most of them, then costs no index entry.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
+    )
     parent_node_id = models.CharField(max_length=64, blank=True, default="")
     parent_index = models.PositiveIntegerField(default=0)
     # How many parents up to a top-level execution (0): calls nest at most max_call_depth.
@@ -84,9 +88,11 @@ class Execution(models.Model):
             models.Index(fields=["status", "deadline_at"], name="execution_status_deadline"),
             models.Index(fields=["created_at"], name="execution_created"),
             models.Index(fields=["owner", "trigger", "-created_at"], name="execution_owner_trigger"),
-            models.Index(fields=["parent", "parent_node_id", "parent_index"], name="execution_parent"),
-            # Retention prunes finished executions by when they finished.
-            models.Index(fields=["finished_at"], name="execution_finished"),
+            # Retention prunes finished executions by when they finished; a running one is
+            # not in the index, so creating one costs no entry.
+            models.Index(
+                fields=["finished_at"], name="execution_finished", condition=models.Q(finished_at__isnull=False)
+            ),
         ]
         constraints = [
             # One child per parent node and item: a parent node that starts its child again

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='execution',
             name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='executions_app.execution'),
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='executions_app.execution'),
         ),
         migrations.AddField(
             model_name='execution',
@@ -61,11 +61,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='execution',
-            index=models.Index(fields=['parent', 'parent_node_id', 'parent_index'], name='execution_parent'),
-        ),
-        migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['finished_at'], name='execution_finished'),
+            index=models.Index(condition=models.Q(('finished_at__isnull', False)), fields=['finished_at'], name='execution_finished'),
         ),
         migrations.AddIndex(
             model_name='noderun',
