@@ -30,7 +30,8 @@ def suspension_section(r: dict[str, Any]) -> list[str]:
         row(
             "10-node workflow end to end, nothing waiting (p50 / p95 ms)",
             f"{ten['p50']} / {ten['p95']}",
-            "the main table's figure, measured the same way (a different run)",
+            "before suspension (0659e06), five alternating runs each: no difference beyond the "
+            "±4 ms spread (bench/NOTES.md, Suspension)",
             "not slower than before",
         ),
         row(
@@ -44,7 +45,7 @@ def suspension_section(r: dict[str, Any]) -> list[str]:
             "the same: due to the woken node's end (p50 / p99 ms)",
             f"{ended['p50']} / {ended['p99']}",
             "—",
-            "—",
+            "— (bound by the workers: 333 node runs/s for a minute)",
         ),
     ]
     if "map" in s:
