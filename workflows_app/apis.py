@@ -70,6 +70,7 @@ class WorkflowListCreateApi(ListModelMixin, GenericAPIView):
             description=data.get("description", ""),
             is_active=data.get("is_active", True),
             definition=data["definition"],
+            layout=data.get("layout"),
         )
         return Response(WorkflowOutput(workflow).data, status=201)
 
@@ -98,6 +99,7 @@ class WorkflowDetailApi(APIView):
             description=data.get("description"),
             is_active=data.get("is_active"),
             definition=data.get("definition"),
+            layout=data.get("layout"),
         )
         return Response(WorkflowOutput(workflow).data)
 

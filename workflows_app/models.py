@@ -22,6 +22,9 @@ class Workflow(models.Model):
     current_version = models.ForeignKey(
         "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where the studio draws each node ({node_id: {x, y}}, workflows_app/layout.py): saved
+    # without a new version, never read by the engine.
+    layout = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

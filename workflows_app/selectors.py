@@ -108,4 +108,5 @@ def workflow_export_document(workflow: Workflow) -> dict:
         "version": version.number if version else None,
         "exported_at": timezone.now().isoformat(),
         "definition": version.definition if version else None,
+        "layout": workflow.layout,
     }

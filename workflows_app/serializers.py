@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import StrictSerializer
+from workflows_app.layout import layout_problems
 from workflows_app.models import DESCRIPTION_MAX_LENGTH, Workflow
 
 
@@ -15,6 +16,30 @@ def _definition_object(value: Any) -> Any:
     if not isinstance(value, dict):
         raise serializers.ValidationError("The definition must be an object with nodes and edges.")
     return value
+
+
+def _layout_object(value: Any) -> Any:
+    problems = layout_problems(value)
+    if problems:
+        raise serializers.ValidationError(problems)
+    return value
+
+
+LAYOUT_SCHEMA = {
+    "type": "object",
+    "description": "Where the studio draws each node: `{node_id: {x, y}}`. Saved without a new version; "
+    "the engine ignores it.",
+    "additionalProperties": {
+        "type": "object",
+        "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+        "required": ["x", "y"],
+    },
+}
+
+
+@extend_schema_field(LAYOUT_SCHEMA)
+class LayoutField(serializers.JSONField):
+    pass
 
 
 # Any JSON to the field, but the API takes only an object: the schema says so, and the
@@ -32,6 +57,7 @@ class WorkflowInput(StrictSerializer):
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False)
     is_active = serializers.BooleanField(required=False)
     definition = DefinitionField(validators=[_definition_object])
+    layout = LayoutField(required=False, validators=[_layout_object])
     # The version the client last read: on PUT/PATCH a stale one is refused with 409.
     version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     id = serializers.UUIDField(read_only=True)
@@ -55,6 +81,7 @@ class WorkflowOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
     version = serializers.IntegerField(source="current_version.number", allow_null=True)
     definition = serializers.JSONField(source="current_version.definition", allow_null=True)
+    layout = LayoutField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -80,6 +107,7 @@ class ExportOutput(serializers.Serializer):
     version = serializers.IntegerField()
     exported_at = serializers.DateTimeField()
     definition = serializers.JSONField()
+    layout = LayoutField()
 
 
 class NodeTypeOutput(serializers.Serializer):

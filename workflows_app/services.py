@@ -13,23 +13,32 @@ from rest_framework import serializers
 from core.api import Conflict, NotFound, ValidationFailed
 from workflows_app.calls import check_calls
 from workflows_app.definition import parse_definition
+from workflows_app.layout import layout_problems
 from workflows_app.models import Workflow, WorkflowVersion
 from workflows_app.selectors import EXPORT_FORMAT
 from workflows_app.serializers import WorkflowInput
 
 # Fields of an export (or of a GET body) that importing ignores.
 _IMPORT_IGNORED = ("format", "version", "exported_at", "id", "created_at", "updated_at")
-_IMPORT_FIELDS = ("name", "description", "is_active", "definition")
+_IMPORT_FIELDS = ("name", "description", "is_active", "definition", "layout")
 
 
 @transaction.atomic
 def workflow_create(
-    *, owner: Any, name: str, definition: dict, description: str = "", is_active: bool = True
+    *,
+    owner: Any,
+    name: str,
+    definition: dict,
+    description: str = "",
+    is_active: bool = True,
+    layout: dict | None = None,
 ) -> Workflow:
     """Validates the definition and saves the workflow with its version 1."""
     parse_definition(definition)
     check_calls(owner=owner, definition=definition)
-    workflow = Workflow.objects.create(owner=owner, name=name, description=description, is_active=is_active)
+    workflow = Workflow.objects.create(
+        owner=owner, name=name, description=description, is_active=is_active, layout=layout or {}
+    )
     version = WorkflowVersion.objects.create(workflow=workflow, number=1, definition=definition, created_by=owner)
     workflow.current_version = version
     workflow.save(update_fields=["current_version", "updated_at"])
@@ -46,9 +55,11 @@ def workflow_update(
     description: str | None = None,
     is_active: bool | None = None,
     definition: dict | None = None,
+    layout: dict | None = None,
 ) -> Workflow:
     """Applies the given changes (None = unchanged). With `expected_version`, refuses the
-    change (409 version_conflict) unless it is still the current version number."""
+    change (409 version_conflict) unless it is still the current version number. A new
+    definition makes a new version; a new layout does not (workflows_app/layout.py)."""
     locked = (
         Workflow.objects.select_for_update(of=("self",))
         .select_related("current_version")
@@ -67,7 +78,7 @@ def workflow_update(
             details={"current_version": current_number},
         )
     changed = []
-    for field, value in (("name", name), ("description", description), ("is_active", is_active)):
+    for field, value in (("name", name), ("description", description), ("is_active", is_active), ("layout", layout)):
         if value is not None and getattr(locked, field) != value:
             setattr(locked, field, value)
             changed.append(field)
@@ -122,6 +133,9 @@ def _import_fields(document: Any) -> dict:
         problems["is_active"] = ["Must be a boolean."]
     if not isinstance(document.get("definition"), dict):
         problems["definition"] = ["This field is required and must be an object with nodes and edges."]
+    layout = document.get("layout") or {}
+    if found := layout_problems(layout):
+        problems["layout"] = found
     if problems:
         raise ValidationFailed("The document is not a workflow export.", details=problems)
     return {
@@ -129,6 +143,7 @@ def _import_fields(document: Any) -> dict:
         "description": description,
         "is_active": is_active,
         "definition": document["definition"],
+        "layout": layout,
     }
 
 

@@ -28,6 +28,7 @@ def test_create_and_read(auth_client):
         "is_active",
         "version",
         "definition",
+        "layout",
         "created_at",
         "updated_at",
     }
