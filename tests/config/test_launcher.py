@@ -52,7 +52,9 @@ HELLO_DEFINITION = {
 
 # Long enough that the node still runs when the workers' turn to stop comes (after the
 # web's), and longer than the 5 s after which honcho alone killed everything.
-PAUSE_S = 7
+# At most SWITCHBOARD_WAIT_INLINE_MAX_S: the wait sleeps in the worker that Ctrl-C stops
+# (a longer one would suspend, holding no worker).
+PAUSE_S = 5
 PAUSE_DEFINITION = {
     "nodes": [
         input_node(),
