@@ -160,7 +160,12 @@ def test_a_stopped_worker_hands_back_the_retry_it_was_holding(make_workflow, run
             ],
             [edge("start", "call"), edge("call", "result")],
         )
-        opened = {"SWITCHBOARD_HTTP_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
+        # Backoffs up to 10 s ride as countdowns here (past the default 5 s a retry waits as
+        # a durable timer instead, which no worker holds: test_suspension.py).
+        opened = {
+            "SWITCHBOARD_HTTP_ALLOWED_HOSTS": f"127.0.0.1:{server.port}",
+            "SWITCHBOARD_RETRY_COUNTDOWN_MAX_S": "10",
+        }
 
         def waiting_for_retry() -> bool:
             call = NodeRun.objects.get(execution_id=execution_id, node_id="call")
