@@ -71,6 +71,6 @@ def suspend_node(
             execution_id, [*started_events, events.node_event(node_id, NodeRunStatus.WAITING, waiting_on=waiting_on)]
         )
         wake_at, attempts = NodeRun.objects.values_list("wake_at", "attempts").get(id=node_run_id)
-        if wake_at is not None and wake_at <= now:
+        if wake_at is not None and wake_at <= timezone.now():
             wake_node(node_run_id, generation=attempts, reason="child" if suspend.wake_at is None else "timer")
     return True

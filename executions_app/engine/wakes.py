@@ -66,19 +66,26 @@ def wake_node(node_run_id: int, *, generation: int | None = None, state: Any = .
 
 def request_wake(execution_id: Any, node_id: str, reason: str) -> None:
     """Something a node waits on happened (its child execution ended): a waiting node is
-    woken now; a running one has wake_at set to now, so that the suspension it is about
-    to write comes straight back (engine/suspension.py) and no end is missed. Runs in the
+    woken now; a running one has wake_at set to now, so that the suspension it writes
+    next comes straight back (engine/suspension.py) and no end is missed. Runs in the
     caller's transaction."""
-    now = timezone.now()
-    found = NodeRun.objects.filter(execution_id=execution_id, node_id=node_id).values_list("id", "status").first()
+    # The row is locked until this commits: a node woken and not yet claimed is claimed
+    # only then, so its run reads this end; nor can its status change between the read
+    # and the write below.
+    found = (
+        NodeRun.objects.select_for_update(no_key=True)
+        .filter(execution_id=execution_id, node_id=node_id)
+        .values_list("id", "status")
+        .first()
+    )
     if found is None:
         return
     node_run_id, status = found
-    if status == NodeRunStatus.WAITING and wake_node(node_run_id, reason=reason):
-        return
-    NodeRun.objects.filter(id=node_run_id, status__in=(NodeRunStatus.RUNNING, NodeRunStatus.WAITING)).update(
-        wake_at=now
-    )
+    if status == NodeRunStatus.WAITING:
+        wake_node(node_run_id, reason=reason)
+    elif status == NodeRunStatus.RUNNING:
+        # The suspension it writes next keeps this and comes straight back.
+        NodeRun.objects.filter(id=node_run_id).update(wake_at=timezone.now())
 
 
 def next_wake_at() -> Any:
