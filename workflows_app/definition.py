@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from core.json_text import NUL_MESSAGE, nul_paths
 from workflows_app.definition_limits import check_definition_limits
+from workflows_app.definition_timeouts import execution_timeout, node_timeout
 from workflows_app.expressions import Expression, Template
 from workflows_app.graph import EdgeSpec, Graph, NodeSpec, RetryPolicy
 from workflows_app.inputs import validate_inputs
@@ -73,7 +74,7 @@ class _Parser:
             if key not in _TOP_KEYS:
                 message = f"unknown field {key!r}; a definition has nodes, edges and timeout_s"
                 problems.add(None, (key,), "unknown_field", message)
-        self.timeout_s = self.execution_timeout()
+        self.timeout_s = execution_timeout(self.definition, self.problems)
         self.nul_characters()
         for position, raw in enumerate(_list_of(self.definition, "nodes", problems, required=True)):
             self.node(position, raw)
@@ -93,19 +94,6 @@ class _Parser:
             output_node_ids=tuple(node_id for node_id, kind in self.types.items() if kind == "OUTPUT"),
             timeout_s=self.definition.get("timeout_s"),
         )
-
-    def execution_timeout(self) -> float:
-        """The execution's time limit: the definition's timeout_s (up to max_suspend_s, for
-        workflows that wait for days), else SWITCHBOARD_EXECUTION_TIMEOUT_S."""
-        limits = settings.SWITCHBOARD
-        value = self.definition.get("timeout_s")
-        if value is None:
-            return limits.execution_timeout_s
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= limits.max_suspend_s:
-            message = f"timeout_s is a number of seconds above 0 and at most {limits.max_suspend_s:g} (30 days)"
-            self.problems.add(None, ("timeout_s",), "invalid_timeout", message)
-            return limits.execution_timeout_s
-        return float(value)
 
     def nul_characters(self) -> None:
         nodes = self.definition.get("nodes")
@@ -161,7 +149,7 @@ class _Parser:
         except ValidationError as exc:
             problems.add_pydantic(node_id, loc, exc)
             return
-        self.node_timeout(node_id, loc, node_class, options.timeout_s)
+        node_timeout(self.problems, self.timeout_s, node_id, loc, node_class, options.timeout_s)
         if node_id and node is not None and isinstance(type_name, str):  # a node implies a known type
             retry = options.retry or RetryOptions(max_attempts=node.default_max_attempts)
             self.specs[node_id] = NodeSpec(
@@ -173,20 +161,6 @@ class _Parser:
                 on_error=options.on_error,
                 secret_refs=frozenset().union(*(part.secret_refs for _, part in compiled_parts(node.config, ()))),
             )
-
-    def node_timeout(self, node_id: Any, loc: tuple, node_class: Any, timeout_s: float | None) -> None:
-        """A node's timeout_s fits in the execution's. A node that runs in a worker gets at
-        most SWITCHBOARD_EXECUTION_TIMEOUT_S (its broker message stays unacknowledged that
-        long); one that suspends (WAIT, APPROVAL) may wait as long as the workflow's
-        timeout_s allows."""
-        if timeout_s is None:
-            return
-        suspends = node_class is not None and node_class.suspends
-        limit = self.timeout_s if suspends else min(self.timeout_s, settings.SWITCHBOARD.execution_timeout_s)
-        if timeout_s > limit:
-            whose = "the workflow's timeout_s" if suspends else "the execution's own limit"
-            message = f"timeout_s may be at most {limit:g} ({whose})"
-            self.problems.add(node_id, (*loc, "timeout_s"), "invalid_timeout", message)
 
     def edge(self, position: int, raw: Any) -> None:
         loc, problems = ("edges", position), self.problems
